@@ -1,0 +1,22 @@
+# The webhook image: gunicorn serving the Flask app, embedded engine unless ECS_ADMISSION_OPA_URL is set.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY rego ./rego
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    ECS_ADMISSION_HOST=0.0.0.0 \
+    ECS_ADMISSION_PORT=8080
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --no-index --find-links=/wheels ecs-admission \
+    && rm -rf /wheels \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
+USER 10001
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s \
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=2).status == 200 else 1)"]
+ENTRYPOINT ["gunicorn", "--config", "python:ecs_admission.gunicorn_conf"]

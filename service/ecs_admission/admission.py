@@ -1,0 +1,96 @@
+"""The gate: one normalised request in, one Decision out. Shared by every face (HTTP, CLI, pipelines)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Any, Protocol
+
+from .config import Settings
+from .decision import Decision, TaskDefinitionSummary
+from .engines import Engine
+from .engines.factory import build_engine
+from .inputs import AdmissionRequest
+
+
+class FactsProvider(Protocol):
+    """Supplies role facts for a request (caller-supplied, template, IAM lookups)."""
+
+    def gather(self, request: AdmissionRequest) -> dict[str, dict[str, Any]]: ...
+
+
+class CallerSuppliedFacts:
+    """Only what the request envelope carries; used when lookups are off or not configured."""
+
+    def gather(self, request: AdmissionRequest) -> dict[str, dict[str, Any]]:
+        return dict(request.roles)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Gate:
+    def __init__(
+        self,
+        engine: Engine,
+        default_mode: str = "enforce",
+        facts: FactsProvider | None = None,
+        default_context: dict[str, str] | None = None,
+    ):
+        self.engine = engine
+        self.default_mode = default_mode
+        self.facts = facts or CallerSuppliedFacts()
+        self.default_context = {k: v for k, v in (default_context or {}).items() if v}
+
+    def input_document(self, request: AdmissionRequest, now: dt.datetime) -> dict[str, Any]:
+        """The document the Rego policies see as `input` (README: "The policy input")."""
+        return {
+            "task_definition": request.task_definition,
+            "roles": self.facts.gather(request),
+            "context": {**self.default_context, **request.context},
+            "source": request.source,
+            "placeholders": request.placeholders,
+            "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def decide(self, request: AdmissionRequest, dry_run: bool | None = None) -> Decision:
+        """Evaluate the request; EngineError propagates so the caller can fail closed."""
+        started = time.perf_counter()
+        if dry_run is None:
+            dry_run = request.dry_run if request.dry_run is not None else self.default_mode == "dry-run"
+        document = self.input_document(request, utc_now())
+        engine_started = time.perf_counter()
+        raw = self.engine.evaluate(document)
+        engine_ms = (time.perf_counter() - engine_started) * 1000
+        allowed = not raw.violations
+        return Decision(
+            decision_id=str(uuid.uuid4()),
+            allowed=allowed,
+            enforced=not dry_run,
+            mode="dry-run" if dry_run else "enforce",
+            violations=list(raw.violations),
+            warnings=list(raw.warnings),
+            exempted=list(raw.exempted),
+            task_definition=TaskDefinitionSummary(
+                family=request.family,
+                source=request.source,
+                envelope=request.envelope,
+                revision=request.revision,
+            ),
+            engine=raw.engine,
+            revision=raw.revision,
+            engine_decision_id=raw.engine_decision_id,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            timings_ms={"engine": engine_ms},
+        )
+
+
+def build_gate(settings: Settings, engine: Engine | None = None) -> Gate:
+    """The gate every face uses, configured from settings; compiles the policies unless given an engine."""
+    return Gate(
+        engine or build_engine(settings),
+        default_mode=settings.default_mode,
+        default_context={"account": settings.default_account, "region": settings.default_region},
+    )

@@ -1,0 +1,34 @@
+"""The rule catalogue as people read it: each rule with its effective enforcement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENFORCEMENTS = ("deny", "warn", "off")
+
+
+def effective_enforcement(rule_id: str, entry: dict[str, Any], config: dict[str, Any]) -> str:
+    """Mirror admission.rego: the config override, else the catalog default; unknown words deny."""
+    overrides = config.get("enforcement") or {}
+    value = overrides.get(rule_id, entry.get("enforcement", "deny"))
+    return value if value in ENFORCEMENTS else "deny"
+
+
+def rule_catalogue(policy_data: dict[str, Any]) -> list[dict[str, Any]]:
+    catalog = policy_data.get("catalog") or {}
+    config = policy_data.get("config") or {}
+    rules = []
+    for rule_id in sorted(catalog):
+        entry = catalog[rule_id] if isinstance(catalog[rule_id], dict) else {}
+        rules.append(
+            {
+                "id": rule_id,
+                "title": entry.get("title", rule_id),
+                "severity": entry.get("severity", "high"),
+                "enforcement": effective_enforcement(rule_id, entry, config),
+                "remediation": entry.get("remediation", ""),
+                "docs": entry.get("docs", ""),
+                "anchors": list(entry.get("anchors") or []),
+            }
+        )
+    return rules

@@ -1,0 +1,110 @@
+"""Every setting, read from the environment, with its documented default.
+
+One place so that README's configuration table, the app factory and the CLI agree.
+A value that cannot be parsed stops start-up with a message naming the variable:
+a gate that silently falls back to a default may be a gate that is not enforcing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PREFIX = "ECS_ADMISSION_"
+MODES = ("enforce", "dry-run")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
+def parse_int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def parse_float(name: str, raw: str, minimum: float = 0.0) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def parse_choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service configuration. Field docs double as README's configuration table."""
+
+    # Directory of .rego modules and data documents; empty means the policies shipped with the package.
+    policy_dir: Path | None = None
+    # Default mode when a request does not ask for dry-run: "enforce" or "dry-run".
+    default_mode: str = "enforce"
+    # Largest request body accepted, in bytes (413 above it).
+    max_body_bytes: int = 1024 * 1024
+    # Address and port `ecs-admission serve` binds.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Gunicorn worker processes; each compiles the policies once.
+    workers: int = 2
+    # Gunicorn worker timeout, seconds.
+    worker_timeout: float = 30.0
+    # Deploy account and region assumed when a request carries no context.
+    default_account: str | None = None
+    default_region: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(suffix: str) -> str | None:
+            raw = env.get(PREFIX + suffix)
+            return raw if raw not in (None, "") else None
+
+        values: dict[str, object] = {}
+        if (raw := get("POLICY_DIR")) is not None:
+            values["policy_dir"] = Path(raw)
+        if (raw := get("MODE")) is not None:
+            values["default_mode"] = parse_choice(PREFIX + "MODE", raw, MODES)
+        if (raw := get("MAX_BODY_BYTES")) is not None:
+            values["max_body_bytes"] = parse_int(PREFIX + "MAX_BODY_BYTES", raw, minimum=1024)
+        if (raw := get("HOST")) is not None:
+            values["host"] = raw
+        if (raw := get("PORT")) is not None:
+            values["port"] = parse_int(PREFIX + "PORT", raw, minimum=1)
+        if (raw := get("WORKERS")) is not None:
+            values["workers"] = parse_int(PREFIX + "WORKERS", raw, minimum=1)
+        if (raw := get("WORKER_TIMEOUT")) is not None:
+            values["worker_timeout"] = parse_float(PREFIX + "WORKER_TIMEOUT", raw, minimum=1.0)
+        if (raw := get("ACCOUNT")) is not None:
+            values["default_account"] = raw
+        if (raw := get("REGION")) is not None:
+            values["default_region"] = raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

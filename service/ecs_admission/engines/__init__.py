@@ -1,0 +1,45 @@
+"""The engine seam: evaluate one input document, return a RawDecision or raise EngineError.
+
+The routes and the CLI only ever see this interface, so the OPA sidecar engine slots in beside
+the embedded one without touching them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..decision import RawDecision
+from ..errors import EngineError
+
+
+class Engine(Protocol):
+    name: str
+
+    @property
+    def revision(self) -> str: ...
+
+    def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
+        """Evaluate the policies' decision document; raise EngineError when it cannot decide."""
+        ...
+
+    def policy_data(self) -> dict[str, Any]:
+        """The policies' data documents (`data.ecs`: catalog, config); EngineError when unavailable."""
+        ...
+
+
+class UnavailableEngine:
+    """Stands in when the real engine could not be built, so every request fails closed with why."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        self.reason = reason
+
+    @property
+    def revision(self) -> str:
+        return "unavailable"
+
+    def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
+        raise EngineError(f"policies not loaded: {self.reason}", self.name)
+
+    def policy_data(self) -> dict[str, Any]:
+        raise EngineError(f"policies not loaded: {self.reason}", self.name)

@@ -1,0 +1,158 @@
+"""Bytes to a JSON-compatible document: JSON or YAML, with the limits a gate needs.
+
+Both parsers reject what would make the evaluated document differ from what AWS registers
+(duplicate keys, NaN) or what could be used to exhaust a worker (deep nesting, huge alias
+expansion), and both return only JSON types so every engine sees the same input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import yaml
+
+from ..errors import InputError
+
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+
+JSON_TYPES = ("application/json",)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InputError(f"duplicate key {key!r}: ambiguous, AWS would keep only one", field=key)
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise InputError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes | str) -> Any:
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise InputError(f"body is not UTF-8: {exc.reason} at byte {exc.start}", error="invalid_encoding") from None
+    try:
+        document = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", error="invalid_json"
+        ) from None
+    except RecursionError:
+        raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels", error="too_deep") from None
+    return check_shape_limits(document)
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """SafeLoader (no object-constructing tags) that also refuses duplicate keys."""
+
+
+def _construct_mapping(loader: _SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str | int | float | bool):
+            raise InputError(f"YAML key at line {key_node.start_mark.line + 1} is not a scalar", error="invalid_yaml")
+        key = str(key) if not isinstance(key, str) else key
+        if key in result:
+            raise InputError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}: ambiguous", field=key)
+        result[key] = loader.construct_object(value_node, deep=deep)
+    return result
+
+
+_SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _count_aliases(raw: str) -> None:
+    """Refuse alias-heavy YAML before construction: billion-laughs expands aliases exponentially."""
+    aliases = 0
+    for event in yaml.parse(raw, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > 100:
+                raise InputError("YAML uses more than 100 aliases", error="invalid_yaml")
+
+
+def parse_yaml(raw: bytes | str) -> Any:
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise InputError(f"body is not UTF-8: {exc.reason} at byte {exc.start}", error="invalid_encoding") from None
+    try:
+        _count_aliases(text)
+        documents = list(yaml.load_all(text, Loader=_SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"not valid YAML: {problem}{where}", error="invalid_yaml") from None
+    except RecursionError:
+        raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", error="too_deep") from None
+    if len(documents) != 1:
+        raise InputError(f"expected one YAML document, found {len(documents)}", error="invalid_yaml")
+    return check_shape_limits(_jsonable(documents[0]))
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML has types JSON lacks; turn them into what the same JSON document would hold."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        raise InputError("binary YAML values are not accepted", error="invalid_yaml")
+    if isinstance(value, float) and value != value:  # NaN
+        raise InputError("NaN is not accepted", error="invalid_yaml")
+    return value
+
+
+def check_shape_limits(document: Any) -> Any:
+    """Bound nesting depth and element count iteratively, so no recursion limit is hit."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    nodes = 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_DEPTH:
+            raise InputError(f"document nested deeper than {MAX_DEPTH} levels", error="too_deep")
+        if nodes > MAX_NODES:
+            raise InputError(f"document has more than {MAX_NODES} elements", error="too_large")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return document
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def parse_body(raw: bytes, content_type: str | None) -> Any:
+    """Parse an HTTP body by its declared media type; the caller has already rejected others."""
+    kind = media_type(content_type)
+    if kind in YAML_TYPES:
+        return parse_yaml(raw)
+    return parse_json(raw)
+
+
+def parse_file_bytes(raw: bytes, name: str = "") -> Any:
+    """Parse a file whose type is known only by name or content (CLI, pipeline artifacts)."""
+    lowered = name.lower()
+    if lowered.endswith((".yaml", ".yml")):
+        return parse_yaml(raw)
+    stripped = raw.lstrip()
+    if lowered.endswith(".json") or stripped[:1] in (b"{", b"["):
+        return parse_json(raw)
+    return parse_yaml(raw)

@@ -1,0 +1,213 @@
+"""Type checks for the task-definition fields the gate reads, mirroring the ECS API model.
+
+A field of the wrong type is a 400 naming it, because a rule written for a boolean does not fire
+on the string "true": letting it through would be a silent allow. Unknown fields pass (AWS adds
+fields), but a key that differs from a known one only by case is refused: AWS ignores nothing,
+it rejects it, and a gate that read past it would judge a different document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError
+
+STR = "string"
+INT = "integer"
+BOOL = "boolean"
+NUM_OR_STR = "number or string"
+OBJ = "object"
+
+# Field -> expected kind; a tuple ("list", item_spec) or ("object", {...fields}) nests.
+Spec = Any
+
+KEY_VALUE = ("object", {"name": STR, "value": STR})
+SECRET = ("object", {"name": STR, "valueFrom": STR})
+STR_LIST = ("list", STR)
+
+LOG_CONFIGURATION = (
+    "object",
+    {"logDriver": STR, "options": ("map", STR), "secretOptions": ("list", SECRET)},
+)
+
+CONTAINER = (
+    "object",
+    {
+        "name": STR,
+        "image": STR,
+        "cpu": INT,
+        "memory": INT,
+        "memoryReservation": INT,
+        "essential": BOOL,
+        "privileged": BOOL,
+        "readonlyRootFilesystem": BOOL,
+        "disableNetworking": BOOL,
+        "interactive": BOOL,
+        "pseudoTerminal": BOOL,
+        "user": STR,
+        "hostname": STR,
+        "workingDirectory": STR,
+        "command": STR_LIST,
+        "entryPoint": STR_LIST,
+        "links": STR_LIST,
+        "dnsServers": STR_LIST,
+        "dnsSearchDomains": STR_LIST,
+        "dockerSecurityOptions": STR_LIST,
+        "environment": ("list", KEY_VALUE),
+        "secrets": ("list", SECRET),
+        "environmentFiles": ("list", ("object", {"value": STR, "type": STR})),
+        "repositoryCredentials": ("object", {"credentialsParameter": STR}),
+        "logConfiguration": LOG_CONFIGURATION,
+        "mountPoints": ("list", ("object", {"sourceVolume": STR, "containerPath": STR, "readOnly": BOOL})),
+        "volumesFrom": ("list", ("object", {"sourceContainer": STR, "readOnly": BOOL})),
+        "portMappings": ("list", OBJ),
+        "healthCheck": ("object", {"command": STR_LIST}),
+        "dockerLabels": ("map", STR),
+        "dependsOn": ("list", OBJ),
+        "ulimits": ("list", OBJ),
+        "systemControls": ("list", OBJ),
+        "extraHosts": ("list", OBJ),
+        "resourceRequirements": ("list", OBJ),
+        "firelensConfiguration": OBJ,
+        "linuxParameters": (
+            "object",
+            {
+                "capabilities": ("object", {"add": STR_LIST, "drop": STR_LIST}),
+                "initProcessEnabled": BOOL,
+                "devices": ("list", OBJ),
+                "tmpfs": ("list", OBJ),
+                "sharedMemorySize": INT,
+                "maxSwap": INT,
+                "swappiness": INT,
+            },
+        ),
+    },
+)
+
+VOLUME = (
+    "object",
+    {
+        "name": STR,
+        "host": ("object", {"sourcePath": STR}),
+        "efsVolumeConfiguration": (
+            "object",
+            {"fileSystemId": STR, "rootDirectory": STR, "transitEncryption": STR, "transitEncryptionPort": INT},
+        ),
+        "dockerVolumeConfiguration": OBJ,
+        "fsxWindowsFileServerVolumeConfiguration": OBJ,
+        "configuredAtLaunch": BOOL,
+    },
+)
+
+TASK_DEFINITION = (
+    "object",
+    {
+        "family": STR,
+        "taskRoleArn": STR,
+        "executionRoleArn": STR,
+        "networkMode": STR,
+        "pidMode": STR,
+        "ipcMode": STR,
+        "cpu": NUM_OR_STR,
+        "memory": NUM_OR_STR,
+        "requiresCompatibilities": STR_LIST,
+        "containerDefinitions": ("list", CONTAINER),
+        "volumes": ("list", VOLUME),
+        "placementConstraints": ("list", OBJ),
+        "tags": ("list", ("object", {"key": STR, "value": STR})),
+        "runtimePlatform": ("object", {"cpuArchitecture": STR, "operatingSystemFamily": STR}),
+        "proxyConfiguration": OBJ,
+        "ephemeralStorage": OBJ,
+        "inferenceAccelerators": ("list", OBJ),
+        "enableFaultInjection": BOOL,
+    },
+)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, int):
+        return INT
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return STR
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return OBJ
+    return "null" if value is None else type(value).__name__
+
+
+def _matches(value: Any, kind: str) -> bool:
+    if kind == STR:
+        return isinstance(value, str)
+    if kind == BOOL:
+        return isinstance(value, bool)
+    if kind == INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == NUM_OR_STR:
+        return isinstance(value, str | int | float) and not isinstance(value, bool)
+    if kind == OBJ:
+        return isinstance(value, dict)
+    raise AssertionError(f"unknown kind {kind}")
+
+
+def _check_case(obj: dict[str, Any], known: dict[str, Spec], pointer: str) -> None:
+    lowered = {name.lower(): name for name in known}
+    for key in obj:
+        if key not in known and key.lower() in lowered:
+            expected = lowered[key.lower()]
+            raise InputError(
+                f"unknown field {key!r}: field names are case-sensitive, did you mean {expected!r}?",
+                field=f"{pointer}/{escape(key)}",
+            )
+
+
+def check(value: Any, spec: Spec, pointer: str) -> None:
+    if isinstance(spec, str):
+        if not _matches(value, spec):
+            raise InputError(f"expected {_article(spec)}, got {_kind_of(value)}", field=pointer or "/")
+        return
+    shape, inner = spec
+    if shape == "list":
+        if not isinstance(value, list):
+            raise InputError(f"expected a list, got {_kind_of(value)}", field=pointer)
+        for index, item in enumerate(value):
+            check(item, inner, f"{pointer}/{index}")
+    elif shape == "map":
+        if not isinstance(value, dict):
+            raise InputError(f"expected an object, got {_kind_of(value)}", field=pointer)
+        for key, item in value.items():
+            check(item, inner, f"{pointer}/{escape(key)}")
+    elif shape == "object":
+        if not isinstance(value, dict):
+            raise InputError(f"expected an object, got {_kind_of(value)}", field=pointer or "/")
+        _check_case(value, inner, pointer)
+        for key, item_spec in inner.items():
+            if key in value:
+                check(value[key], item_spec, f"{pointer}/{escape(key)}")
+    else:
+        raise AssertionError(f"unknown shape {shape}")
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def escape(token: str) -> str:
+    """RFC 6901 escaping of one reference token."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def validate_task_definition(task_definition: Any) -> None:
+    """Raise InputError naming the first field that is not what ECS accepts."""
+    if not isinstance(task_definition, dict):
+        raise InputError(f"task definition must be an object, got {_kind_of(task_definition)}", field="/")
+    if "containerDefinitions" not in task_definition:
+        raise InputError("missing: not an ECS task definition (no containerDefinitions)", field="/containerDefinitions")
+    check(task_definition, TASK_DEFINITION, "")
+    containers = task_definition["containerDefinitions"]
+    if not containers:
+        raise InputError("must hold at least one container definition", field="/containerDefinitions")

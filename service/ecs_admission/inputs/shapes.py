@@ -1,0 +1,213 @@
+"""Recognise which input shape a document is and reduce it to one normalised task definition.
+
+Shapes (see README "Input shapes"): register-task-definition input, describe-task-definition
+output, CodeDeploy/GitHub Actions taskdef.json with placeholders, the request envelope with
+caller-supplied role facts, and the AdmissionReview envelope.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from .schema import escape, validate_task_definition
+
+# Fields ECS adds on registration; the deploy action drops the same ones before registering.
+READ_ONLY_FIELDS = (
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+)
+DESCRIBE_WRAPPER_KEYS = {"taskDefinition", "tags", "failures", "ResponseMetadata"}
+ENVELOPE_KEYS = {"taskDefinition", "roles", "context", "dryRun"}
+CONTEXT_FIELDS = ("account", "region", "cluster", "service")
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z0-9_]*>")
+REVIEW_API_VERSION = "ecs-admission/v1"
+
+
+@dataclass
+class AdmissionRequest:
+    """One task definition to judge, with everything the caller said about it."""
+
+    task_definition: dict[str, Any]
+    source: str
+    envelope: str = "none"
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    context: dict[str, str] = field(default_factory=dict)
+    dry_run: bool | None = None
+    uid: str | None = None
+    revision: int | None = None
+    placeholders: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def family(self) -> str | None:
+        family = self.task_definition.get("family")
+        return family if isinstance(family, str) else None
+
+
+def drop_nulls(value: Any) -> Any:
+    """ECS treats a null field as absent (describe output is full of them)."""
+    if isinstance(value, dict):
+        return {key: drop_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [drop_nulls(item) for item in value]
+    return value
+
+
+def find_placeholders(value: Any, pointer: str = "") -> list[dict[str, str]]:
+    found: list[dict[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(find_placeholders(item, f"{pointer}/{escape(key)}"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(find_placeholders(item, f"{pointer}/{index}"))
+    elif isinstance(value, str):
+        found.extend({"path": pointer, "placeholder": match} for match in PLACEHOLDER_RE.findall(value))
+    return found
+
+
+def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, int | None]:
+    """Normalise a bare or describe-wrapped task definition; return it, its shape and its revision."""
+    if not isinstance(raw, dict):
+        raise InputError("must be an object holding a task definition", field=field_prefix or "/")
+    shape = "register"
+    if "containerDefinitions" not in raw and "taskDefinition" in raw and set(raw) <= DESCRIBE_WRAPPER_KEYS:
+        tags = raw.get("tags")
+        raw = raw["taskDefinition"]
+        field_prefix = f"{field_prefix}/taskDefinition"
+        shape = "describe"
+        if not isinstance(raw, dict):
+            raise InputError("must be an object", field=field_prefix)
+        if tags and "tags" not in raw:
+            raw = {**raw, "tags": tags}
+    cleaned = drop_nulls(raw)
+    revision = cleaned.get("revision") if isinstance(cleaned.get("revision"), int) else None
+    if any(name in cleaned for name in READ_ONLY_FIELDS):
+        shape = "describe"
+    cleaned = {key: item for key, item in cleaned.items() if key not in READ_ONLY_FIELDS}
+    try:
+        validate_task_definition(cleaned)
+    except InputError as exc:
+        if field_prefix and exc.field is not None:
+            exc.field = field_prefix + (exc.field if exc.field != "/" else "")
+        raise
+    return cleaned, shape, revision
+
+
+def _roles(raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(raw, dict):
+        raise InputError("must be an object keyed by role ARN", field=pointer)
+    roles: dict[str, dict[str, Any]] = {}
+    for arn, facts in raw.items():
+        where = f"{pointer}/{escape(arn)}"
+        if not isinstance(facts, dict):
+            raise InputError("must be an object with trustPolicy and policies", field=where)
+        trust = facts.get("trustPolicy")
+        if trust is not None and not isinstance(trust, dict):
+            raise InputError("must be an IAM policy document (object)", field=f"{where}/trustPolicy")
+        policies = facts.get("policies")
+        if policies is not None and (not isinstance(policies, list) or not all(isinstance(p, dict) for p in policies)):
+            raise InputError("must be a list of IAM policy documents", field=f"{where}/policies")
+        roles[arn] = {**facts, "source": "caller"}
+    return roles
+
+
+def _context(raw: Any, pointer: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise InputError("must be an object", field=pointer)
+    context: dict[str, str] = {}
+    for key in CONTEXT_FIELDS:
+        if key in raw and raw[key] is not None:
+            if not isinstance(raw[key], str):
+                raise InputError("must be a string", field=f"{pointer}/{key}")
+            context[key] = raw[key]
+    if "account" in context and not ACCOUNT_RE.match(context["account"]):
+        raise InputError("must be a 12-digit AWS account id", field=f"{pointer}/account")
+    return context
+
+
+def _dry_run(raw: Any, pointer: str) -> bool | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, bool):
+        raise InputError("must be true or false", field=pointer)
+    return raw
+
+
+def _from_envelope(document: dict[str, Any], pointer: str) -> AdmissionRequest:
+    task_definition, shape, revision = _task_definition(document["taskDefinition"], f"{pointer}/taskDefinition")
+    return AdmissionRequest(
+        task_definition=task_definition,
+        source=shape,
+        envelope="request",
+        roles=_roles(document.get("roles", {}), f"{pointer}/roles"),
+        context=_context(document.get("context", {}), f"{pointer}/context"),
+        dry_run=_dry_run(document.get("dryRun"), f"{pointer}/dryRun"),
+        revision=revision,
+    )
+
+
+def _from_review(document: dict[str, Any]) -> AdmissionRequest:
+    if document.get("apiVersion") != REVIEW_API_VERSION:
+        raise InputError(f"must be {REVIEW_API_VERSION!r}", field="/apiVersion")
+    request = document.get("request")
+    if not isinstance(request, dict):
+        raise InputError("AdmissionReview needs a request object", field="/request")
+    uid = request.get("uid")
+    if not isinstance(uid, str) or not uid:
+        raise InputError("must be a non-empty string", field="/request/uid")
+    if "object" not in request:
+        raise InputError("missing: the task definition to admit", field="/request/object")
+    inner = request["object"]
+    if isinstance(inner, dict) and "taskDefinition" in inner and set(inner) & (ENVELOPE_KEYS - {"taskDefinition"}):
+        result = _from_envelope(inner, "/request/object")
+    else:
+        task_definition, shape, revision = _task_definition(inner, "/request/object")
+        result = AdmissionRequest(task_definition=task_definition, source=shape, revision=revision)
+    dry_run = _dry_run(request.get("dryRun"), "/request/dryRun")
+    result.envelope = "admission-review"
+    result.uid = uid
+    result.dry_run = dry_run if dry_run is not None else result.dry_run
+    return result
+
+
+def normalise(document: Any) -> AdmissionRequest:
+    """Detect the shape of a parsed document and return the request it describes."""
+    if not isinstance(document, dict):
+        raise InputError(f"expected an object holding a task definition, got {type(document).__name__}", field="/")
+    if document.get("kind") == "AdmissionReview":
+        request = _from_review(document)
+    elif "taskDefinition" in document and "containerDefinitions" not in document:
+        if set(document) <= DESCRIBE_WRAPPER_KEYS:
+            task_definition, shape, revision = _task_definition(document, "")
+            request = AdmissionRequest(task_definition=task_definition, source=shape, revision=revision)
+        else:
+            unknown = sorted(set(document) - ENVELOPE_KEYS)
+            if unknown:
+                raise InputError(
+                    f"unknown envelope field {unknown[0]!r}; expected {', '.join(sorted(ENVELOPE_KEYS))}",
+                    field=f"/{escape(unknown[0])}",
+                )
+            request = _from_envelope(document, "")
+    elif "Resources" in document or "AWSTemplateFormatVersion" in document:
+        raise InputError(
+            "CloudFormation templates are not an accepted input shape yet; send the task definition",
+            field="/Resources",
+            error="unsupported_shape",
+        )
+    else:
+        task_definition, shape, revision = _task_definition(document, "")
+        request = AdmissionRequest(task_definition=task_definition, source=shape, revision=revision)
+    request.placeholders = find_placeholders(request.task_definition)
+    if request.placeholders and request.source == "register":
+        request.source = "codedeploy"
+    return request

@@ -1,0 +1,160 @@
+"""HTTP routes of the v1 contract (README: "HTTP API")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..admission import Gate
+from ..catalogue import rule_catalogue
+from ..decision import Decision
+from ..errors import EngineError, InputError
+from ..inputs import normalise, parse_body
+from ..inputs.parse import JSON_TYPES, YAML_TYPES, media_type
+from ..inputs.shapes import REVIEW_API_VERSION
+
+blueprint = Blueprint("admission", __name__)
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+# A small, clean task definition: /readyz proves the engine returns a well-formed decision for it.
+CANARY = {
+    "task_definition": {
+        "family": "readiness-canary",
+        "networkMode": "awsvpc",
+        "containerDefinitions": [{"name": "canary", "image": "public.ecr.aws/nginx/nginx:1.27"}],
+    },
+    "roles": {},
+    "context": {},
+    "source": "register",
+    "placeholders": [],
+    "now": "2026-01-01T00:00:00Z",
+}
+
+
+def _gate() -> Gate:
+    return current_app.extensions["ecs_admission"]["gate"]
+
+
+def _flag(raw: str | None, field: str) -> bool | None:
+    if raw is None:
+        return None
+    lowered = raw.strip().lower()
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    raise InputError(f"must be true or false, got {raw[:40]!r}", field=field)
+
+
+def _requested_dry_run(envelope_value: bool | None) -> bool | None:
+    """An explicit true anywhere wins; an explicit false can force enforce over a dry-run default."""
+    values = [
+        _flag(request.args.get("dry_run"), "dry_run"),
+        _flag(request.headers.get("X-Dry-Run"), "X-Dry-Run"),
+        envelope_value,
+    ]
+    if True in values:
+        return True
+    if False in values:
+        return False
+    return None
+
+
+def _error(exc: InputError, status: int = 400) -> tuple[Response, int]:
+    return jsonify(exc.to_dict()), status
+
+
+def _engine_unavailable(exc: EngineError) -> tuple[Response, int]:
+    # allowed:false is explicit so a client that only reads `allowed` still fails closed.
+    body = {"error": "engine_unavailable", "detail": exc.reason, "field": None, "allowed": False}
+    return jsonify(body), 503
+
+
+def _review_response(uid: str, decision: Decision | None, code: int, message: str) -> Response:
+    response: dict[str, Any] = {
+        "uid": uid,
+        "allowed": bool(decision and (decision.allowed or not decision.enforced)),
+        "status": {"code": code, "message": message},
+        "warnings": [],
+    }
+    if decision is not None:
+        findings = [*decision.warnings, *(decision.violations if not decision.enforced else [])]
+        response["warnings"] = [f"[{f.rule}] {f.path}: {f.message}" for f in findings]
+        response["decision"] = decision.to_dict()
+    return jsonify({"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": response})
+
+
+def _summary(decision: Decision) -> str:
+    if not decision.violations:
+        return "allowed"
+    rules = ", ".join(decision.rule_ids)
+    verdict = "denied" if decision.enforced else "would be denied (dry-run)"
+    return f"{verdict}: {len(decision.violations)} violation(s): {rules}"
+
+
+@blueprint.post("/v1/admit")
+def admit() -> Any:
+    kind = media_type(request.content_type)
+    if kind not in JSON_TYPES + YAML_TYPES:
+        shown = kind or "none"
+        exc = InputError(
+            f"content type {shown!r} is not accepted; send application/json or application/yaml",
+            field="Content-Type",
+            error="unsupported_media_type",
+        )
+        return _error(exc, 415)
+    try:
+        document = parse_body(request.get_data(cache=False), request.content_type)
+    except InputError as exc:
+        return _error(exc)
+    is_review = isinstance(document, dict) and document.get("kind") == "AdmissionReview"
+    try:
+        admission_request = normalise(document)
+        dry_run = _requested_dry_run(admission_request.dry_run)
+    except InputError as exc:
+        uid = (
+            document.get("request", {}).get("uid") if is_review and isinstance(document.get("request"), dict) else None
+        )
+        if is_review and isinstance(uid, str) and uid:
+            # The envelope is sound, only its object is not: answer in kind, never an allow.
+            return _review_response(uid, None, 400, f"{exc.field}: {exc.problem}")
+        return _error(exc)
+    try:
+        decision = _gate().decide(admission_request, dry_run=dry_run)
+    except EngineError as exc:
+        if admission_request.uid is not None:
+            return _review_response(admission_request.uid, None, 503, f"policy engine unavailable: {exc.reason}")
+        return _engine_unavailable(exc)
+    if admission_request.uid is not None:
+        code = 403 if decision.violations and decision.enforced else 200
+        return _review_response(admission_request.uid, decision, code, _summary(decision))
+    status = 403 if decision.violations and decision.enforced else 200
+    return jsonify(decision.to_dict()), status
+
+
+@blueprint.get("/healthz")
+def healthz() -> Any:
+    return jsonify({"status": "ok"})
+
+
+@blueprint.get("/readyz")
+def readyz() -> Any:
+    engine = _gate().engine
+    try:
+        engine.evaluate(CANARY)
+    except EngineError as exc:
+        return jsonify({"status": "not ready", "engine": engine.name, "reason": exc.reason}), 503
+    return jsonify({"status": "ready", "engine": engine.name, "revision": engine.revision})
+
+
+@blueprint.get("/v1/policies")
+def policies() -> Any:
+    engine = _gate().engine
+    try:
+        data = engine.policy_data()
+    except EngineError as exc:
+        return _engine_unavailable(exc)
+    return jsonify({"engine": engine.name, "revision": engine.revision, "rules": rule_catalogue(data)})

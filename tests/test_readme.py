@@ -1,0 +1,63 @@
+"""README's curl examples, run as written against a real server under gunicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from .conftest import REPO, free_port
+
+README = (REPO / "README.md").read_text()
+BLOCK_RE = re.compile(r"```sh\n(# .*?\(expect: (\d{3})(?:, allowed (true|false))?\)\n)(curl .*?)\n```", re.DOTALL)
+EXAMPLES = BLOCK_RE.findall(README)
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    env = {**os.environ, "ECS_ADMISSION_PORT": str(port), "ECS_ADMISSION_WORKERS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecs_admission.cli", "serve"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("server did not become ready")
+            time.sleep(0.2)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_readme_has_the_examples():
+    assert len(EXAMPLES) >= 8
+    quick = "curl -s -X POST 'localhost:8080/v1/admit?dry_run=true' -H 'content-type: application/json' --data @"
+    assert quick in README
+
+
+@pytest.mark.parametrize(("comment", "status", "allowed", "command"), EXAMPLES, ids=[e[0][2:40] for e in EXAMPLES])
+def test_readme_curl_example(server, comment, status, allowed, command):
+    command = command.replace("localhost:8080", f"127.0.0.1:{server}") + " -w '\\n%{http_code}'"
+    result = subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True, timeout=30)
+    body, _, code = result.stdout.rpartition("\n")
+    assert code == status, (command, result.stdout, result.stderr)
+    document = json.loads(body)
+    if allowed:
+        assert document["allowed"] is (allowed == "true")
