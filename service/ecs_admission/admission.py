@@ -11,20 +11,21 @@ from .config import Settings
 from .decision import Decision, TaskDefinitionSummary
 from .engines import Engine
 from .engines.factory import build_engine
+from .facts.roles import build_task_roles
 from .inputs import AdmissionRequest
 
 
 class FactsProvider(Protocol):
-    """Supplies role facts for a request (caller-supplied, template, IAM lookups)."""
+    """Supplies `input.task_roles` for a request (caller-supplied, template, IAM lookups)."""
 
-    def gather(self, request: AdmissionRequest) -> dict[str, dict[str, Any]]: ...
+    def gather(self, request: AdmissionRequest, context: dict[str, str]) -> dict[str, dict[str, Any]]: ...
 
 
 class CallerSuppliedFacts:
     """Only what the request envelope carries; used when lookups are off or not configured."""
 
-    def gather(self, request: AdmissionRequest) -> dict[str, dict[str, Any]]:
-        return dict(request.roles)
+    def gather(self, request: AdmissionRequest, context: dict[str, str]) -> dict[str, dict[str, Any]]:
+        return build_task_roles(request.task_definition, request.roles, context.get("account"))
 
 
 def utc_now() -> dt.datetime:
@@ -46,10 +47,11 @@ class Gate:
 
     def input_document(self, request: AdmissionRequest, now: dt.datetime) -> dict[str, Any]:
         """The document the Rego policies see as `input` (README: "The policy input")."""
+        context = {**self.default_context, **request.context}
         return {
             "task_definition": request.task_definition,
-            "roles": self.facts.gather(request),
-            "context": {**self.default_context, **request.context},
+            "task_roles": self.facts.gather(request, context),
+            "context": context,
             "source": request.source,
             "placeholders": request.placeholders,
             "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),

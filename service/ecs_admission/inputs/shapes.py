@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from ..facts.documents import normalise_policy_document
 from .schema import escape, validate_task_definition
 
 # Fields ECS adds on registration; the deploy action drops the same ones before registering.
@@ -27,6 +28,7 @@ READ_ONLY_FIELDS = (
 )
 DESCRIBE_WRAPPER_KEYS = {"taskDefinition", "tags", "failures", "ResponseMetadata"}
 ENVELOPE_KEYS = {"taskDefinition", "roles", "context", "dryRun"}
+ROLE_FACT_KEYS = {"trustPolicy", "policies", "permissionsBoundary"}
 CONTEXT_FIELDS = ("account", "region", "cluster", "service")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z0-9_]*>")
@@ -104,6 +106,7 @@ def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, 
 
 
 def _roles(raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
+    """Caller-supplied role facts, keyed as given, with every policy document normalised."""
     if not isinstance(raw, dict):
         raise InputError("must be an object keyed by role ARN", field=pointer)
     roles: dict[str, dict[str, Any]] = {}
@@ -111,14 +114,33 @@ def _roles(raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
         where = f"{pointer}/{escape(arn)}"
         if not isinstance(facts, dict):
             raise InputError("must be an object with trustPolicy and policies", field=where)
-        trust = facts.get("trustPolicy")
-        if trust is not None and not isinstance(trust, dict):
-            raise InputError("must be an IAM policy document (object)", field=f"{where}/trustPolicy")
+        unknown = sorted(set(facts) - ROLE_FACT_KEYS)
+        if unknown:
+            raise InputError(
+                f"unknown role fact {unknown[0]!r}; expected {', '.join(sorted(ROLE_FACT_KEYS))}",
+                field=f"{where}/{escape(unknown[0])}",
+            )
         policies = facts.get("policies")
-        if policies is not None and (not isinstance(policies, list) or not all(isinstance(p, dict) for p in policies)):
+        if policies is not None and not isinstance(policies, list):
             raise InputError("must be a list of IAM policy documents", field=f"{where}/policies")
-        roles[arn] = {**facts, "source": "caller"}
+        try:
+            roles[arn] = {
+                "trustPolicy": _document(facts.get("trustPolicy"), f"{where}/trustPolicy"),
+                "policies": None
+                if policies is None
+                else [
+                    normalise_policy_document(doc, f"{where}/policies/{index}") for index, doc in enumerate(policies)
+                ],
+                "permissionsBoundary": _document(facts.get("permissionsBoundary"), f"{where}/permissionsBoundary"),
+            }
+        except ValueError as exc:
+            field, _, problem = str(exc).partition(": ")
+            raise InputError(problem or str(exc), field=field) from None
     return roles
+
+
+def _document(document: Any, where: str) -> dict[str, Any] | None:
+    return None if document is None else normalise_policy_document(document, where)
 
 
 def _context(raw: Any, pointer: str) -> dict[str, str]:

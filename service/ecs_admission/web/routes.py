@@ -26,7 +26,7 @@ CANARY = {
         "networkMode": "awsvpc",
         "containerDefinitions": [{"name": "canary", "image": "public.ecr.aws/nginx/nginx:1.27"}],
     },
-    "roles": {},
+    "task_roles": {},
     "context": {},
     "source": "register",
     "placeholders": [],
