@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,28 @@ def test_engine_compiles_once_and_reuses_plan():
     second = engine.evaluate({"task_definition": {"containerDefinitions": [{"name": "a"}]}})
     assert [v.rule for v in first.violations] == ["ECS-ISO-002"]
     assert second.violations == ()
+
+
+def test_compile_errors_stay_off_stdout(tmp_path):
+    """rego-cpp echoes compile errors natively; --format json output must stay parseable."""
+    directory = policy_copy(tmp_path)
+    (directory / "broken.rego").write_text("package ecs.checks.broken\nfindings := {x |\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecs_admission.cli",
+            "check",
+            "--format",
+            "json",
+            "--policy-dir",
+            str(directory),
+            str(EXAMPLES / "taskdef.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert "do not compile" in result.stderr

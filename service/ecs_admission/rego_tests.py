@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from regopy import Interpreter, RegoError
 from regopy.rego_shared import rego_bundle_query_entrypoint, rego_free_output, rego_output_string
 
-from .engines.embedded import describe_rego_error
+from .engines.embedded import describe_rego_error, native_output_to_stderr
 from .policy import PolicySet
 
 _PACKAGE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
@@ -55,12 +55,13 @@ def run_embedded(policy: PolicySet) -> list[RegoTestResult]:
     cases = discover(policy)
     sources = {f.name: f.source for f in (*policy.modules, *policy.tests)}
     compiler = Interpreter()
+    entrypoints = [f"{case.package.replace('.', '/')}/{case.name}" for case in cases]
     try:
-        for rego_file in (*policy.modules, *policy.tests):
-            compiler.add_module(rego_file.name, rego_file.source)
-        compiler.add_data(policy.data)
-        entrypoints = [f"{case.package.replace('.', '/')}/{case.name}" for case in cases]
-        bundle = compiler.build(None, entrypoints) if entrypoints else None
+        with native_output_to_stderr():
+            for rego_file in (*policy.modules, *policy.tests):
+                compiler.add_module(rego_file.name, rego_file.source)
+            compiler.add_data(policy.data)
+            bundle = compiler.build(None, entrypoints) if entrypoints else None
     except RegoError as exc:
         reason = f"does not compile: {describe_rego_error(exc, sources)}"
         return [RegoTestResult(c.file, c.package, c.name, False, reason) for c in cases]

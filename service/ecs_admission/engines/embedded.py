@@ -6,9 +6,13 @@ the plan (about 0.1 ms against 1.6 ms for a fresh `query`, see reference/engines
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from regopy import Input, Interpreter, RegoError
@@ -48,6 +52,23 @@ def parse_output(text: str, engine: str) -> Any:
         raise EngineError(f"unreadable engine output: {text[:200]}", engine) from None
 
 
+@contextlib.contextmanager
+def native_output_to_stderr() -> Iterator[None]:
+    """rego-cpp prints compile errors on the process's stdout; keep them off machine-readable output.
+
+    The errors are still reported through EngineError; this only moves the native echo to stderr.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 class EmbeddedEngine:
     name = "embedded"
 
@@ -56,10 +77,11 @@ class EmbeddedEngine:
         sources = {module.name: module.source for module in policy.modules}
         compiler = Interpreter()
         try:
-            for module in policy.modules:
-                compiler.add_module(module.name, module.source)
-            compiler.add_data(policy.data)
-            bundle = compiler.build(None, [ENTRYPOINT])
+            with native_output_to_stderr():
+                for module in policy.modules:
+                    compiler.add_module(module.name, module.source)
+                compiler.add_data(policy.data)
+                bundle = compiler.build(None, [ENTRYPOINT])
         except RegoError as exc:
             raise EngineError(f"policies do not compile: {describe_rego_error(exc, sources)}", self.name) from None
         if not bundle.ok():
