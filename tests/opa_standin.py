@@ -101,6 +101,7 @@ class OpaStandin:
             self.engine.close()
             raise BundleLoadError(f"bundle does not compile: {exc.message}") from None
         self.activated = True
+        self.provenance = True  # answer ?provenance=true (OPA does; False mimics one that does not)
         self.delay = 0.0
         self.fault: str | None = None
         self.requests: Counter[str] = Counter()
@@ -141,7 +142,7 @@ class OpaStandin:
         self.engine.close()
 
     def reset(self) -> None:
-        self.delay, self.fault, self.activated = 0.0, None, True
+        self.delay, self.fault, self.activated, self.provenance = 0.0, None, True, True
         self.requests.clear()
         self.connections.clear()
 
@@ -255,7 +256,7 @@ def _handler_for(standin: OpaStandin) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "malformed" and "result" in response:
                 response["result"] = {"violations": "none", "warnings": []}
-            if query.get("provenance", [""])[0].lower() == "true":
+            if standin.provenance and query.get("provenance", [""])[0].lower() == "true":
                 response["provenance"] = {
                     "version": "standin (opa-golib-python-bindings)",
                     "bundles": {standin.bundle_name: {"revision": standin.revision}},

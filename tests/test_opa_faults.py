@@ -101,6 +101,13 @@ def test_bundle_not_activated_is_not_ready(standin):
     assert "/health?bundles answered HTTP 500: one or more bundles are not activated" in ready.get_json()["reason"]
 
 
+def test_revision_without_provenance_comes_from_the_bundle_manifest(standin):
+    standin.provenance = False
+    body = admit(opa_client(standin.url)).get_json()
+    assert body["policy"]["revision"] == standin.revision
+    assert standin.requests["POST /v1/data/system/bundles"] == 1
+
+
 def test_connections_are_pooled_and_reused(standin):
     client = opa_client(standin.url)
     for _ in range(5):
@@ -191,3 +198,19 @@ def test_opa_settings_parse(environ, expected):
 def test_bad_opa_settings_name_the_variable(environ):
     with pytest.raises(ConfigError, match=next(iter(environ))):
         Settings.from_env(environ)
+
+
+def test_revision_parsing_from_opa_answers():
+    from ecs_admission.engines.opa import revision_from_bundles, revision_from_provenance
+
+    assert revision_from_provenance({"version": "1.4.2", "bundles": {"b": {"revision": "r1"}}}) == "r1"
+    assert revision_from_provenance({"revision": "legacy"}) == "legacy"
+    assert revision_from_provenance({"bundles": {"b": {"revision": "r1"}, "a": {"revision": "r0"}}}) == "r0,r1"
+    assert revision_from_provenance({}) is None and revision_from_provenance("x") is None
+    bundles = {
+        "authz": {"manifest": {"revision": "other", "roots": ["authz"]}},
+        "/bundles/ecs-admission.tar.gz": {"manifest": {"revision": "ours", "roots": ["ecs"]}},
+    }
+    assert revision_from_bundles(bundles) == "ours"
+    assert revision_from_bundles({"b": {"manifest": {"revision": "all"}}}) == "all"  # no roots: owns everything
+    assert revision_from_bundles({}) is None and revision_from_bundles(None) is None

@@ -15,9 +15,10 @@ no pool timeout, so a blocking pool could wait forever); extra connections are o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -28,6 +29,9 @@ from urllib3.util.retry import Retry
 from ..decision import RawDecision
 from ..errors import EngineError
 from ..policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +108,13 @@ class OpaEngine:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._revision = UNKNOWN_REVISION
+        self._asked_manifest = False
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> OpaEngine:
+    def from_settings(cls, settings: Settings) -> OpaEngine:
+        if not settings.opa_url:
+            raise EngineError("ECS_ADMISSION_OPA_URL is not set", cls.name)
         return cls(
             settings.opa_url,
             connect_timeout=settings.opa_connect_timeout,
@@ -167,6 +174,12 @@ class OpaEngine:
             )
         revision = revision_from_provenance(body.get("provenance"))
         self._remember(revision)
+        if revision is None and self._revision == UNKNOWN_REVISION and not self._asked_manifest:
+            # No provenance (an OPA that does not report it for this bundle): read the manifest
+            # once. The decision stands even if this lookup fails.
+            self._asked_manifest = True
+            with contextlib.suppress(EngineError):
+                self.refresh_revision()
         decision_id = body.get("decision_id")
         return RawDecision.from_document(
             body["result"],
