@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint install
+.PHONY: serve test lint install bundle
 
+# The last pip line is test-only: OPA's own Go evaluator behind the parity suite's OPA stand-in
+# (tests/opa_standin.py). Its metadata asks for Python 3.14, but its ctypes wrapper runs on 3.11.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --ignore-requires-python opa-golib-python-bindings==0.4.4
 	touch $@
 
 install: $(BIN)/.installed
@@ -22,3 +25,7 @@ lint: $(BIN)/.installed
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The policies as an OPA bundle, where deploy/docker-compose.yml mounts it.
+bundle: $(BIN)/.installed
+	$(BIN)/ecs-admission policy bundle -o deploy/bundle/ecs-admission.tar.gz

@@ -49,3 +49,7 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# The OPA side (real binary or Go-evaluator stand-in) and the policy bundle, shared by the session.
+from .opa_fixtures import opa_server, policy_bundle, standin  # noqa: E402, F401

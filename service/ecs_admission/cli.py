@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .admission import Gate, build_gate
+from .bundle import cmd_policy_bundle
 from .config import ConfigError, Settings
 from .decision import Decision
 from .errors import EngineError, InputError
@@ -117,6 +118,10 @@ def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     return run_gunicorn(settings)
 
 
+def cmd_policy_usage(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    raise UsageError("policy needs a subcommand: bundle")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecs-admission", description="Policy gate for Amazon ECS task definitions.")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -134,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default ECS_ADMISSION_WORKERS or 2)")
     serve.add_argument("--policy-dir", type=Path, help="directory of .rego policies")
     serve.set_defaults(handler=cmd_serve)
+
+    policy = commands.add_parser("policy", help="work with the policy directory")
+    policy.set_defaults(handler=cmd_policy_usage)
+    policy_commands = policy.add_subparsers(dest="policy_command", parser_class=_Parser)
+    bundle = policy_commands.add_parser("bundle", help="write the policies as an OPA bundle (.tar.gz)")
+    bundle.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
+    bundle.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write; - for stdout")
+    bundle.add_argument("--revision", help="manifest revision (default: the policies' content hash)")
+    bundle.set_defaults(handler=cmd_policy_bundle)
     return parser
 
 

@@ -11,9 +11,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PREFIX = "ECS_ADMISSION_"
 MODES = ("enforce", "dry-run")
+FAILURE_POLICIES = ("fail", "ignore")
 
 
 class ConfigError(ValueError):
@@ -56,6 +58,20 @@ def parse_choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def parse_opa_url(name: str, raw: str) -> str:
+    """An http(s) URL naming only scheme, host and port: the client adds /v1/data/... itself."""
+    parsed = urlsplit(raw.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{name}={raw!r}: expected http://HOST:PORT or https://HOST:PORT")
+    try:
+        parsed.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: the port is not a number between 0 and 65535") from None
+    if parsed.path not in ("", "/") or parsed.query or parsed.fragment or parsed.username or parsed.password:
+        raise ConfigError(f"{name}={raw!r}: give only scheme, host and port (no path, query or credentials)")
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Service configuration. Field docs double as README's configuration table."""
@@ -76,6 +92,16 @@ class Settings:
     # Deploy account and region assumed when a request carries no context.
     default_account: str | None = None
     default_region: str | None = None
+    # OPA sidecar base URL (http://127.0.0.1:8181); unset means the embedded engine.
+    opa_url: str | None = None
+    # Seconds to wait for a TCP connection to OPA, and for its answer once connected.
+    opa_connect_timeout: float = 0.5
+    opa_read_timeout: float = 1.0
+    # Keep-alive connections to OPA kept per worker (sync workers use one).
+    opa_pool_size: int = 4
+    # What a request gets when the engine cannot decide: "fail" (503, never an allow) or
+    # "ignore" (allowed with warning ECS-GATE-001, logged and counted; Gatekeeper's failurePolicy).
+    failure_policy: str = "fail"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +130,16 @@ class Settings:
             values["default_account"] = raw
         if (raw := get("REGION")) is not None:
             values["default_region"] = raw
+        if (raw := get("OPA_URL")) is not None:
+            values["opa_url"] = parse_opa_url(PREFIX + "OPA_URL", raw)
+        if (raw := get("OPA_CONNECT_TIMEOUT")) is not None:
+            values["opa_connect_timeout"] = parse_float(PREFIX + "OPA_CONNECT_TIMEOUT", raw, minimum=0.001)
+        if (raw := get("OPA_READ_TIMEOUT")) is not None:
+            values["opa_read_timeout"] = parse_float(PREFIX + "OPA_READ_TIMEOUT", raw, minimum=0.001)
+        if (raw := get("OPA_POOL_SIZE")) is not None:
+            values["opa_pool_size"] = parse_int(PREFIX + "OPA_POOL_SIZE", raw, minimum=1)
+        if (raw := get("FAILURE_POLICY")) is not None:
+            values["failure_policy"] = parse_choice(PREFIX + "FAILURE_POLICY", raw, FAILURE_POLICIES)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

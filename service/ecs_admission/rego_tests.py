@@ -7,6 +7,7 @@ Used by the pytest suite, `ecs-admission policy test` and the worker's startup s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from regopy import Interpreter, RegoError
@@ -50,8 +51,12 @@ def discover(policy: PolicySet) -> list[RegoTestCase]:
     return cases
 
 
-def run_embedded(policy: PolicySet) -> list[RegoTestResult]:
-    """Run every discovered test on regopy; a compile failure fails every test with the reason."""
+def run_embedded(policy: PolicySet, on_start: Callable[[RegoTestCase], None] | None = None) -> list[RegoTestResult]:
+    """Run every discovered test on regopy; a compile failure fails every test with the reason.
+
+    `on_start` is told of each test before it runs, so a caller watching from another process can
+    name the test that crashed the engine.
+    """
     cases = discover(policy)
     sources = {f.name: f.source for f in (*policy.modules, *policy.tests)}
     compiler = Interpreter()
@@ -68,6 +73,8 @@ def run_embedded(policy: PolicySet) -> list[RegoTestResult]:
     results = []
     runner = Interpreter()
     for case, entrypoint in zip(cases, entrypoints, strict=True):
+        if on_start is not None:
+            on_start(case)
         try:
             impl = rego_bundle_query_entrypoint(runner._impl, bundle._impl, entrypoint)
             try:

@@ -13,6 +13,10 @@ from ..errors import EngineError
 
 
 class Engine(Protocol):
+    """What every engine offers. An engine may also offer `ready(canary) -> None`, raising
+    EngineError unless it can decide right now (see ReadinessProbe); /readyz prefers it to a
+    bare evaluation of the canary."""
+
     name: str
 
     @property
@@ -24,6 +28,12 @@ class Engine(Protocol):
 
     def policy_data(self) -> dict[str, Any]:
         """The policies' data documents (`data.ecs`: catalog, config); EngineError when unavailable."""
+        ...
+
+
+class ReadinessProbe(Protocol):
+    def ready(self, canary: dict[str, Any]) -> None:
+        """Raise EngineError unless the engine is loaded, self-checked and answers the canary."""
         ...
 
 

@@ -13,12 +13,52 @@ from .embedded import EmbeddedEngine
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings) -> Engine:
-    """The embedded engine over the configured policy directory; UnavailableEngine on failure."""
+def build_engine(settings: Settings, self_check: bool = False) -> Engine:
+    """The OPA sidecar engine when ECS_ADMISSION_OPA_URL is set, else the embedded one.
+
+    `self_check` (the web app sets it) runs the policy directory's Rego unit tests before an
+    embedded engine is trusted; a failure makes the engine unavailable, naming the test.
+    ECS_ADMISSION_FAILURE_POLICY=ignore wraps whichever engine in the fail-open wrapper.
+    """
+    engine = _build_opa(settings) if settings.opa_url else _build_embedded(settings, self_check)
+    if settings.failure_policy == "ignore":
+        from .failopen import FailOpenEngine
+
+        log.warning("ECS_ADMISSION_FAILURE_POLICY=ignore: requests are allowed when the engine cannot decide")
+        return FailOpenEngine(engine)
+    return engine
+
+
+def _build_opa(settings: Settings) -> Engine:
+    # Imported here so the embedded path never needs the HTTP client stack loaded.
+    from .opa import OpaEngine
+
+    try:
+        return OpaEngine.from_settings(settings)
+    except EngineError as exc:
+        log.error("policy engine unavailable: %s", exc.reason)
+        return UnavailableEngine("opa", exc.reason)
+
+
+def _build_embedded(settings: Settings, self_check: bool) -> Engine:
     try:
         policy = load_policy_set(settings.policy_dir)
+    except PolicyError as exc:
+        log.error("policy engine unavailable: %s", exc)
+        return UnavailableEngine("embedded", str(exc))
+    if self_check:
+        # Before the in-process compile: rego-cpp can abort while building, and then only the
+        # self-check's child process may die.
+        from ..selfcheck import self_check as run_self_check
+
+        check = run_self_check(policy, timeout=max(5.0, settings.worker_timeout / 2))
+        if not check.passed:
+            reason = check.reason if check.compile_error else f"startup self-check failed: {check.reason}"
+            log.error("policy engine unavailable: %s", reason)
+            return UnavailableEngine("embedded", reason)
+        log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
+    try:
         return EmbeddedEngine(policy)
-    except (PolicyError, EngineError) as exc:
-        reason = exc.reason if isinstance(exc, EngineError) else str(exc)
-        log.error("policy engine unavailable: %s", reason)
-        return UnavailableEngine("embedded", reason)
+    except EngineError as exc:
+        log.error("policy engine unavailable: %s", exc.reason)
+        return UnavailableEngine("embedded", exc.reason)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from ..admission import build_gate
 from ..config import Settings
 from ..engines import Engine
+from ..engines.factory import build_engine
 from .routes import blueprint
 
 EXTENSION = "ecs_admission"
@@ -21,6 +22,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = Flask("ecs_admission")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # The worker's startup self-check (the policies' own Rego unit tests) runs here, once.
+    engine = engine or build_engine(settings, self_check=True)
     app.extensions[EXTENSION] = {"settings": settings, "gate": build_gate(settings, engine)}
     app.register_blueprint(blueprint)
 

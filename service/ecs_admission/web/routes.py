@@ -144,7 +144,11 @@ def healthz() -> Any:
 def readyz() -> Any:
     engine = _gate().engine
     try:
-        engine.evaluate(CANARY)
+        ready = getattr(engine, "ready", None)  # optional ReadinessProbe (OPA: /health?bundles)
+        if ready is not None:
+            ready(CANARY)
+        else:
+            engine.evaluate(CANARY)
     except EngineError as exc:
         return jsonify({"status": "not ready", "engine": engine.name, "reason": exc.reason}), 503
     return jsonify({"status": "ready", "engine": engine.name, "revision": engine.revision})

@@ -1,0 +1,155 @@
+"""`ecs-admission policy bundle`: the policy directory as a standard OPA bundle, without the opa binary.
+
+Layout (what `opa build` writes and `opa run --bundle` / OPA's bundle service read):
+- `/.manifest`: `{"revision": ..., "roots": ["ecs"], "metadata": {...}}`; roots make OPA refuse
+  a bundle that would write outside data.ecs and keep other bundles out of it;
+- `/<path>.rego`: every module, at its path relative to the policy directory; tests are left out;
+- `/data.json`: `{"ecs": {"catalog": ..., "config": ...}}`, laid out exactly as policy.py lays data.
+
+The revision defaults to PolicySet.revision (the content hash the embedded engine reports), so a
+decision names the same revision whichever engine made it. The archive is byte-for-byte
+reproducible: sorted members, zero timestamps and owners.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import re
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .config import Settings
+from .policy import DATA_ROOT, PolicyError, PolicySet, load_policy_set
+from .selfcheck import self_check
+
+MANIFEST = ".manifest"
+ROOTS = (DATA_ROOT,)
+_PACKAGE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+
+
+class BundleError(ValueError):
+    """The policy directory cannot become a bundle OPA would activate."""
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    revision: str
+    modules: tuple[str, ...]
+    data_documents: tuple[str, ...]
+    size: int
+
+
+def manifest(policy: PolicySet, revision: str) -> dict:
+    return {
+        "revision": revision,
+        "roots": list(ROOTS),
+        "metadata": {"built_by": f"ecs-admission {__version__}", "content_revision": policy.revision},
+    }
+
+
+def check_roots(policy: PolicySet) -> None:
+    """OPA refuses to activate a bundle whose packages or data lie outside its roots: say so now."""
+    for module in policy.modules:
+        match = _PACKAGE_RE.search(module.source)
+        package = match.group(1) if match else ""
+        if package != DATA_ROOT and not package.startswith(DATA_ROOT + "."):
+            raise BundleError(f"{module.name}: package {package or '?'} is outside the bundle root {DATA_ROOT!r}")
+    outside = [key for key in policy.data if key != DATA_ROOT]
+    if outside:
+        raise BundleError(f"data document(s) {', '.join(outside)} are outside the bundle root {DATA_ROOT!r}")
+
+
+def bundle_members(policy: PolicySet, revision: str) -> list[tuple[str, bytes]]:
+    members = [
+        ("/" + MANIFEST, json.dumps(manifest(policy, revision), indent=2, sort_keys=True).encode()),
+        ("/data.json", json.dumps(policy.data, indent=2, sort_keys=True).encode()),
+    ]
+    members += [("/" + module.name, module.source.encode()) for module in policy.modules]
+    return sorted(members)
+
+
+def bundle_bytes(policy: PolicySet, revision: str | None = None) -> bytes:
+    revision = policy.revision if revision is None else revision
+    check_roots(policy)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, content in bundle_members(policy, revision):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mode = 0o644
+            info.mtime = 0
+            info.uname = info.gname = ""
+            archive.addfile(info, io.BytesIO(content))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def write_bundle(policy: PolicySet, output: Path, revision: str | None = None) -> BundleInfo:
+    """Write the bundle atomically (a half-written bundle must never be picked up by OPA)."""
+    data = bundle_bytes(policy, revision)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".bundle-", dir=output.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return info_for(policy, revision, len(data))
+
+
+def info_for(policy: PolicySet, revision: str | None, size: int) -> BundleInfo:
+    return BundleInfo(
+        revision=policy.revision if revision is None else revision,
+        modules=tuple(module.name for module in policy.modules),
+        data_documents=tuple(sorted(policy.data.get(DATA_ROOT, {}))),
+        size=size,
+    )
+
+
+def cmd_policy_bundle(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    """Exit 0 written, 2 when the directory cannot be bundled (one line on stderr): it does not load,
+    does not compile, fails its Rego unit tests, or puts a package outside the bundle root."""
+    if args.revision is not None and (not args.revision.strip() or args.revision != args.revision.strip()):
+        print("ecs-admission: --revision must be a non-empty string without surrounding spaces", file=stderr)
+        return 2
+    directory = args.policy_dir or Settings.from_env().policy_dir
+    try:
+        policy = load_policy_set(directory)
+        # Refuse to ship policies that do not compile or fail their own Rego unit tests; the check
+        # runs in a child process because rego-cpp can abort on some policies (selfcheck.py).
+        check = self_check(policy)
+        if not check.passed:
+            print(f"ecs-admission: cannot bundle: {check.reason}", file=stderr)
+            return 2
+        if args.output == "-":
+            data = bundle_bytes(policy, args.revision)
+            target = getattr(stdout, "buffer", None) or sys.stdout.buffer
+            target.write(data)
+            target.flush()
+            info = info_for(policy, args.revision, len(data))
+        else:
+            info = write_bundle(policy, Path(args.output), args.revision)
+    except (PolicyError, BundleError) as exc:
+        print(f"ecs-admission: cannot bundle: {exc}", file=stderr)
+        return 2
+    except OSError as exc:
+        print(f"ecs-admission: cannot write {args.output}: {exc.strerror or exc}", file=stderr)
+        return 2
+    where = "standard output" if args.output == "-" else args.output
+    summary = (
+        f"wrote {where}: revision {info.revision}, {len(info.modules)} module(s), "
+        f"data {', '.join(info.data_documents) or 'none'}, {info.size} bytes"
+    )
+    print(summary, file=stderr if args.output == "-" else stdout)
+    return 0

@@ -1,0 +1,103 @@
+"""ECS_ADMISSION_FAILURE_POLICY=ignore: the explicit, visible opt-in to fail open.
+
+Gatekeeper's `failurePolicy: Ignore`, made loud: when the engine cannot decide, the answer is
+allowed but carries warning ECS-GATE-001 saying no policy was evaluated and why; each such answer
+is logged and counted (`FAIL_OPEN.value`, for a metrics exporter). Readiness stays honest: this
+wrapper never makes a broken engine look ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ..decision import Finding, RawDecision
+from ..errors import EngineError
+from . import Engine
+
+log = logging.getLogger(__name__)
+
+GATE_RULE = "ECS-GATE-001"
+
+
+class Counter:
+    """A monotonically increasing, thread-safe count (exported later as a Prometheus counter)."""
+
+    def __init__(self, name: str, help_text: str):
+        self.name = name
+        self.help = help_text
+        self._value = 0
+        self._lock = threading.Lock()
+
+    def inc(self) -> None:
+        with self._lock:
+            self._value += 1
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+
+FAIL_OPEN = Counter(
+    "ecs_admission_fail_open_total",
+    "Requests allowed without policy evaluation because the engine failed and the failure policy is ignore",
+)
+
+
+def not_evaluated_warning(engine: str, reason: str) -> Finding:
+    return Finding(
+        rule=GATE_RULE,
+        severity="high",
+        title="No policy was evaluated (failure policy ignore)",
+        message=(
+            f"no policy was evaluated: the {engine} engine could not decide ({reason}); "
+            "allowed only because ECS_ADMISSION_FAILURE_POLICY=ignore"
+        ),
+        path="",
+        remediation=(
+            "Restore the policy engine (GET /readyz says what is wrong) and re-check this task definition; "
+            "set ECS_ADMISSION_FAILURE_POLICY=fail to refuse deploys while the engine is down."
+        ),
+        docs="https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy",
+    )
+
+
+class FailOpenEngine:
+    def __init__(self, inner: Engine):
+        self.inner = inner
+        self.name = inner.name
+
+    @property
+    def revision(self) -> str:
+        return self.inner.revision
+
+    def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
+        try:
+            return self.inner.evaluate(input_document)
+        except EngineError as exc:
+            FAIL_OPEN.inc()
+            log.warning(
+                "%s: allowing without policy evaluation (ECS_ADMISSION_FAILURE_POLICY=ignore): %s engine: %s",
+                GATE_RULE,
+                exc.engine,
+                exc.reason,
+            )
+            return RawDecision(
+                violations=(),
+                warnings=(not_evaluated_warning(exc.engine, exc.reason),),
+                exempted=(),
+                engine=self.name,
+                revision=self.inner.revision,
+            )
+
+    def policy_data(self) -> dict[str, Any]:
+        return self.inner.policy_data()
+
+    def ready(self, canary: dict[str, Any]) -> None:
+        """The inner engine's readiness, unsoftened: failing open is for requests, not for probes."""
+        ready = getattr(self.inner, "ready", None)
+        if ready is not None:
+            ready(canary)
+        else:
+            self.inner.evaluate(canary)

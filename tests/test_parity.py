@@ -1,0 +1,290 @@
+"""Conformance: the embedded engine (regopy) and OPA must give the same answer, to the character.
+
+The OPA side is the real `opa` binary when there is one, else OPA's own Go evaluator behind the
+REST stand-in (tests/opa_fixtures.py). Both sides run the same bundle the CLI builds. Compared:
+every Rego unit test (pass/fail on each engine), and the full decision document (verdict, rule
+ids, paths, messages, metadata, enforcement) for the HTTP tests' inputs, the example files, a
+set of inputs written to make each shipped rule fire and not fire, and every register /
+describe / codedeploy file in the shared corpus, normalised as the webhook normalises them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecs_admission.admission import build_gate
+from ecs_admission.bundle import write_bundle
+from ecs_admission.config import Settings
+from ecs_admission.engines.embedded import EmbeddedEngine
+from ecs_admission.engines.opa import OpaEngine
+from ecs_admission.errors import InputError
+from ecs_admission.inputs import normalise, parse_file_bytes
+from ecs_admission.policy import DECISION_PACKAGE, DECISION_RULE, PolicySet, load_policy_set
+from ecs_admission.rego_tests import discover, run_embedded
+
+from .conftest import EXAMPLES, POLICY_DIR, corpus_dir, example
+from .opa_fixtures import STANDIN_MISSING, start_standin
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+POLICY = load_policy_set(POLICY_DIR)
+CLEAN = example("taskdef-clean.json")
+DENIED = example("taskdef.json")
+SECRET = [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf"}]
+
+
+def task(**fields: Any) -> dict[str, Any]:
+    return {"family": "parity", "containerDefinitions": [{"name": "app", "image": "nginx:1.27"}], **fields}
+
+
+# Inputs written to make every shipped rule fire, and not fire, in the ways its tests care about.
+CRAFTED: dict[str, Any] = {
+    "http-clean": CLEAN,
+    "http-denied": DENIED,
+    "http-codedeploy-template": {
+        **CLEAN,
+        "taskRoleArn": "<TASK_ROLE_ARN>",
+        "containerDefinitions": [{**CLEAN["containerDefinitions"][0], "image": "<IMAGE1_NAME>"}],
+    },
+    "http-describe": {"taskDefinition": {**CLEAN, "revision": 7, "status": "ACTIVE"}, "tags": []},
+    "host-network": task(networkMode="host"),
+    "awsvpc-network": task(networkMode="awsvpc"),
+    "host-pid": task(pidMode="host"),
+    "task-pid": task(pidMode="task"),
+    "privileged-second-container": task(
+        containerDefinitions=[{"name": "app", "image": "nginx"}, {"name": "agent", "image": "dd", "privileged": True}]
+    ),
+    "privileged-unnamed": task(containerDefinitions=[{"image": "nginx", "privileged": True}]),
+    "privileged-false": task(containerDefinitions=[{"name": "app", "privileged": False}]),
+    "secrets-without-execution-role": task(containerDefinitions=[{"name": "api", "image": "a:1", "secrets": SECRET}]),
+    "secrets-with-execution-role": task(
+        executionRoleArn="arn:aws:iam::111122223333:role/exec",
+        containerDefinitions=[{"name": "api", "image": "a:1", "secrets": SECRET}],
+    ),
+    "placeholders-in-both-roles": task(taskRoleArn="<TASK_ROLE_ARN>", executionRoleArn="<EXECUTION_ROLE_ARN>"),
+    "everything-at-once": task(
+        networkMode="host",
+        pidMode="host",
+        taskRoleArn="<TASK_ROLE_ARN>",
+        containerDefinitions=[
+            {"name": "a", "image": "x", "privileged": True, "secrets": SECRET},
+            {"name": "b", "image": "y", "privileged": True, "secrets": SECRET},
+        ],
+    ),
+    "unicode-names": task(containerDefinitions=[{"name": "приложение-✓", "image": "x", "privileged": True}]),
+    "envelope-with-roles": {
+        "taskDefinition": task(taskRoleArn="arn:aws:iam::111122223333:role/app"),
+        "roles": {
+            "arn:aws:iam::111122223333:role/app": {
+                "trustPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "policies": [],
+            }
+        },
+        "context": {"account": "111122223333", "region": "us-east-1"},
+    },
+}
+
+EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
+CORPUS_FILES = sorted(p for folder in ("register", "describe", "codedeploy") for p in (corpus_dir() / folder).glob("*"))
+
+
+def input_document(document: Any) -> dict[str, Any] | None:
+    """The engine input the webhook would build, or None when the file is not a task definition."""
+    try:
+        if isinstance(document, Path):
+            document = parse_file_bytes(document.read_bytes(), document.name)
+        request = normalise(document)
+    except InputError:
+        return None
+    return build_gate(Settings(), engine=_NO_ENGINE).input_document(request, NOW)
+
+
+class _NoEngine:
+    name, revision = "none", "none"
+
+
+_NO_ENGINE: Any = _NoEngine()
+
+
+def cases() -> list[Any]:
+    found = [pytest.param(CRAFTED[name], id=f"crafted/{name}") for name in CRAFTED]
+    for path in (*EXAMPLE_FILES, *CORPUS_FILES):
+        if input_document(path) is None:
+            continue  # not a task definition: a 400 before any engine runs (tests/test_corpus.py)
+        folder = "examples" if path.parent == EXAMPLES else path.parent.name
+        found.append(pytest.param(path, id=f"{folder}/{path.name[:70]}"))
+    return found
+
+
+def canonical(decision: Any) -> dict[str, list[str]]:
+    """Each finding list as sorted canonical JSON: order is an engine's choice, content is not."""
+    assert isinstance(decision, dict), decision
+    return {
+        key: sorted(json.dumps(item, sort_keys=True, ensure_ascii=False) for item in decision.get(key, []))
+        for key in ("violations", "warnings", "exempted")
+    }
+
+
+def differences(embedded: Any, opa: Any) -> list[str]:
+    left, right = canonical(embedded), canonical(opa)
+    found = []
+    for key in left:
+        for item in sorted(set(left[key]) ^ set(right[key])):
+            side = "embedded only" if item in left[key] else "opa only"
+            found.append(f"{key}: {side}: {item}")
+    return found
+
+
+def opa_decision(engine: OpaEngine, document: dict[str, Any]) -> Any:
+    body = engine._query(DECISION_PACKAGE, DECISION_RULE, document)
+    assert "result" in body, f"OPA: decision undefined: {body}"
+    return body["result"]
+
+
+@pytest.fixture(scope="module")
+def embedded() -> EmbeddedEngine:
+    return EmbeddedEngine(POLICY)
+
+
+@pytest.fixture(scope="module")
+def opa(opa_server) -> OpaEngine:
+    return OpaEngine(opa_server.url, connect_timeout=2, read_timeout=10)
+
+
+def test_the_corpus_and_cases_are_there():
+    assert len(CORPUS_FILES) >= 50
+    assert len(cases()) >= len(CRAFTED) + len(EXAMPLE_FILES) + 50
+
+
+@pytest.mark.parametrize("document", cases())
+def test_same_decision_on_both_engines(embedded, opa, opa_server, document):
+    engine_input = input_document(document)
+    assert engine_input is not None
+    left = embedded.query(engine_input)
+    right = opa_decision(opa, engine_input)
+    assert differences(left, right) == []
+    a, b = embedded.evaluate(engine_input), opa.evaluate(engine_input)
+    assert (not a.violations) == (not b.violations)
+    for key in ("violations", "warnings", "exempted"):
+        assert [f.to_dict() for f in getattr(a, key)] == [f.to_dict() for f in getattr(b, key)]
+    assert a.revision == b.revision == opa_server.revision
+
+
+def test_crafted_cases_make_every_shipped_rule_fire(embedded):
+    fired = set()
+    for document in CRAFTED.values():
+        decision = embedded.query(input_document(document))
+        fired |= {f["rule"] for key in ("violations", "warnings") for f in decision[key]}
+    assert fired >= set(POLICY.catalog)
+
+
+def go_evaluator(policy: PolicySet):
+    """OPA's Go evaluator, loaded with the modules, their tests and the data."""
+    try:
+        from opa_bindings import OpaEngine as GoEngine
+    except ImportError:
+        pytest.fail(STANDIN_MISSING)
+    engine = GoEngine()
+    for rego_file in (*policy.modules, *policy.tests):
+        engine.add_policy(rego_file.name, rego_file.source)
+    engine.add_data(policy.data)
+    return engine
+
+
+def run_on_go(policy: PolicySet) -> dict[str, bool]:
+    from opa_bindings import OpaError
+
+    engine = go_evaluator(policy)
+    results = {}
+    try:
+        for case in discover(policy):
+            try:
+                results[f"data.{case.package}.{case.name}"] = (
+                    engine.eval_document(f"{case.package}.{case.name}") is True
+                )
+            except OpaError:  # undefined or an evaluation error: a failed test, as `opa test` counts it
+                results[f"data.{case.package}.{case.name}"] = False
+    finally:
+        engine.close()
+    return results
+
+
+EMBEDDED_UNIT = {r.qualified_name: r.passed for r in run_embedded(POLICY)}
+
+
+@pytest.fixture(scope="module")
+def go_unit() -> dict[str, bool]:
+    return run_on_go(POLICY)
+
+
+@pytest.mark.parametrize("name", sorted(EMBEDDED_UNIT))
+def test_rego_unit_test_agrees_on_both_engines(go_unit, name):
+    assert go_unit[name] is True, f"{name} fails on OPA's Go evaluator"
+    assert EMBEDDED_UNIT[name] is True, f"{name} fails on the embedded engine"
+
+
+def test_same_unit_tests_discovered_on_both():
+    assert set(run_on_go(POLICY)) == set(EMBEDDED_UNIT)
+
+
+# The suite must be able to fail: a policy the engines read differently, which the load-time lint
+# misses (a '#' inside a string literal hides the rest of the line from it; sprintf's %q is left
+# verbatim by regopy), is caught here.
+DIVERGENT_CHECK = """package ecs.checks.divergent
+
+import rego.v1
+
+findings := check(input)
+
+check(doc) := {f | name := doc.task_definition.family; marker := "#"; f := divergent(sprintf("family %q", [name]))}
+
+divergent(message) := {"rule": "ECS-ISO-002", "path": "/family", "message": message}
+"""
+DIVERGENT_TEST = """package ecs.checks.divergent_test
+
+import rego.v1
+
+import data.ecs.checks.divergent
+
+test_message if {
+	some f in divergent.check({"task_definition": {"family": "web"}})
+	f.message == `family "web"`
+}
+"""
+
+
+def test_parity_suite_catches_a_divergence_the_lint_misses(tmp_path, embedded):
+    directory = tmp_path / "rego"
+    shutil.copytree(POLICY_DIR, directory)
+    (directory / "divergent.rego").write_text(DIVERGENT_CHECK)
+    (directory / "divergent_test.rego").write_text(DIVERGENT_TEST)
+    policy = load_policy_set(directory)  # the lint does not see the sprintf
+    document = input_document(task())
+    # Written with the library: the CLI would refuse, since the Rego test fails on the embedded engine.
+    write_bundle(policy, tmp_path / "divergent.tar.gz")
+    standin = start_standin(tmp_path / "divergent.tar.gz")
+    try:
+        opa = OpaEngine(standin.url, connect_timeout=2, read_timeout=10)
+        found = differences(EmbeddedEngine(policy).query(document), opa_decision(opa, document))
+    finally:
+        standin.close()
+    assert any('family \\"parity\\"' in line and "opa only" in line for line in found), found
+    assert any("family %q" in line and "embedded only" in line for line in found), found
+    unit_embedded = {r.qualified_name: r.passed for r in run_embedded(policy)}
+    unit_go = run_on_go(policy)
+    name = "data.ecs.checks.divergent_test.test_message"
+    assert unit_go[name] is True and unit_embedded[name] is False
