@@ -165,3 +165,36 @@ def test_compile_errors_stay_off_stdout(tmp_path):
     assert result.returncode == 3
     assert result.stdout == ""
     assert "do not compile" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'test_a if { x := "a#b"; y with input as {} }',
+        "test_a if {\n\ty with\n\t\tinput as {}\n}",
+        "test_a if { x := `raw # not a comment`; y with data.ecs.config as {} }",
+    ],
+    ids=["hash-in-string", "split-across-lines", "hash-in-raw-string"],
+)
+def test_lint_sees_through_strings_and_line_breaks(tmp_path, source):
+    directory = policy_copy(tmp_path)
+    (directory / "sneaky_test.rego").write_text(f"package ecs.sneaky_test\n\nimport rego.v1\n\n{source}\n")
+    with pytest.raises(PolicyError, match=r"sneaky_test.rego:\d+: `with` crashes"):
+        load_policy_set(directory)
+
+
+def test_lint_ignores_comments(tmp_path):
+    directory = policy_copy(tmp_path)
+    (directory / "doc_test.rego").write_text(
+        "package ecs.doc_test\n\nimport rego.v1\n\n# never `with input as` here, nor sprintf(\ntest_a if { 1 == 1 }\n"
+    )
+    load_policy_set(directory)
+
+
+def test_lint_refuses_builtins_the_embedded_engine_lacks(tmp_path):
+    directory = policy_copy(tmp_path)
+    (directory / "net.rego").write_text(
+        'package ecs.checks.net\n\nimport rego.v1\n\nfindings := {1 | net.cidr_contains("10.0.0.0/8", "10.1.2.3")}\n'
+    )
+    with pytest.raises(PolicyError, match=r"net.rego:5: this builtin does not exist on the embedded engine"):
+        load_policy_set(directory)

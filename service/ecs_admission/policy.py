@@ -71,14 +71,33 @@ NOT_PORTABLE = (
 )
 
 
+def code_of(line: str) -> str:
+    """The line without its comment: a `#` inside a "string" or `raw string` is not one."""
+    quote = ""
+    escaped = False
+    for index, char in enumerate(line):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in ('"', "`"):
+            quote = char
+        elif char == "#":
+            return line[:index]
+    return line
+
+
 def portability_problems(rego_file: RegoFile) -> list[str]:
+    # The whole comment-free text is scanned, so `with` and `input` on separate lines are caught too.
+    code = "\n".join(code_of(line) for line in rego_file.source.splitlines())
     problems = []
-    for number, line in enumerate(rego_file.source.splitlines(), start=1):
-        code = line.split("#", 1)[0]
-        for pattern, reason in NOT_PORTABLE:
-            if pattern.search(code):
-                problems.append(f"{rego_file.name}:{number}: {reason}")
-    return problems
+    for pattern, reason in NOT_PORTABLE:
+        for match in pattern.finditer(code):
+            problems.append((code.count("\n", 0, match.start()) + 1, reason))
+    return [f"{rego_file.name}:{number}: {reason}" for number, reason in sorted(problems)]
 
 
 def default_policy_dir() -> Path:

@@ -3,15 +3,15 @@ embedded engine, in a child process, before the worker compiles them itself.
 
 A worker whose policies fail their own tests must not decide (a broken deny rule is a silent
 allow), so the app factory runs them before the worker becomes ready. They run in a child
-process because rego-cpp aborts the whole process on some policies that policy.py's line-based
-lint cannot see: `with input as` after a `#` inside a string literal (the lint drops the rest of
-the line), or a check package that defines a function named `finding` (std::out_of_range while
+process because rego-cpp aborts the whole process on some policies that policy.py's lint cannot
+see, such as a check package that defines a function named `finding` (std::out_of_range while
 building the decision entry point). It must be the child that dies, not the worker. The child
 reports each step as it starts, so a crash still names the test (or the compile) that caused it.
 
 Results are cached per policy content, so several apps in one process (tests) pay once.
 
-Run directly: `python -m ecs_admission.selfcheck POLICY_DIR` prints one JSON object per line.
+Run directly: `python -m ecs_admission.selfcheck POLICY_DIR` prints one JSON object per line
+(the worker hands the child its already-loaded policy set on stdin with `-` instead).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .policy import PolicyError, PolicySet, load_policy_set
+from .policy import PolicyError, PolicySet, RegoFile, load_policy_set
 
 DEFAULT_TIMEOUT = 20.0
 
@@ -59,18 +59,45 @@ def self_check(policy: PolicySet, timeout: float = DEFAULT_TIMEOUT) -> SelfCheck
     with _cache_lock:
         if key in _cache:
             return _cache[key]
-    result, finished = _run_child(policy.directory, timeout)
+    result, finished = _run_child(policy, timeout)
     if finished:  # a timeout may be a slow machine, not the policies: ask again next time
         with _cache_lock:
             _cache[key] = result
     return result
 
 
-def _run_child(directory: Path, timeout: float) -> tuple[SelfCheck, bool]:
+def policy_to_json(policy: PolicySet) -> str:
+    return json.dumps(
+        {
+            "directory": str(policy.directory),
+            "modules": [[f.name, f.source] for f in policy.modules],
+            "tests": [[f.name, f.source] for f in policy.tests],
+            "data": policy.data,
+            "revision": policy.revision,
+        }
+    )
+
+
+def policy_from_json(text: str) -> PolicySet:
+    raw = json.loads(text)
+    return PolicySet(
+        directory=Path(raw["directory"]),
+        modules=tuple(RegoFile(name, source) for name, source in raw["modules"]),
+        tests=tuple(RegoFile(name, source) for name, source in raw["tests"]),
+        data=raw["data"],
+        revision=raw["revision"],
+    )
+
+
+def _run_child(policy: PolicySet, timeout: float) -> tuple[SelfCheck, bool]:
+    # The child gets exactly the policy set the worker loaded (on stdin), not a re-read of the
+    # directory, so what is checked is what will be compiled.
     started = time.perf_counter()
-    command = [sys.executable, "-m", "ecs_admission.selfcheck", str(directory)]
+    command = [sys.executable, "-m", "ecs_admission.selfcheck", "-"]
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        completed = subprocess.run(
+            command, input=policy_to_json(policy), capture_output=True, text=True, timeout=timeout, check=False
+        )
         stdout, stderr, code = completed.stdout, completed.stderr, completed.returncode
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
@@ -156,10 +183,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m ecs_admission.selfcheck POLICY_DIR", file=sys.stderr)
+        print("usage: python -m ecs_admission.selfcheck POLICY_DIR|-  (- reads a policy set as JSON)", file=sys.stderr)
         return 2
     try:
-        policy = load_policy_set(Path(args[0]))
+        policy = policy_from_json(sys.stdin.read()) if args[0] == "-" else load_policy_set(Path(args[0]))
     except PolicyError as exc:
         _emit({"error": str(exc)})
         return 0
