@@ -68,6 +68,15 @@ NOT_PORTABLE = (
         re.compile(r"\btime\.parse_rfc3339_ns\b"),
         "time.parse_rfc3339_ns is undefined on the embedded engine; compare RFC 3339 strings",
     ),
+    # Builtins OPA has and regopy 1.5.2 lacks (Interpreter.is_builtin): a call is silently undefined there.
+    (
+        re.compile(
+            r"\b(strings\.render_template|net\.cidr_contains|net\.cidr_merge|net\.lookup_ip_addr"
+            r"|json\.verify_schema|json\.match_schema|providers\.aws\.sign_req|http\.send|rego\.parse_module"
+            r"|trace|print)\s*\("
+        ),
+        "this builtin does not exist on the embedded engine (a rule using it is silently undefined there)",
+    ),
 )
 
 
