@@ -66,7 +66,7 @@ def gate_server(settings: Settings | None = None) -> Iterator[GateServer]:
     holder = GateServer(url="")
     server = make_server("127.0.0.1", 0, _Recorder(app, holder), threaded=True)
     holder.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield holder
@@ -141,7 +141,7 @@ def stub_server() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _StubHandler)
     server.daemon_threads = True
     server.seen = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}", server.seen  # type: ignore[attr-defined]

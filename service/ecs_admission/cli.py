@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from . import __version__
 from .admission import Gate, build_gate
 from .catalogue import rule_catalogue
 from .config import ConfigError, Settings
@@ -154,10 +155,11 @@ def _checker(args: argparse.Namespace, stderr: TextIO) -> Checker:
         token = os.environ.get(args.token_env)
         if not token:
             raise UsageError(f"--token-env {args.token_env}: that environment variable is not set or empty")
-    if args.timeout <= 0:
+    timeout = args.timeout if args.timeout is not None else Settings.from_env().gate_timeout
+    if timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     try:
-        client = GateClient(args.url, token=token, timeout=args.timeout)
+        client = GateClient(args.url, token=token, timeout=timeout)
     except ValueError as exc:
         raise UsageError(f"--url: {exc}") from None
     if client.token_over_plain_http:
@@ -247,6 +249,7 @@ def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecs-admission", description="Policy gate for Amazon ECS task definitions.")
+    parser.add_argument("--version", action="version", version=f"ecs-admission {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     check = commands.add_parser("check", help="evaluate task definition files, locally or by a remote gate")
@@ -266,7 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--url", help="ask the gate at URL (POST URL/v1/admit) instead of evaluating locally")
     check.add_argument("--token-env", metavar="NAME", help="send 'Authorization: Bearer $NAME' to the gate")
     check.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help="gate timeout (default %(default)s)"
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"gate timeout (default ECS_ADMISSION_GATE_TIMEOUT or {DEFAULT_TIMEOUT:g})",
     )
     check.add_argument(
         "--fail-open-on-unreachable",

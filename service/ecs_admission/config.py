@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PREFIX = "ECS_ADMISSION_"
@@ -76,6 +76,12 @@ class Settings:
     # Deploy account and region assumed when a request carries no context.
     default_account: str | None = None
     default_region: str | None = None
+    # A running gate the CodePipeline Lambda asks instead of evaluating in-process (empty: in-process).
+    gate_url: str | None = None
+    # Seconds to wait for that gate; `check --url` uses it as its --timeout default.
+    gate_timeout: float = 10.0
+    # Bearer token for that gate (the Lambda's; the CLI takes --token-env). Never printed.
+    gate_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +110,12 @@ class Settings:
             values["default_account"] = raw
         if (raw := get("REGION")) is not None:
             values["default_region"] = raw
+        if (raw := get("GATE_URL")) is not None:
+            values["gate_url"] = raw
+        if (raw := get("GATE_TIMEOUT")) is not None:
+            values["gate_timeout"] = parse_float(PREFIX + "GATE_TIMEOUT", raw, minimum=0.1)
+        if (raw := get("GATE_TOKEN")) is not None:
+            values["gate_token"] = raw
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:
