@@ -21,7 +21,6 @@ import pytest
 from ecs_admission.integrations import codepipeline
 from ecs_admission.integrations.codepipeline import ActionConfig, JobFailure, fit, handler, scrub
 
-from .conftest import EXAMPLES
 from .moto_proxy import aws_proxy
 from .pipeline_servers import gate_server
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import yaml
 from botocore.config import Config
 
 from ..admission import Gate, build_gate
