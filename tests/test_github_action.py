@@ -284,3 +284,13 @@ def test_outputs_are_written_even_without_a_decision(workspace):
         "warnings": "",
         "exit-code": "2",
     }
+
+
+def test_every_subpackage_is_in_pyprojects_package_list():
+    # The action (and package-lambda.sh) install a built wheel, which has only the listed packages.
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    root = REPO / "service"
+    found = {".".join(p.parent.relative_to(root).parts) for p in root.glob("ecs_admission/**/__init__.py")}
+    assert found <= listed, found - listed

@@ -268,3 +268,42 @@ def test_readme_curl_pipeline_step(gate, tmp_path):
         assert result.returncode == expected, (example, result.stdout, result.stderr)
         decision = json.loads((tmp_path / "decision.json").read_text())
         assert decision["allowed"] is (expected == 0)
+
+
+def pipelines_block(heading: str, language: str) -> str:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Pipelines\n", 1)[1].split("\n## ", 1)[0]
+    part = section.split(f"### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    return re.search(rf"```{language}\n(.*?)\n```", part, re.DOTALL).group(1)
+
+
+def test_readme_pipelines_curl_step_tells_denied_from_unreachable(gate, tmp_path):
+    step = pipelines_block("curl", "sh")
+    bad = '{"containerDefinitions": "web"}'
+    with stub_server() as (stub_url, _):
+        for body, url, expected, said in (
+            ((EXAMPLES / "taskdef.json").read_text(), gate.url, 1, "ECS-ISO-002 /containerDefinitions/0/privileged"),
+            ((EXAMPLES / "taskdef-clean.json").read_text(), gate.url, 0, "allowed: true"),
+            (bad, gate.url, 2, "/containerDefinitions: expected a list"),
+            (bad, f"http://127.0.0.1:{closed_port()}", 3, "gate unreachable"),
+            (bad, f"{stub_url}/503", 3, "gate could not decide (503)"),
+        ):
+            (tmp_path / "taskdef.json").write_text(body)
+            result = subprocess.run(
+                ["bash", "-c", step],
+                cwd=tmp_path,
+                env={"PATH": "/usr/bin:/bin", "GATE_URL": url},
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert result.returncode == expected, (url, result.stdout, result.stderr)
+            assert said in result.stdout
+
+
+def test_readme_pipelines_subsections_fit_a_screen():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Pipelines\n", 1)[1].split("\n## ", 1)[0]
+    subsections = section.split("\n### ")[1:]
+    assert [s.split("\n", 1)[0] for s in subsections] == ["GitHub Actions", "CodePipeline", "CodeBuild", "curl"]
+    assert all(len(s.splitlines()) <= 60 for s in subsections)
