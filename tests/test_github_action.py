@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class StepRun:
 
 
 def evaluate(expression: str, inputs: dict[str, str]) -> str:
+    if expression == "steps.python.outputs.python-path":
+        return ""  # setup-python is not run here (install=false); the script falls back to python3
     match = re.fullmatch(r"inputs\.([a-z-]+)", expression)
     assert match, f"action.yml uses an expression this harness does not model: {expression}"
     name = match.group(1)
@@ -105,6 +108,12 @@ def gate(inputs: dict[str, str], workspace: Path, **env: str) -> StepRun:
 def test_action_is_composite_and_scripts_never_interpolate_expressions():
     assert ACTION["runs"]["using"] == "composite"
     for candidate in ACTION["runs"]["steps"]:
+        if "uses" in candidate:
+            # Only the interpreter for the install, and only when installing.
+            assert candidate["uses"].startswith("actions/setup-python@")
+            assert candidate["if"] == "inputs.install == 'true'"
+            assert candidate["with"]["update-environment"] is False
+            continue
         assert candidate["shell"] == "bash"
         assert "${{" not in candidate["run"], f"{candidate['name']}: pass inputs through env, not into the script"
     assert ACTION["inputs"]["task-definition"]["required"] is True
@@ -127,7 +136,10 @@ def test_install_step_uses_the_cli_on_path_when_install_is_false(workspace):
 
 
 def test_install_step_installs_from_the_repository_root():
-    script = step("Install ecs-admission")["run"]
+    install = step("Install ecs-admission")
+    script = install["run"]
+    assert install["env"]["PYTHON"] == "${{ steps.python.outputs.python-path }}"
+    assert '"${PYTHON:-python3}" -m venv "$venv"' in script
     assert 'pip" install --quiet --disable-pip-version-check "$GITHUB_ACTION_PATH/../.."' in script
     assert (ACTION_DIR / ".." / ".." / "pyproject.toml").resolve() == REPO / "pyproject.toml"
     assert 'echo "$venv/bin" >> "$GITHUB_PATH"' in script
@@ -288,8 +300,6 @@ def test_outputs_are_written_even_without_a_decision(workspace):
 
 def test_every_subpackage_is_in_pyprojects_package_list():
     # The action (and package-lambda.sh) install a built wheel, which has only the listed packages.
-    import tomllib
-
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     root = REPO / "service"
     found = {".".join(p.parent.relative_to(root).parts) for p in root.glob("ecs_admission/**/__init__.py")}

@@ -92,10 +92,9 @@ class LocalChecker:
 
 
 class RemoteChecker:
-    def __init__(self, client: GateClient, fail_open: bool, stderr: TextIO):
+    def __init__(self, client: GateClient, fail_open: bool):
         self.client = client
         self.fail_open = fail_open
-        self.stderr = stderr
         self._down: str | None = None  # set once a connection failed: later files would only wait again
 
     def check(self, name: str, raw: bytes, dry_run: bool) -> CheckResult:
@@ -123,16 +122,6 @@ class RemoteChecker:
 
     def rules(self) -> list[dict]:
         return self.client.policies()
-
-
-def check_one(gate: Gate, path: str, dry_run: bool | None, stdin: TextIO) -> CheckResult:
-    """Evaluate one file locally (kept for callers of the first release's API)."""
-    name = "<stdin>" if path == "-" else path
-    try:
-        raw = _read(path, stdin)
-    except InputError as exc:
-        return _input_error(name, exc)
-    return LocalChecker(gate).check(name, raw, bool(dry_run))
 
 
 def _report_spec(value: str) -> tuple[str, Path]:
@@ -164,7 +153,7 @@ def _checker(args: argparse.Namespace, stderr: TextIO) -> Checker:
         raise UsageError(f"--url: {exc}") from None
     if client.token_over_plain_http:
         print(f"ecs-admission: warning: sending a bearer token to {args.url} over plain http", file=stderr)
-    return RemoteChecker(client, args.fail_open_on_unreachable, stderr)
+    return RemoteChecker(client, args.fail_open_on_unreachable)
 
 
 def _rules(checker: Checker, stderr: TextIO) -> list[dict]:
