@@ -150,6 +150,7 @@ def build(results: Sequence[CheckResult], context: RenderContext) -> dict[str, A
         "executionSuccessful": all(r.decision is not None for r in results),
         "toolExecutionNotifications": notifications,
     }
+    # No automationDetails: upload-sarif's `category` only applies to runs that lack one.
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -159,7 +160,6 @@ def build(results: Sequence[CheckResult], context: RenderContext) -> dict[str, A
                 "rules": rules,
             }
         },
-        "automationDetails": {"id": "ecs-admission/"},
         "originalUriBaseIds": {"%SRCROOT%": {"uri": workspace().as_uri() + "/"}},
         "invocations": [invocation],
         "results": sarif_results,
