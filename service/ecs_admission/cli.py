@@ -1,27 +1,38 @@
-"""The `ecs-admission` command: check task definitions locally, serve the webhook.
+"""The `ecs-admission` command: check task definitions (locally or by a remote gate), serve the webhook.
 
 Exit codes (README "CLI"): 0 all allowed (or dry-run), 1 any denied, 2 usage or input error,
-3 the engine could not decide.
+3 the engine could not decide or the gate could not be reached.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
+from . import __version__
 from .admission import Gate, build_gate
 from .bundle import cmd_policy_bundle
+from .catalogue import rule_catalogue
 from .config import ConfigError, Settings
-from .decision import Decision
 from .errors import EngineError, InputError
+from .formats import FORMATS, CheckResult, RenderContext, Source, render
+from .formats.github import step_summary
+from .formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT
+from .formats.text import render_result as render_text
 from .inputs import normalise, parse_file_bytes
+from .integrations.gate_client import (
+    DEFAULT_TIMEOUT,
+    GateClient,
+    GateError,
+    GateUnreachable,
+    content_type_for,
+)
 
-EXIT_ALLOWED, EXIT_DENIED, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
+__all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
 
 
 class UsageError(Exception):
@@ -31,14 +42,6 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
-
-
-@dataclass
-class CheckResult:
-    name: str
-    decision: Decision | None = None
-    error: str | None = None
-    exit_code: int = EXIT_ALLOWED
 
 
 def _read(path: str, stdin: TextIO) -> bytes:
@@ -54,58 +57,174 @@ def _read(path: str, stdin: TextIO) -> bytes:
         raise InputError(f"cannot read: {exc.strerror}", error="unreadable") from None
 
 
-def check_one(gate: Gate, path: str, dry_run: bool | None, stdin: TextIO) -> CheckResult:
-    name = "<stdin>" if path == "-" else path
-    try:
-        request = normalise(parse_file_bytes(_read(path, stdin), name))
-    except InputError as exc:
-        where = f" at {exc.field}" if exc.field else ""
-        return CheckResult(name, error=f"{name}{where}: {exc.problem}", exit_code=EXIT_INPUT)
-    try:
-        decision = gate.decide(request, dry_run=dry_run)
-    except EngineError as exc:
-        return CheckResult(name, error=f"{name}: policy engine could not decide: {exc.reason}", exit_code=EXIT_ENGINE)
-    denied = bool(decision.violations) and decision.enforced
-    return CheckResult(name, decision=decision, exit_code=EXIT_DENIED if denied else EXIT_ALLOWED)
+def _input_error(name: str, exc: InputError) -> CheckResult:
+    where = f" at {exc.field}" if exc.field else ""
+    return CheckResult(name, error=f"{name}{where}: {exc.problem}", exit_code=EXIT_INPUT)
 
 
-def render_text(result: CheckResult) -> str:
-    decision = result.decision
-    assert decision is not None
-    if not decision.violations:
-        verdict = "ALLOWED"
-    elif decision.enforced:
-        verdict = "DENIED"
-    else:
-        verdict = "WOULD DENY (dry-run)"
-    family = decision.task_definition.family or "?"
-    lines = [
-        f"{result.name}: {verdict} (family {family}, {len(decision.violations)} violation(s), "
-        f"{len(decision.warnings)} warning(s), decision {decision.decision_id})"
-    ]
-    for label, findings in (("deny", decision.violations), ("warn", decision.warnings), ("exempt", decision.exempted)):
-        for finding in findings:
-            lines.append(f"  {label:6} {finding.rule:13} {finding.severity:8} {finding.path}: {finding.message}")
-            lines.append(f"         fix: {finding.remediation}")
-    return "\n".join(lines)
+class Checker(Protocol):
+    """Where decisions come from: the local engine or a remote gate. Rendering is the same for both."""
+
+    def check(self, name: str, raw: bytes, dry_run: bool) -> CheckResult: ...
+
+    def rules(self) -> list[dict]: ...
+
+
+class LocalChecker:
+    def __init__(self, gate: Gate):
+        self.gate = gate
+
+    def check(self, name: str, raw: bytes, dry_run: bool) -> CheckResult:
+        try:
+            request = normalise(parse_file_bytes(raw, name))
+        except InputError as exc:
+            return _input_error(name, exc)
+        try:
+            decision = self.gate.decide(request, dry_run=True if dry_run else None)
+        except EngineError as exc:
+            return CheckResult(
+                name, error=f"{name}: policy engine could not decide: {exc.reason}", exit_code=EXIT_ENGINE
+            )
+        denied = bool(decision.violations) and decision.enforced
+        return CheckResult(name, decision=decision, exit_code=EXIT_DENIED if denied else EXIT_ALLOWED)
+
+    def rules(self) -> list[dict]:
+        return rule_catalogue(self.gate.engine.policy_data())
+
+
+class RemoteChecker:
+    def __init__(self, client: GateClient, fail_open: bool):
+        self.client = client
+        self.fail_open = fail_open
+        self._down: str | None = None  # set once a connection failed: later files would only wait again
+
+    def check(self, name: str, raw: bytes, dry_run: bool) -> CheckResult:
+        try:
+            if self._down:
+                raise GateUnreachable(f"{self._down} (not retried)")
+            decision = self.client.admit(raw, content_type_for(name, raw), dry_run=dry_run)
+        except InputError as exc:
+            return _input_error(name, exc)
+        except GateUnreachable as exc:
+            if exc.connection_failed:
+                self._down = exc.reason
+            if self.fail_open:
+                return CheckResult(
+                    name,
+                    error=f"{name} was NOT checked: {exc.reason}; failing open (--fail-open-on-unreachable)",
+                    exit_code=EXIT_ALLOWED,
+                    failed_open=True,
+                )
+            return CheckResult(name, error=f"{name}: {exc.reason}", exit_code=EXIT_ENGINE)
+        except GateError as exc:
+            return CheckResult(name, error=f"{name}: {exc.reason}", exit_code=EXIT_ENGINE)
+        denied = bool(decision.violations) and decision.enforced
+        return CheckResult(name, decision=decision, exit_code=EXIT_DENIED if denied else EXIT_ALLOWED)
+
+    def rules(self) -> list[dict]:
+        return self.client.policies()
+
+
+def _report_spec(value: str) -> tuple[str, Path]:
+    fmt, sep, path = value.partition("=")
+    if not sep or fmt not in FORMATS or not path:
+        raise argparse.ArgumentTypeError(f"expected FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}, got {value!r}")
+    return fmt, Path(path)
+
+
+def _checker(args: argparse.Namespace, stderr: TextIO) -> Checker:
+    if not args.url:
+        if args.token_env or args.fail_open_on_unreachable:
+            raise UsageError("--token-env and --fail-open-on-unreachable need --url")
+        settings = Settings.from_env().with_overrides(policy_dir=args.policy_dir)
+        return LocalChecker(build_gate(settings))
+    if args.policy_dir:
+        raise UsageError("--policy-dir evaluates locally; a gate at --url decides with its own policies")
+    token = None
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            raise UsageError(f"--token-env {args.token_env}: that environment variable is not set or empty")
+    timeout = args.timeout if args.timeout is not None else Settings.from_env().gate_timeout
+    if timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    try:
+        client = GateClient(args.url, token=token, timeout=timeout)
+    except ValueError as exc:
+        raise UsageError(f"--url: {exc}") from None
+    if client.token_over_plain_http:
+        print(f"ecs-admission: warning: sending a bearer token to {args.url} over plain http", file=stderr)
+    return RemoteChecker(client, args.fail_open_on_unreachable)
+
+
+def _rules(checker: Checker, stderr: TextIO) -> list[dict]:
+    try:
+        return checker.rules()
+    except (EngineError, GateError) as exc:
+        reason = exc.reason
+        print(
+            f"ecs-admission: warning: rule catalogue unavailable ({reason}); reports list only rules that fired",
+            file=stderr,
+        )
+        return []
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text + ("\n" if text and not text.endswith("\n") else ""))
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
-    settings = Settings.from_env().with_overrides(policy_dir=args.policy_dir)
-    gate = build_gate(settings)
-    results = [check_one(gate, path, True if args.dry_run else None, stdin) for path in args.paths]
+    if args.source_file and len(args.paths) != 1:
+        raise UsageError("--source-file needs exactly one PATH")
+    checker = _checker(args, stderr)
+    results: list[CheckResult] = []
+    for path in args.paths:
+        name = "<stdin>" if path == "-" else path
+        try:
+            raw = _read(path, stdin)
+        except InputError as exc:
+            results.append(_input_error(name, exc))
+            continue
+        result = checker.check(name, raw, args.dry_run)
+        if args.source_file:
+            try:
+                result.source = Source(str(args.source_file), args.source_file.read_bytes())
+            except OSError as exc:
+                raise UsageError(f"--source-file {args.source_file}: {exc.strerror}") from None
+        elif path != "-":
+            result.source = Source(path, raw)
+        results.append(result)
     for result in results:
-        if result.error:
+        if result.failed_open:
+            print(f"ecs-admission: WARNING: FAILING OPEN: {result.error}", file=stderr)
+        elif result.error:
             print(f"ecs-admission: {result.error}", file=stderr)
-    decided = [r for r in results if r.decision is not None]
-    if args.format == "json":
-        objects = [r.decision.to_dict() for r in decided if r.decision]
-        if objects:
-            payload = objects[0] if len(args.paths) == 1 else objects
-            print(json.dumps(payload, indent=2), file=stdout)
-    else:
-        for result in decided:
-            print(render_text(result), file=stdout)
+
+    formats = [args.format, *(fmt for fmt, _ in args.report)]
+    context = RenderContext(
+        rules=_rules(checker, stderr) if {"sarif", "junit"} & set(formats) else [],
+        gate_url=args.url,
+        step_summary=(os.environ.get("GITHUB_STEP_SUMMARY") or None) if args.format == "github" else None,
+    )
+    output = render(args.format, results, context)
+    if args.output:
+        _write(args.output, output)
+    elif output:
+        print(output, file=stdout)
+    for fmt, path in args.report:
+        _write(path, render(fmt, results, context))
+    if context.step_summary:
+        try:
+            with open(context.step_summary, "a", encoding="utf-8") as handle:
+                handle.write(step_summary(results, context))
+        except OSError as exc:
+            # The summary is a convenience: losing it must not turn a verdict into an error.
+            print(f"ecs-admission: warning: cannot write GITHUB_STEP_SUMMARY: {exc.strerror}", file=stderr)
     return max(r.exit_code for r in results)
 
 
@@ -124,13 +243,42 @@ def cmd_policy_usage(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, s
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecs-admission", description="Policy gate for Amazon ECS task definitions.")
+    parser.add_argument("--version", action="version", version=f"ecs-admission {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    check = commands.add_parser("check", help="evaluate task definition files locally")
+    check = commands.add_parser("check", help="evaluate task definition files, locally or by a remote gate")
     check.add_argument("paths", nargs="+", metavar="PATH", help="task definition file(s); - reads standard input")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=tuple(FORMATS), default="text")
+    check.add_argument("--output", type=Path, metavar="FILE", help="write the --format report to FILE, not stdout")
+    check.add_argument(
+        "--report",
+        type=_report_spec,
+        action="append",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write the same decisions as FORMAT to FILE (repeatable), e.g. sarif=results.sarif",
+    )
     check.add_argument("--dry-run", action="store_true", help="report the verdict but exit 0")
     check.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
+    check.add_argument("--url", help="ask the gate at URL (POST URL/v1/admit) instead of evaluating locally")
+    check.add_argument("--token-env", metavar="NAME", help="send 'Authorization: Bearer $NAME' to the gate")
+    check.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"gate timeout (default ECS_ADMISSION_GATE_TIMEOUT or {DEFAULT_TIMEOUT:g})",
+    )
+    check.add_argument(
+        "--fail-open-on-unreachable",
+        action="store_true",
+        help="exit 0 with a warning, not 3, when the gate cannot be reached or answers 5xx",
+    )
+    check.add_argument(
+        "--source-file",
+        type=Path,
+        metavar="FILE",
+        help="attribute findings to lines of FILE (the template PATH was rendered from)",
+    )
     check.set_defaults(handler=cmd_check)
 
     serve = commands.add_parser("serve", help="serve the webhook under gunicorn")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -102,6 +102,12 @@ class Settings:
     # What a request gets when the engine cannot decide: "fail" (503, never an allow) or
     # "ignore" (allowed with warning ECS-GATE-001, logged and counted; Gatekeeper's failurePolicy).
     failure_policy: str = "fail"
+    # A running gate the CodePipeline Lambda asks instead of evaluating in-process (empty: in-process).
+    gate_url: str | None = None
+    # Seconds to wait for that gate; `check --url` uses it as its --timeout default.
+    gate_timeout: float = 10.0
+    # Bearer token for that gate (the Lambda's; the CLI takes --token-env). Never printed.
+    gate_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -140,6 +146,12 @@ class Settings:
             values["opa_pool_size"] = parse_int(PREFIX + "OPA_POOL_SIZE", raw, minimum=1)
         if (raw := get("FAILURE_POLICY")) is not None:
             values["failure_policy"] = parse_choice(PREFIX + "FAILURE_POLICY", raw, FAILURE_POLICIES)
+        if (raw := get("GATE_URL")) is not None:
+            values["gate_url"] = raw
+        if (raw := get("GATE_TIMEOUT")) is not None:
+            values["gate_timeout"] = parse_float(PREFIX + "GATE_TIMEOUT", raw, minimum=0.1)
+        if (raw := get("GATE_TOKEN")) is not None:
+            values["gate_token"] = raw
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

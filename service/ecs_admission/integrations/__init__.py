@@ -1,0 +1,1 @@
+"""Where deploys happen: the remote-gate client and the CodePipeline Lambda handler."""
