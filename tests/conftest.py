@@ -16,6 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 POLICY_DIR = REPO / "rego"
 
+# Tests never reach real AWS: IAM lookups stay off unless a test turns them on against moto.
+os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
+
 
 def corpus_dir() -> Path:
     """The shared corpus: ../shared/corpus beside the checkout (CI lays a copy there)."""
@@ -33,7 +36,7 @@ def corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app(Settings())
+    return create_app(Settings(iam_lookup="off"))
 
 
 @pytest.fixture()
