@@ -203,7 +203,8 @@ class IamLookup:
 
                 session = self._session_factory() if self._session_factory else boto3.session.Session()
                 config = Config(
-                    retries={"mode": "adaptive", "max_attempts": self.settings.iam_max_attempts},
+                    # total_max_attempts counts the first call too (botocore's max_attempts would not).
+                    retries={"mode": "adaptive", "total_max_attempts": self.settings.iam_max_attempts},
                     connect_timeout=self.settings.iam_connect_timeout,
                     read_timeout=self.settings.iam_read_timeout,
                     max_pool_connections=EXECUTOR_THREADS * 2,
