@@ -77,6 +77,7 @@ class Gate:
             "context": context,
             "source": request.source,
             "placeholders": request.placeholders,
+            "template": request.template,
             "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 

@@ -19,6 +19,8 @@ from .config import ConfigError, Settings
 from .decision import Decision
 from .errors import EngineError, InputError
 from .inputs import normalise, parse_file_bytes
+from .inputs.cloudformation import is_template, load_template
+from .templates import TemplateDecision, decide_template
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
 
@@ -38,6 +40,7 @@ class CheckResult:
     decision: Decision | None = None
     error: str | None = None
     exit_code: int = EXIT_ALLOWED
+    template: TemplateDecision | None = None
 
 
 def _read(path: str, stdin: TextIO) -> bytes:
@@ -56,7 +59,10 @@ def _read(path: str, stdin: TextIO) -> bytes:
 def check_one(gate: Gate, path: str, dry_run: bool | None, stdin: TextIO) -> CheckResult:
     name = "<stdin>" if path == "-" else path
     try:
-        request = normalise(parse_file_bytes(_read(path, stdin), name))
+        document = parse_file_bytes(_read(path, stdin), name)
+        if is_template(document):
+            return check_template(gate, name, document, dry_run)
+        request = normalise(document)
     except InputError as exc:
         where = f" at {exc.field}" if exc.field else ""
         return CheckResult(name, error=f"{name}{where}: {exc.problem}", exit_code=EXIT_INPUT)
@@ -66,6 +72,25 @@ def check_one(gate: Gate, path: str, dry_run: bool | None, stdin: TextIO) -> Che
         return CheckResult(name, error=f"{name}: policy engine could not decide: {exc.reason}", exit_code=EXIT_ENGINE)
     denied = bool(decision.violations) and decision.enforced
     return CheckResult(name, decision=decision, exit_code=EXIT_DENIED if denied else EXIT_ALLOWED)
+
+
+def check_template(gate: Gate, name: str, document: dict, dry_run: bool | None) -> CheckResult:
+    """A CloudFormation template: every task definition decided; InputError propagates to check_one."""
+    template = load_template(document, gate.default_context)
+    try:
+        decision = decide_template(gate, template, dry_run=dry_run)
+    except EngineError as exc:
+        return CheckResult(name, error=f"{name}: policy engine could not decide: {exc.reason}", exit_code=EXIT_ENGINE)
+    return CheckResult(name, template=decision, exit_code=EXIT_DENIED if decision.denied else EXIT_ALLOWED)
+
+
+def render_result(result: CheckResult) -> str:
+    """One block per task definition; a template's are named file#LogicalId."""
+    if result.template is None:
+        return render_text(result)
+    blocks = [render_text(CheckResult(f"{result.name}#{logical_id}", d)) for logical_id, d in result.template.results]
+    blocks += [f"{result.name}#{s['logical_id']}: SKIPPED ({s['reason']})" for s in result.template.template.skipped]
+    return "\n".join(blocks)
 
 
 def render_text(result: CheckResult) -> str:
@@ -96,15 +121,15 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     for result in results:
         if result.error:
             print(f"ecs-admission: {result.error}", file=stderr)
-    decided = [r for r in results if r.decision is not None]
+    decided = [r for r in results if r.decision is not None or r.template is not None]
     if args.format == "json":
-        objects = [r.decision.to_dict() for r in decided if r.decision]
+        objects = [(r.template or r.decision).to_dict() for r in decided if r.template or r.decision]
         if objects:
             payload = objects[0] if len(args.paths) == 1 else objects
             print(json.dumps(payload, indent=2), file=stdout)
     else:
         for result in decided:
-            print(render_text(result), file=stdout)
+            print(render_result(result), file=stdout)
     return max(r.exit_code for r in results)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from ..config import Settings
 from .documents import normalise_policy_document
 from .roles import ROLE_ARN_RE
+from .text import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ class LookupFailure(Exception):
 
     def __init__(self, status: str, reason: str):
         self.status = status
-        self.reason = reason
-        super().__init__(reason)
+        self.reason = safe_text(reason)
+        super().__init__(self.reason)
 
 
 class TTLCache:
@@ -295,7 +296,7 @@ class IamLookup:
         except Exception as exc:
             failure = _failure(exc, f"role {arn}")
             if failure.status == "missing":
-                failure.reason = f"role {name} does not exist in account {account}"
+                raise LookupFailure("missing", f"role {name} does not exist in account {account}") from None
             raise failure from None
         if role.get("Arn") != arn:
             raise LookupFailure("missing", f"no role has the ARN {arn}; a role named {name} has {role.get('Arn')}")

@@ -26,6 +26,11 @@ SECRETS_REFERENCE_PREFIX = "/aws/reference/secretsmanager/"
 KMS_DECRYPT = "kms:Decrypt"
 
 
+def _checkable(value: object) -> bool:
+    """A value a need can be derived from: not a pipeline placeholder, not an unresolved template expression."""
+    return isinstance(value, str) and not PLACEHOLDER_RE.search(value) and not value.startswith("!")
+
+
 @dataclass(frozen=True)
 class Need:
     purpose: str  # secret | parameter | ecr-pull | logs | environment-file | private-registry
@@ -107,12 +112,13 @@ def _log_needs(container: dict[str, Any], index: int, partition: str, region: st
     configuration = container.get("logConfiguration") or {}
     options = configuration.get("options") or {}
     group = options.get("awslogs-group")
-    if configuration.get("logDriver") != "awslogs" or not isinstance(group, str):
+    if configuration.get("logDriver") != "awslogs" or not _checkable(group):
         return []
-    log_region = options.get("awslogs-region") or region
-    prefix = options.get("awslogs-stream-prefix")
+    log_region = options.get("awslogs-region")
+    log_region = log_region if _checkable(log_region) and log_region else region
+    prefix, name = options.get("awslogs-stream-prefix"), container.get("name")
     # Streams are named prefix/container-name/task-id (or the container id without a prefix).
-    stream = f"{prefix}/{container.get('name', '*')}/*" if prefix else "*"
+    stream = f"{prefix}/{name if _checkable(name) else '*'}/*" if _checkable(prefix) and prefix else "*"
     group_arn = f"arn:{partition}:logs:{log_region}:{account}:log-group:{group}"
     streams = f"{group_arn}:log-stream:{stream}"
     path = f"/containerDefinitions/{index}/logConfiguration/options/awslogs-group"
@@ -152,27 +158,27 @@ def execution_needs(
         prefix = f"/containerDefinitions/{index}"
         for j, secret in enumerate(container.get("secrets") or []):
             value = secret.get("valueFrom")
-            if isinstance(value, str) and not PLACEHOLDER_RE.search(value):
+            if _checkable(value):
                 where = f"{prefix}/secrets/{j}/valueFrom"
                 needs += _value_from_needs(value, where, partition, region_part, account_part)
         log_configuration = container.get("logConfiguration") or {}
         for j, secret in enumerate(log_configuration.get("secretOptions") or []):
             value = secret.get("valueFrom")
-            if isinstance(value, str) and not PLACEHOLDER_RE.search(value):
+            if _checkable(value):
                 where = f"{prefix}/logConfiguration/secretOptions/{j}/valueFrom"
                 needs += _value_from_needs(value, where, partition, region_part, account_part)
         credentials = (container.get("repositoryCredentials") or {}).get("credentialsParameter")
-        if isinstance(credentials, str) and not PLACEHOLDER_RE.search(credentials):
+        if _checkable(credentials):
             where = f"{prefix}/repositoryCredentials/credentialsParameter"
             need = _secret_need("private-registry", credentials, where, partition, region_part, account_part)
             needs += [need] if need else []
         image = container.get("image")
-        if isinstance(image, str) and not PLACEHOLDER_RE.search(image):
+        if _checkable(image):
             needs += _ecr_needs(image, f"{prefix}/image")
         needs += _log_needs(container, index, partition, region_part, account_part)
         for j, environment_file in enumerate(container.get("environmentFiles") or []):
             value = environment_file.get("value")
-            if isinstance(value, str) and environment_file.get("type", "s3") == "s3":
+            if _checkable(value) and environment_file.get("type", "s3") == "s3":
                 needs += _environment_file_needs(value, f"{prefix}/environmentFiles/{j}/value")
     return needs
 
