@@ -444,3 +444,45 @@ def test_iam_settings_from_environment():
         Settings.from_env({"ECS_ADMISSION_IAM_LOOKUP": "sometimes"})
     with pytest.raises(ConfigError, match="ECS_ADMISSION_IAM_MAX_ATTEMPTS"):
         Settings.from_env({"ECS_ADMISSION_IAM_MAX_ATTEMPTS": "0"})
+
+
+def test_template_managed_policies_resolve_through_iam(aws):
+    from ecs_admission.inputs.cloudformation import load_template
+
+    template = {
+        "Resources": {
+            "Exec": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": TRUST,
+                    "ManagedPolicyArns": [
+                        ECS_MANAGED,
+                        f"arn:aws:iam::{MOTO_ACCOUNT}:policy/payments-secrets",
+                        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                    ],
+                },
+            },
+            "Task": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "ExecutionRoleArn": {"Fn::GetAtt": ["Exec", "Arn"]},
+                    "ContainerDefinitions": [
+                        {"Name": "a", "Image": "nginx", "Secrets": [{"Name": "DB", "ValueFrom": SECRET}]}
+                    ],
+                },
+            },
+        }
+    }
+    request = load_template(template, {"region": "us-east-1"}).task_definitions[0].request
+    gate = gate_for(settings())
+    role = gate.input_document(request, datetime.datetime(2026, 1, 1))["task_roles"]["executionRoleArn"]
+    assert (role["status"], role["source"]) == ("known", "template")
+    assert [p["kind"] for p in role["policies"]] == ["aws-managed", "managed", "aws-managed"]
+    assert all(p["document"] for p in role["policies"])
+    assert role["access"][0]["decision"] == "allowed"
+    assert "GetRole" not in aws.calls and "GetPolicyVersion" in aws.calls
+    # A managed policy IAM does not have leaves the role's policies unknown, with the reason.
+    template["Resources"]["Exec"]["Properties"]["ManagedPolicyArns"].append(f"arn:aws:iam::{MOTO_ACCOUNT}:policy/ghost")
+    request = load_template(template, {"region": "us-east-1"}).task_definitions[0].request
+    role = gate.input_document(request, datetime.datetime(2026, 1, 1))["task_roles"]["executionRoleArn"]
+    assert role["status"] == "unknown" and "policy/ghost" in role["reason"] and role["permissions"] is None

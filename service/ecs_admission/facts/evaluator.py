@@ -29,7 +29,7 @@ container). `mode` says what is asked of the set: see `Request`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -91,6 +91,30 @@ def _closure(states: set[int], pattern: Sequence[Token]) -> set[int]:
     return states
 
 
+@lru_cache(maxsize=8192)
+def _affixes(pattern: tuple[Token, ...]) -> tuple[str, str]:
+    """The literal text before the first and after the last wildcard."""
+    prefix = []
+    for kind, char, _ in pattern:
+        if kind != "lit":
+            break
+        prefix.append(char)
+    suffix = []
+    for kind, char, _ in reversed(pattern):
+        if kind != "lit":
+            break
+        suffix.append(char)
+    return "".join(prefix), "".join(reversed(suffix))
+
+
+def _affixes_compatible(left: tuple[Token, ...], right: tuple[Token, ...]) -> bool:
+    """Cheap necessary condition for two patterns to share a string: their literal ends agree."""
+    (left_prefix, left_suffix), (right_prefix, right_suffix) = _affixes(left), _affixes(right)
+    return (left_prefix.startswith(right_prefix) or right_prefix.startswith(left_prefix)) and (
+        left_suffix.endswith(right_suffix) or right_suffix.endswith(left_suffix)
+    )
+
+
 def covers(pattern: Sequence[Token], subject: Sequence[Token]) -> bool:
     """True if every string `subject` stands for matches `pattern` (sound containment test).
 
@@ -99,6 +123,8 @@ def covers(pattern: Sequence[Token], subject: Sequence[Token]) -> bool:
     "yes" here is a proof, and a "no" errs towards not covered (fail closed).
     Runs as an NFA simulation: O(len(pattern) x len(subject)), no backtracking blow-up.
     """
+    if isinstance(pattern, tuple) and isinstance(subject, tuple) and not _affixes_compatible(pattern, subject):
+        return False
     states = _closure({0}, pattern)
     for kind, char, crosses in subject:
         following: set[int] = set()
@@ -124,6 +150,10 @@ def covers(pattern: Sequence[Token], subject: Sequence[Token]) -> bool:
 
 def intersects(left: Sequence[Token], right: Sequence[Token]) -> bool:
     """True if some string matches both patterns (product-automaton reachability)."""
+    if left == right:
+        return True
+    if isinstance(left, tuple) and isinstance(right, tuple) and not _affixes_compatible(left, right):
+        return False
     start = (0, 0)
     seen = {start}
     stack = [start]
@@ -202,25 +232,64 @@ class StatementMatch:
     statement: dict[str, Any]
 
 
-def _element_match(
-    statement: dict[str, Any], positive: str, negative: str, subject: tuple[Token, ...], tokenise: Any
-) -> tuple[bool, bool]:
-    """(covers, touches) of the Action/NotAction or Resource/NotResource element for `subject`."""
+def _service(text: str, fold: bool) -> str | None:
+    """The literal `service` of `service:...` (None when a wildcard comes first): an index key."""
+    head, colon, _ = text.partition(":")
+    if not colon or "*" in head or "?" in head:
+        return None
+    return head.lower() if fold else head
+
+
+class _Patterns:
+    """One Action/Resource list, compiled once: a set of literal entries and wildcard entries by service.
+
+    A pattern whose service is literal can only match strings of that service, so a probe looks at
+    that service's entries and the few whose service is a wildcard; managed policies such as
+    ReadOnlyAccess (thousands of actions) stay cheap to ask.
+    """
+
+    def __init__(self, patterns: list[str], tokenise: Callable[[str, bool], tuple[Token, ...]], fold: bool):
+        self.fold = fold
+        self.literals = {p.lower() if fold else p for p in patterns if "*" not in p and "?" not in p}
+        self.by_service: dict[str | None, list[tuple[Token, ...]]] = {}
+        for text in patterns:
+            self.by_service.setdefault(_service(text, fold), []).append(tokenise(text, True))
+
+    def _candidates(self, subject_text: str) -> Iterable[tuple[Token, ...]]:
+        key = _service(subject_text, self.fold)
+        if key is None:
+            return [p for group in self.by_service.values() for p in group]
+        return [*self.by_service.get(key, []), *self.by_service.get(None, [])]
+
+    def covers(self, text: str, subject: tuple[Token, ...], literal: bool) -> bool:
+        if literal and (text.lower() if self.fold else text) in self.literals:
+            return True
+        return any(covers(p, subject) for p in self._candidates(text))
+
+    def touches(self, text: str, subject: tuple[Token, ...], literal: bool) -> bool:
+        if literal:
+            return self.covers(text, subject, literal)
+        return any(intersects(p, subject) for p in self._candidates(text))
+
+
+@dataclass
+class _Statement:
+    statement: dict[str, Any]
+    effect: str
+    conditional: bool
+    action: tuple[_Patterns | None, bool]  # (patterns, negated)
+    resource: tuple[_Patterns | None, bool]
+
+
+def _element(statement: dict[str, Any], positive: str, negative: str, tokenise: Any, fold: bool) -> Any:
     if positive in statement:
-        patterns = [tokenise(p) for p in statement[positive]]
-        return any(covers(p, subject) for p in patterns), any(intersects(p, subject) for p in patterns)
+        return _Patterns(statement[positive], tokenise, fold), False
     if negative in statement:
-        patterns = [tokenise(p) for p in statement[negative]]
-        # NotX applies to what it does not list: it covers the subject when no entry touches it,
-        # and touches it unless a single entry covers it all.
-        return not any(intersects(p, subject) for p in patterns), not any(covers(p, subject) for p in patterns)
-    return False, False
+        return _Patterns(statement[negative], tokenise, fold), True
+    return None, False
 
 
-def match_statement(statement: dict[str, Any], request: Request) -> StatementMatch:
-    action = _action(request.action, request.action_is_pattern)
-    resource = _resource(request.resource, request.resource_is_pattern)
-    action_covers, action_touches = _element_match(statement, "Action", "NotAction", action, lambda p: _action(p, True))
+def _compile(statement: dict[str, Any]) -> _Statement:
     conditional = "Condition" in statement
     matched = statement
     resources = statement.get("Resource")
@@ -229,16 +298,58 @@ def match_statement(statement: dict[str, Any], request: Request) -> StatementMat
         # wildcard and report the statement as conditional.
         matched = {**statement, "Resource": [_VARIABLE_RE.sub("*", r) for r in resources]}
         conditional = True
-    resource_covers, resource_touches = _element_match(
-        matched, "Resource", "NotResource", resource, lambda p: _resource(p, True)
-    )
-    return StatementMatch(
+    return _Statement(
+        statement=statement,
         effect=statement["Effect"],
+        conditional=conditional,
+        action=_element(statement, "Action", "NotAction", _action, True),
+        resource=_element(matched, "Resource", "NotResource", _resource, False),
+    )
+
+
+class PolicySet:
+    """Normalised policy documents compiled for repeated questions (one per role and request)."""
+
+    def __init__(self, documents: Iterable[dict[str, Any] | None]):
+        self.statements = [_compile(s) for doc in documents if doc for s in doc.get("Statement", [])]
+
+
+def _element_match(
+    element: tuple[_Patterns | None, bool], text: str, subject: tuple[Token, ...], literal: bool
+) -> tuple[bool, bool]:
+    """(covers, touches) of one element for the subject."""
+    patterns, negated = element
+    if patterns is None:
+        return False, False
+    if not negated:
+        return patterns.covers(text, subject, literal), patterns.touches(text, subject, literal)
+    # NotX applies to what it does not list: it covers the subject when no entry touches it,
+    # and touches it unless a single entry covers it all.
+    return not patterns.touches(text, subject, literal), not patterns.covers(text, subject, literal)
+
+
+def _match(compiled: _Statement, request: Request) -> StatementMatch:
+    action = _action(request.action, request.action_is_pattern)
+    action_covers, action_touches = _element_match(
+        compiled.action, request.action, action, not request.action_is_pattern
+    )
+    resource_covers = resource_touches = False
+    if action_touches:
+        resource = _resource(request.resource, request.resource_is_pattern)
+        resource_covers, resource_touches = _element_match(
+            compiled.resource, request.resource, resource, not request.resource_is_pattern
+        )
+    return StatementMatch(
+        effect=compiled.effect,
         covers=action_covers and resource_covers,
         touches=action_touches and resource_touches,
-        conditional=conditional,
-        statement=statement,
+        conditional=compiled.conditional,
+        statement=compiled.statement,
     )
+
+
+def match_statement(statement: dict[str, Any], request: Request) -> StatementMatch:
+    return _match(_compile(statement), request)
 
 
 @dataclass
@@ -252,19 +363,20 @@ def _statements(documents: Iterable[dict[str, Any] | None]) -> list[dict[str, An
     return [s for doc in documents if doc for s in doc.get("Statement", [])]
 
 
-def _evaluate_set(statements: list[dict[str, Any]], request: Request) -> Evaluation:
+def _evaluate_set(policies: PolicySet, request: Request) -> Evaluation:
     """Decision of one policy set (identity policies, or the boundary) for the request."""
-    matches = [match_statement(s, request) for s in statements]
+    matches = [_match(s, request) for s in policies.statements]
+    matches = [m for m in matches if m.touches]  # neither covers nor touches: irrelevant
     mode = request.mode
     # What makes an Allow count in full, and what makes a Deny count at all / in full.
     allow_full = [m for m in matches if m.effect == "Allow" and (m.touches if mode == "power_some" else m.covers)]
-    allow_partial = [m for m in matches if m.effect == "Allow" and mode == "some" and m.touches and not m.covers]
+    allow_partial = [m for m in matches if m.effect == "Allow" and mode == "some" and not m.covers]
     if mode == "every":
-        deny_hit = [m for m in matches if m.effect == "Deny" and m.touches]
+        deny_hit = [m for m in matches if m.effect == "Deny"]
         deny_partial: list[StatementMatch] = []
     else:
         deny_hit = [m for m in matches if m.effect == "Deny" and m.covers]
-        deny_partial = [m for m in matches if m.effect == "Deny" and mode == "some" and m.touches and not m.covers]
+        deny_partial = [m for m in matches if m.effect == "Deny" and mode == "some" and not m.covers]
     evaluation = Evaluation(
         DENIED, allows=[m.statement for m in allow_full + allow_partial], denies=[m.statement for m in deny_hit]
     )
@@ -278,14 +390,20 @@ def _evaluate_set(statements: list[dict[str, Any]], request: Request) -> Evaluat
     return evaluation
 
 
+def _policy_set(value: Any) -> PolicySet:
+    return value if isinstance(value, PolicySet) else PolicySet(value)
+
+
 def evaluate(
-    documents: Iterable[dict[str, Any] | None], request: Request, boundary: dict[str, Any] | None = None
+    documents: Iterable[dict[str, Any] | None] | PolicySet,
+    request: Request,
+    boundary: dict[str, Any] | PolicySet | None = None,
 ) -> Evaluation:
     """Decide a request against normalised identity policy documents and an optional boundary."""
-    identity = _evaluate_set(_statements(documents), request)
+    identity = _evaluate_set(_policy_set(documents), request)
     if boundary is None or identity.decision == DENIED:
         return identity
-    bounded = _evaluate_set(_statements([boundary]), request)
+    bounded = _evaluate_set(boundary if isinstance(boundary, PolicySet) else PolicySet([boundary]), request)
     if bounded.decision == DENIED:
         return Evaluation(DENIED, allows=identity.allows, denies=identity.denies + bounded.denies)
     decision: Decision = ALLOWED if identity.decision == bounded.decision == ALLOWED else CONDITIONAL
@@ -412,9 +530,7 @@ DATA_PLANE_READS = (
 )
 
 
-def _power(
-    documents: list[dict[str, Any]], boundary: dict[str, Any] | None, action: str, resource: str, mode: Mode
-) -> Evaluation:
+def _power(documents: PolicySet, boundary: PolicySet | None, action: str, resource: str, mode: Mode) -> Evaluation:
     return evaluate(documents, Request(action, resource, True, True, mode), boundary)
 
 
@@ -433,10 +549,12 @@ def derive_permissions(
     account: str | None = None,
 ) -> dict[str, Any]:
     """The `permissions` object for a role whose policies are known."""
-    admin = any(_power(documents, boundary, action, "*", "power_all").decision != DENIED for action in ("*", "iam:*"))
+    identity = PolicySet(documents)
+    bound = PolicySet([boundary]) if boundary is not None else None
+    admin = any(_power(identity, bound, action, "*", "power_all").decision != DENIED for action in ("*", "iam:*"))
     paths = []
     for path_id, actions, description in ESCALATION_PATHS:
-        decisions = [_power(documents, boundary, action, "*", "power_some").decision for action in actions]
+        decisions = [_power(identity, bound, action, "*", "power_some").decision for action in actions]
         if DENIED in decisions:
             continue
         suffix = " (some of these actions only under a condition)" if CONDITIONAL in decisions else ""
@@ -444,21 +562,23 @@ def derive_permissions(
     scope = f"{region or '*'}:{account or '*'}"
     wildcard = []
     for action, service, resource in DATA_PLANE_READS:
-        evaluation = _power(documents, boundary, action, f"arn:{partition}:{service}:{scope}:{resource}", "power_all")
+        evaluation = _power(identity, bound, action, f"arn:{partition}:{service}:{scope}:{resource}", "power_all")
         if evaluation.decision == ALLOWED:
             wildcard.append({"action": action, "resource": _describe_resources(evaluation.allows[0])})
     return {
         "admin_equivalent": admin,
         "escalation_paths": paths,
-        "passrole_any": _power(documents, boundary, "iam:PassRole", "*", "power_all").decision == ALLOWED,
-        "assumerole_any": _power(documents, boundary, "sts:AssumeRole", "*", "power_all").decision == ALLOWED,
+        "passrole_any": _power(identity, bound, "iam:PassRole", "*", "power_all").decision == ALLOWED,
+        "assumerole_any": _power(identity, bound, "sts:AssumeRole", "*", "power_all").decision == ALLOWED,
         "wildcard_data_access": wildcard,
-        "beyond_execution_baseline": beyond_baseline(documents, boundary, [*EXECUTION_BASELINE, *needed_actions]),
+        "beyond_execution_baseline": beyond_baseline(identity, bound, [*EXECUTION_BASELINE, *needed_actions]),
     }
 
 
 def beyond_baseline(
-    documents: list[dict[str, Any]], boundary: dict[str, Any] | None, allowed_actions: Iterable[str]
+    documents: list[dict[str, Any]] | PolicySet,
+    boundary: dict[str, Any] | PolicySet | None,
+    allowed_actions: Iterable[str],
 ) -> list[str]:
     """Action patterns granted beyond `allowed_actions`.
 
@@ -466,20 +586,32 @@ def beyond_baseline(
     list, so any wildcard grant counts as beyond it; a literal action counts when it is not in
     the list. A grant that the boundary or a covering Deny removes does not count.
     """
+    identity = _policy_set(documents)
+    bound = boundary if isinstance(boundary, PolicySet) or boundary is None else PolicySet([boundary])
     allowed = {action.lower() for action in allowed_actions}
+    denies = [s for s in identity.statements if s.effect == "Deny"]
     beyond: list[str] = []
-    for statement in _statements(documents):
-        if statement["Effect"] != "Allow":
+    seen: set[str] = set()
+    for compiled in identity.statements:
+        statement = compiled.statement
+        if compiled.effect != "Allow":
             continue
+        # Without Denies or a boundary, a statement grants each of its actions wherever its resources reach.
+        grants_somewhere = _element_match(compiled.resource, "*", _resource("*", True), False)[1]
         if "NotAction" in statement:
             candidates = ["NotAction " + ", ".join(statement["NotAction"])]
             probes = ["*"]
         else:
             candidates = [a for a in statement.get("Action", []) if a.lower() not in allowed or "*" in a or "?" in a]
             probes = candidates
+        # Only this statement can grant the candidate here; only Denies and the boundary can take it away.
+        reduced = PolicySet([])
+        reduced.statements = [compiled, *denies]
+        unopposed = not denies and bound is None
         for candidate, probe in zip(candidates, probes, strict=True):
-            if candidate in beyond:
+            if candidate in seen:
                 continue
-            if _power(documents, boundary, probe, "*", "power_some").decision != DENIED:
+            if (unopposed and grants_somewhere) or _power(reduced, bound, probe, "*", "power_some").decision != DENIED:
                 beyond.append(candidate)
+                seen.add(candidate)
     return beyond

@@ -13,7 +13,7 @@ from typing import Any
 
 from .iam import IamLookup, LookupFailure
 from .judge import judge_roles
-from .roles import build_task_roles
+from .roles import ROLE_FIELDS, ROLE_NAME_RE, build_task_roles
 
 
 class RoleFactsProvider:
@@ -99,6 +99,6 @@ class RoleFactsProvider:
 
 def _has_bare_name(task_definition: dict[str, Any]) -> bool:
     return any(
-        isinstance(task_definition.get(field), str) and not task_definition[field].startswith("arn:")
-        for field in ("taskRoleArn", "executionRoleArn")
+        isinstance(task_definition.get(field), str) and ROLE_NAME_RE.match(task_definition[field]) is not None
+        for field in ROLE_FIELDS
     )

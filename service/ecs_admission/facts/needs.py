@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs.shapes import PLACEHOLDER_RE
-from .evaluator import Mode, Request, evaluate
+from .evaluator import Mode, PolicySet, Request, evaluate
 
 ECR_IMAGE_RE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?/"
@@ -195,6 +195,8 @@ def judge_access(
     needs: list[Need], documents: list[dict[str, Any]], boundary: dict[str, Any] | None
 ) -> list[dict[str, str]]:
     """The `access` list: each need with the execution role's decision on it."""
+    identity = PolicySet(documents)
+    bound = PolicySet([boundary]) if boundary is not None else None
     result = []
     for need in needs:
         request = Request(need.action, need.resource, resource_is_pattern=need.pattern, mode=need.mode)
@@ -204,7 +206,7 @@ def judge_access(
                 "action": need.action,
                 "resource": need.resource,
                 "path": need.path,
-                "decision": evaluate(documents, request, boundary).decision,
+                "decision": evaluate(identity, request, bound).decision,
             }
         )
     return result
