@@ -92,7 +92,19 @@ def main() -> None:
             started = time.perf_counter()
             fresh.lookup([arn], fresh.deadline())
             warm.append(time.perf_counter() - started)
+    # The whole decision with lookups on: cold (new gate, first request) and warm (cached role).
+    from ecs_admission.admission import build_gate
+    from ecs_admission.inputs import normalise
+
+    request = normalise({"executionRoleArn": arn, "containerDefinitions": [{"name": "a", "image": "nginx"}]})
+    gate = build_gate(settings)
+    decisions = [gate.decide(request) for _ in range(args.rounds)]
     server.stop()
+    first, rest = decisions[0], decisions[1:]
+    print(f"decide(), first request of a worker: {first.duration_ms:.2f} ms (iam {first.timings_ms['iam']:.2f} ms)")
+    warm_decide = statistics.median(d.duration_ms for d in rest)
+    warm_iam = statistics.median(d.timings_ms["iam"] for d in rest)
+    print(f"decide(), warm, median of {len(rest)}: {warm_decide:.2f} ms (iam facts and judging {warm_iam:.2f} ms)")
     print(f"client creation (once per worker): {ms(clients)}")
     print(f"cold lookup (GetCallerIdentity + 10 IAM reads), median of {len(cold)}: {ms(statistics.median(cold))}")
     print(f"warm lookup (cache hit), median of {len(warm)}: {ms(statistics.median(warm))}")

@@ -486,3 +486,16 @@ def test_template_managed_policies_resolve_through_iam(aws):
     request = load_template(template, {"region": "us-east-1"}).task_definitions[0].request
     role = gate.input_document(request, datetime.datetime(2026, 1, 1))["task_roles"]["executionRoleArn"]
     assert role["status"] == "unknown" and "policy/ghost" in role["reason"] and role["permissions"] is None
+
+
+def test_deploy_policy_grants_exactly_the_read_calls():
+    from .conftest import REPO
+
+    policy_document = json.loads((REPO / "deploy" / "webhook-iam-policy.json").read_text())
+    actions = {
+        a
+        for s in policy_document["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert actions == set(READ_ACTIONS)
+    assert all(s["Effect"] == "Allow" for s in policy_document["Statement"])

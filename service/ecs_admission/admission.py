@@ -36,6 +36,8 @@ class CallerSuppliedFacts:
         self, request: AdmissionRequest, context: dict[str, str], timings: dict[str, float] | None = None
     ) -> dict[str, dict[str, Any]]:
         task_roles = build_task_roles(request.task_definition, request.roles, context.get("account"))
+        for entry in task_roles.values():
+            entry.setdefault("details", None)
         judge_roles(task_roles, request.task_definition, context)
         return task_roles
 
