@@ -16,6 +16,12 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 POLICY_DIR = REPO / "rego"
 
+# Tests never reach real AWS: IAM lookups stay off unless a test turns them on against moto.
+os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
+# moto keeps one in-memory backend per process: whichever test starts a moto server first creates
+# the IAM backend, so AWS-managed policies must be loaded for the whole session, not per fixture.
+os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+
 
 def corpus_dir() -> Path:
     """The shared corpus: ../shared/corpus beside the checkout (CI lays a copy there)."""
@@ -33,7 +39,7 @@ def corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app(Settings())
+    return create_app(Settings(iam_lookup="off"))
 
 
 @pytest.fixture()

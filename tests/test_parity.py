@@ -25,6 +25,7 @@ from ecs_admission.engines.embedded import EmbeddedEngine
 from ecs_admission.engines.opa import OpaEngine
 from ecs_admission.errors import InputError
 from ecs_admission.inputs import normalise, parse_file_bytes
+from ecs_admission.inputs.cloudformation import is_template, load_template
 from ecs_admission.policy import DECISION_PACKAGE, DECISION_RULE, PolicySet, RegoFile, load_policy_set
 from ecs_admission.rego_tests import discover, run_embedded
 
@@ -52,6 +53,15 @@ CRAFTED: dict[str, Any] = {
         "containerDefinitions": [{**CLEAN["containerDefinitions"][0], "image": "<IMAGE1_NAME>"}],
     },
     "http-describe": {"taskDefinition": {**CLEAN, "revision": 7, "status": "ACTIVE"}, "tags": []},
+    "template-unresolved-parameter": {
+        "Parameters": {"Image": {"Type": "String"}},
+        "Resources": {
+            "Task": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {"Family": "web", "ContainerDefinitions": [{"Name": "app", "Image": {"Ref": "Image"}}]},
+            }
+        },
+    },
     "host-network": task(networkMode="host"),
     "awsvpc-network": task(networkMode="awsvpc"),
     "host-pid": task(pidMode="host"),
@@ -99,18 +109,31 @@ CRAFTED: dict[str, Any] = {
 }
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
-CORPUS_FILES = sorted(p for folder in ("register", "describe", "codedeploy") for p in (corpus_dir() / folder).glob("*"))
+CORPUS_FILES = sorted(
+    p for folder in ("register", "describe", "codedeploy", "cloudformation") for p in (corpus_dir() / folder).glob("*")
+)
 
 
-def input_document(document: Any) -> dict[str, Any] | None:
-    """The engine input the webhook would build, or None when the file is not a task definition."""
+def input_documents(document: Any) -> list[dict[str, Any]]:
+    """The engine inputs the webhook would build (one per task definition of a template); [] when
+    the file is not a task definition."""
+    gate = build_gate(Settings(iam_lookup="off"), engine=_NO_ENGINE)
     try:
         if isinstance(document, Path):
             document = parse_file_bytes(document.read_bytes(), document.name)
-        request = normalise(document)
+        if is_template(document):
+            requests = [t.request for t in load_template(document, gate.default_context).task_definitions]
+        else:
+            requests = [normalise(document)]
     except InputError:
-        return None
-    return build_gate(Settings(), engine=_NO_ENGINE).input_document(request, NOW)
+        return []
+    return [gate.input_document(request, NOW) for request in requests]
+
+
+def input_document(document: Any) -> dict[str, Any] | None:
+    """The single engine input for a task definition, or None when the file is not one."""
+    found = input_documents(document)
+    return found[0] if len(found) == 1 else None
 
 
 class _NoEngine:
@@ -123,10 +146,10 @@ _NO_ENGINE: Any = _NoEngine()
 def cases() -> list[Any]:
     found = [pytest.param(CRAFTED[name], id=f"crafted/{name}") for name in CRAFTED]
     for path in (*EXAMPLE_FILES, *CORPUS_FILES):
-        if input_document(path) is None:
-            continue  # not a task definition: a 400 before any engine runs (tests/test_corpus.py)
         folder = "examples" if path.parent == EXAMPLES else path.parent.name
-        found.append(pytest.param(path, id=f"{folder}/{path.name[:70]}"))
+        # Files that are not task definitions get a 400 before any engine runs (tests/test_corpus.py).
+        for index, engine_input in enumerate(input_documents(path)):
+            found.append(pytest.param(engine_input, id=f"{folder}/{path.name[:70]}#{index}"))
     return found
 
 
@@ -172,7 +195,7 @@ def test_the_corpus_and_cases_are_there():
 
 @pytest.mark.parametrize("document", cases())
 def test_same_decision_on_both_engines(embedded, opa, opa_server, document):
-    engine_input = input_document(document)
+    engine_input = document if "task_definition" in document else input_document(document)
     assert engine_input is not None
     left = embedded.query(engine_input)
     right = opa_decision(opa, engine_input)
@@ -187,7 +210,8 @@ def test_same_decision_on_both_engines(embedded, opa, opa_server, document):
 def test_crafted_cases_make_every_shipped_rule_fire(embedded):
     fired = set()
     for document in CRAFTED.values():
-        decision = embedded.query(input_document(document))
+        (engine_input,) = input_documents(document)
+        decision = embedded.query(engine_input)
         fired |= {f["rule"] for key in ("violations", "warnings") for f in decision[key]}
     assert fired >= set(POLICY.catalog)
 

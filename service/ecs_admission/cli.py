@@ -18,12 +18,14 @@ from .admission import Gate, build_gate
 from .bundle import cmd_policy_bundle
 from .catalogue import rule_catalogue
 from .config import ConfigError, Settings
+from .decision import Decision
 from .errors import EngineError, InputError
 from .formats import FORMATS, CheckResult, RenderContext, Source, render
 from .formats.github import step_summary
 from .formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT
 from .formats.text import render_result as render_text
 from .inputs import normalise, parse_file_bytes
+from .inputs.cloudformation import is_template, load_template
 from .integrations.gate_client import (
     DEFAULT_TIMEOUT,
     GateClient,
@@ -31,6 +33,7 @@ from .integrations.gate_client import (
     GateUnreachable,
     content_type_for,
 )
+from .templates import decide_template
 
 __all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
 
@@ -63,30 +66,54 @@ def _input_error(name: str, exc: InputError) -> CheckResult:
 
 
 class Checker(Protocol):
-    """Where decisions come from: the local engine or a remote gate. Rendering is the same for both."""
+    """Where decisions come from: the local engine or a remote gate. Rendering is the same for both.
 
-    def check(self, name: str, raw: bytes, dry_run: bool) -> CheckResult: ...
+    One result per task definition: a CloudFormation template gives one per AWS::ECS::TaskDefinition,
+    named FILE#LogicalId, whose finding paths point into the template.
+    """
+
+    def check(self, name: str, raw: bytes, dry_run: bool) -> list[CheckResult]: ...
 
     def rules(self) -> list[dict]: ...
+
+
+def _decided(name: str, decision: Decision) -> CheckResult:
+    denied = bool(decision.violations) and decision.enforced
+    return CheckResult(name, decision=decision, exit_code=EXIT_DENIED if denied else EXIT_ALLOWED)
+
+
+def _engine_error(name: str, exc: EngineError) -> CheckResult:
+    return CheckResult(name, error=f"{name}: policy engine could not decide: {exc.reason}", exit_code=EXIT_ENGINE)
 
 
 class LocalChecker:
     def __init__(self, gate: Gate):
         self.gate = gate
+        self.notes: list[str] = []
 
-    def check(self, name: str, raw: bytes, dry_run: bool) -> CheckResult:
+    def check(self, name: str, raw: bytes, dry_run: bool) -> list[CheckResult]:
         try:
-            request = normalise(parse_file_bytes(raw, name))
+            document = parse_file_bytes(raw, name)
+            if is_template(document):
+                return self._check_template(name, document, dry_run)
+            request = normalise(document)
         except InputError as exc:
-            return _input_error(name, exc)
+            return [_input_error(name, exc)]
         try:
             decision = self.gate.decide(request, dry_run=True if dry_run else None)
         except EngineError as exc:
-            return CheckResult(
-                name, error=f"{name}: policy engine could not decide: {exc.reason}", exit_code=EXIT_ENGINE
-            )
-        denied = bool(decision.violations) and decision.enforced
-        return CheckResult(name, decision=decision, exit_code=EXIT_DENIED if denied else EXIT_ALLOWED)
+            return [_engine_error(name, exc)]
+        return [_decided(name, decision)]
+
+    def _check_template(self, name: str, document: dict, dry_run: bool) -> list[CheckResult]:
+        template = load_template(document, self.gate.default_context)
+        try:
+            judged = decide_template(self.gate, template, dry_run=True if dry_run else None)
+        except EngineError as exc:
+            return [_engine_error(name, exc)]
+        for skipped in template.skipped:
+            self.notes.append(f"{name}#{skipped['logical_id']} skipped: {skipped['reason']}")
+        return [_decided(f"{name}#{logical_id}", decision) for logical_id, decision in judged.results]
 
     def rules(self) -> list[dict]:
         return rule_catalogue(self.gate.engine.policy_data())
@@ -96,30 +123,32 @@ class RemoteChecker:
     def __init__(self, client: GateClient, fail_open: bool):
         self.client = client
         self.fail_open = fail_open
+        self.notes: list[str] = []
         self._down: str | None = None  # set once a connection failed: later files would only wait again
 
-    def check(self, name: str, raw: bytes, dry_run: bool) -> CheckResult:
+    def check(self, name: str, raw: bytes, dry_run: bool) -> list[CheckResult]:
         try:
             if self._down:
                 raise GateUnreachable(f"{self._down} (not retried)")
-            decision = self.client.admit(raw, content_type_for(name, raw), dry_run=dry_run)
+            decisions = self.client.admit_all(raw, content_type_for(name, raw), dry_run=dry_run)
         except InputError as exc:
-            return _input_error(name, exc)
+            return [_input_error(name, exc)]
         except GateUnreachable as exc:
             if exc.connection_failed:
                 self._down = exc.reason
             if self.fail_open:
-                return CheckResult(
-                    name,
-                    error=f"{name} was NOT checked: {exc.reason}; failing open (--fail-open-on-unreachable)",
-                    exit_code=EXIT_ALLOWED,
-                    failed_open=True,
-                )
-            return CheckResult(name, error=f"{name}: {exc.reason}", exit_code=EXIT_ENGINE)
+                return [
+                    CheckResult(
+                        name,
+                        error=f"{name} was NOT checked: {exc.reason}; failing open (--fail-open-on-unreachable)",
+                        exit_code=EXIT_ALLOWED,
+                        failed_open=True,
+                    )
+                ]
+            return [CheckResult(name, error=f"{name}: {exc.reason}", exit_code=EXIT_ENGINE)]
         except GateError as exc:
-            return CheckResult(name, error=f"{name}: {exc.reason}", exit_code=EXIT_ENGINE)
-        denied = bool(decision.violations) and decision.enforced
-        return CheckResult(name, decision=decision, exit_code=EXIT_DENIED if denied else EXIT_ALLOWED)
+            return [CheckResult(name, error=f"{name}: {exc.reason}", exit_code=EXIT_ENGINE)]
+        return [_decided(f"{name}#{logical_id}" if logical_id else name, d) for logical_id, d in decisions]
 
     def rules(self) -> list[dict]:
         return self.client.policies()
@@ -190,15 +219,19 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         except InputError as exc:
             results.append(_input_error(name, exc))
             continue
-        result = checker.check(name, raw, args.dry_run)
+        source = None
         if args.source_file:
             try:
-                result.source = Source(str(args.source_file), args.source_file.read_bytes())
+                source = Source(str(args.source_file), args.source_file.read_bytes())
             except OSError as exc:
                 raise UsageError(f"--source-file {args.source_file}: {exc.strerror}") from None
         elif path != "-":
-            result.source = Source(path, raw)
-        results.append(result)
+            source = Source(path, raw)
+        for result in checker.check(name, raw, args.dry_run):
+            result.source = source
+            results.append(result)
+    for note in checker.notes:
+        print(f"ecs-admission: note: {note}", file=stderr)
     for result in results:
         if result.failed_open:
             print(f"ecs-admission: WARNING: FAILING OPEN: {result.error}", file=stderr)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 PREFIX = "ECS_ADMISSION_"
 MODES = ("enforce", "dry-run")
 FAILURE_POLICIES = ("fail", "ignore")
+IAM_LOOKUP_MODES = ("auto", "on", "off")
 
 
 class ConfigError(ValueError):
@@ -108,6 +109,17 @@ class Settings:
     gate_timeout: float = 10.0
     # Bearer token for that gate (the Lambda's; the CLI takes --token-env). Never printed.
     gate_token: str | None = field(default=None, repr=False)
+    # IAM role lookups: "on", "off", or "auto" (on when the process has an AWS Region and credentials).
+    iam_lookup: str = "auto"
+    # Seconds a looked-up role stays cached per worker, and how many roles the cache holds.
+    iam_cache_ttl: float = 300.0
+    iam_cache_size: int = 512
+    # Total seconds one request may spend on IAM lookups; past it the role's facts are unknown.
+    iam_budget_seconds: float = 3.0
+    # botocore connect/read timeouts (seconds) and attempts per call (adaptive retry mode).
+    iam_connect_timeout: float = 1.0
+    iam_read_timeout: float = 2.0
+    iam_max_attempts: int = 3
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -152,6 +164,20 @@ class Settings:
             values["gate_timeout"] = parse_float(PREFIX + "GATE_TIMEOUT", raw, minimum=0.1)
         if (raw := get("GATE_TOKEN")) is not None:
             values["gate_token"] = raw
+        if (raw := get("IAM_LOOKUP")) is not None:
+            values["iam_lookup"] = parse_choice(PREFIX + "IAM_LOOKUP", raw, IAM_LOOKUP_MODES)
+        if (raw := get("IAM_CACHE_TTL")) is not None:
+            values["iam_cache_ttl"] = parse_float(PREFIX + "IAM_CACHE_TTL", raw, minimum=0.0)
+        if (raw := get("IAM_CACHE_SIZE")) is not None:
+            values["iam_cache_size"] = parse_int(PREFIX + "IAM_CACHE_SIZE", raw, minimum=0)
+        if (raw := get("IAM_BUDGET_SECONDS")) is not None:
+            values["iam_budget_seconds"] = parse_float(PREFIX + "IAM_BUDGET_SECONDS", raw, minimum=0.1)
+        if (raw := get("IAM_CONNECT_TIMEOUT")) is not None:
+            values["iam_connect_timeout"] = parse_float(PREFIX + "IAM_CONNECT_TIMEOUT", raw, minimum=0.1)
+        if (raw := get("IAM_READ_TIMEOUT")) is not None:
+            values["iam_read_timeout"] = parse_float(PREFIX + "IAM_READ_TIMEOUT", raw, minimum=0.1)
+        if (raw := get("IAM_MAX_ATTEMPTS")) is not None:
+            values["iam_max_attempts"] = parse_int(PREFIX + "IAM_MAX_ATTEMPTS", raw, minimum=1)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

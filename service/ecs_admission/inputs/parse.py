@@ -72,6 +72,13 @@ def _construct_mapping(loader: _SafeLoader, node: yaml.MappingNode, deep: bool =
 _SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _yaml_loader() -> type[_SafeLoader]:
+    """The safe loader plus CloudFormation's short-form intrinsics (!Ref, !Sub, ...) as long-form objects."""
+    from .cloudformation import TemplateLoader
+
+    return TemplateLoader
+
+
 def _count_aliases(raw: str) -> None:
     """Refuse alias-heavy YAML before construction: billion-laughs expands aliases exponentially."""
     aliases = 0
@@ -89,7 +96,7 @@ def parse_yaml(raw: bytes | str) -> Any:
         raise InputError(f"body is not UTF-8: {exc.reason} at byte {exc.start}", error="invalid_encoding") from None
     try:
         _count_aliases(text)
-        documents = list(yaml.load_all(text, Loader=_SafeLoader))
+        documents = list(yaml.load_all(text, Loader=_yaml_loader()))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

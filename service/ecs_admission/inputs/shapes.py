@@ -48,6 +48,9 @@ class AdmissionRequest:
     uid: str | None = None
     revision: int | None = None
     placeholders: list[dict[str, str]] = field(default_factory=list)
+    # From a CloudFormation template: role facts by field, and what could not be resolved (input.template).
+    template_roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    template: dict[str, Any] | None = None
 
     @property
     def family(self) -> str | None:
@@ -221,8 +224,10 @@ def normalise(document: Any) -> AdmissionRequest:
                 )
             request = _from_envelope(document, "")
     elif "Resources" in document or "AWSTemplateFormatVersion" in document:
+        # Templates are judged whole (inputs/cloudformation.py), one decision per task definition;
+        # wrapped in an envelope or AdmissionReview they would need one verdict.
         raise InputError(
-            "CloudFormation templates are not an accepted input shape yet; send the task definition",
+            "a CloudFormation template is accepted only as the whole request body, not inside an envelope",
             field="/Resources",
             error="unsupported_shape",
         )

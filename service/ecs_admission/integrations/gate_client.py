@@ -191,6 +191,9 @@ class GateClient:
         """One decision; InputError, GateUnreachable or GateProtocolError when there is none."""
         path = "/v1/admit" + ("?dry_run=true" if dry_run else "")
         status, document = self._call("POST", path, body, content_type)
+        return self._decision(status, document)
+
+    def _decision(self, status: int, document: Any) -> Decision:
         if isinstance(document, dict) and document.get("kind") == "AdmissionReview":
             return self._from_review(status, document)
         if status in (400, 413, 415) and isinstance(document, dict) and "detail" in document:
@@ -205,6 +208,23 @@ class GateClient:
             except EngineError as exc:
                 raise GateProtocolError(f"gate {self.base} answered {status}, but {exc.reason}") from None
         raise GateProtocolError(f"gate {self.base} answered {status} without a decision{_hint(status)}")
+
+    def admit_all(self, body: bytes, content_type: str, dry_run: bool = False) -> list[tuple[str | None, Decision]]:
+        """Every decision in the answer: (None, decision) for a task definition, (logical id, decision)
+        for each task definition of a CloudFormation template (README "CloudFormation templates")."""
+        path = "/v1/admit" + ("?dry_run=true" if dry_run else "")
+        status, document = self._call("POST", path, body, content_type)
+        if status in (200, 403) and isinstance(document, dict) and isinstance(document.get("results"), list):
+            decisions = []
+            for item in document["results"]:
+                if not isinstance(item, dict) or not isinstance(item.get("logical_id"), str):
+                    raise GateProtocolError(f"gate {self.base} answered a template result without a logical_id")
+                try:
+                    decisions.append((item["logical_id"], decision_from_dict(item)))
+                except EngineError as exc:
+                    raise GateProtocolError(f"gate {self.base} answered {status}, but {exc.reason}") from None
+            return decisions
+        return [(None, self._decision(status, document))]
 
     def _from_review(self, status: int, document: dict[str, Any]) -> Decision:
         response = document.get("response") if isinstance(document.get("response"), dict) else {}

@@ -11,8 +11,10 @@ from ..catalogue import rule_catalogue
 from ..decision import Decision
 from ..errors import EngineError, InputError
 from ..inputs import normalise, parse_body
+from ..inputs.cloudformation import is_template, load_template
 from ..inputs.parse import JSON_TYPES, YAML_TYPES, media_type
 from ..inputs.shapes import REVIEW_API_VERSION
+from ..templates import decide_template
 
 blueprint = Blueprint("admission", __name__)
 
@@ -110,6 +112,8 @@ def admit() -> Any:
         document = parse_body(request.get_data(cache=False), request.content_type)
     except InputError as exc:
         return _error(exc)
+    if is_template(document):
+        return _admit_template(document)
     is_review = isinstance(document, dict) and document.get("kind") == "AdmissionReview"
     try:
         admission_request = normalise(document)
@@ -133,6 +137,21 @@ def admit() -> Any:
         return _review_response(admission_request.uid, decision, code, _summary(decision))
     status = 403 if decision.violations and decision.enforced else 200
     return jsonify(decision.to_dict()), status
+
+
+def _admit_template(document: Any) -> Any:
+    """A CloudFormation template: a decision per task definition; 403 if any is denied and enforced."""
+    gate = _gate()
+    try:
+        dry_run = _requested_dry_run(None)
+        template = load_template(document, gate.default_context)
+    except InputError as exc:
+        return _error(exc)
+    try:
+        decision = decide_template(gate, template, dry_run=dry_run)
+    except EngineError as exc:
+        return _engine_unavailable(exc)
+    return jsonify(decision.to_dict()), 403 if decision.denied else 200
 
 
 @blueprint.get("/healthz")

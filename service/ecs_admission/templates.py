@@ -1,0 +1,83 @@
+"""Judge a CloudFormation template: one decision per AWS::ECS::TaskDefinition, one verdict for all.
+
+The response keeps each task definition's decision exactly as the single-task-definition API
+gives it (plus its `logical_id`), with finding paths translated into the template, and adds the
+conjunction: the template is allowed only if every task definition is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .admission import Gate
+from .decision import Decision, Finding
+from .inputs.cloudformation import Template, TemplateTaskDefinition
+
+
+@dataclass
+class TemplateDecision:
+    decision_id: str
+    enforced: bool
+    mode: str
+    results: list[tuple[str, Decision]]
+    template: Template
+    duration_ms: float
+
+    @property
+    def allowed(self) -> bool:
+        return all(decision.allowed for _, decision in self.results)
+
+    @property
+    def denied(self) -> bool:
+        """Denied and enforced: HTTP 403, CLI exit 1."""
+        return any(decision.violations and decision.enforced for _, decision in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision_id": self.decision_id,
+            "allowed": self.allowed,
+            "enforced": self.enforced,
+            "mode": self.mode,
+            "template": {
+                "task_definitions": len(self.results),
+                "skipped": self.template.skipped,
+                "parameters_defaulted": self.template.parameters_defaulted,
+            },
+            "results": [{"logical_id": logical_id, **decision.to_dict()} for logical_id, decision in self.results],
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+def _in_template(finding: Finding, task_definition: TemplateTaskDefinition) -> Finding:
+    path = task_definition.template_pointer(finding.path)
+    return dataclasses.replace(finding, path=path, extra={**finding.extra, "task_definition_path": finding.path})
+
+
+def decide_template(gate: Gate, template: Template, dry_run: bool | None = None) -> TemplateDecision:
+    """Decide every task definition of the template; EngineError propagates so the face can fail closed."""
+    started = time.perf_counter()
+    results = []
+    for task_definition in template.task_definitions:
+        decision = gate.decide(task_definition.request, dry_run=dry_run)
+        decision.violations = [_in_template(f, task_definition) for f in decision.violations]
+        decision.warnings = [_in_template(f, task_definition) for f in decision.warnings]
+        decision.exempted = [_in_template(f, task_definition) for f in decision.exempted]
+        decision.task_definition.logical_id = task_definition.logical_id
+        results.append((task_definition.logical_id, decision))
+    if results:
+        enforced, mode = results[0][1].enforced, results[0][1].mode
+    else:
+        enforced = not (dry_run if dry_run is not None else gate.default_mode == "dry-run")
+        mode = "enforce" if enforced else "dry-run"
+    return TemplateDecision(
+        decision_id=str(uuid.uuid4()),
+        enforced=enforced,
+        mode=mode,
+        results=results,
+        template=template,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
