@@ -252,3 +252,16 @@ def test_health_ready_and_policies(client):
     assert rules["ECS-ISO-002"]["enforcement"] == "deny"
     assert rules["ECS-ROLE-001"]["enforcement"] == "warn"
     assert catalogue["revision"] == ready.get_json()["revision"]
+
+
+def test_strings_with_quotes_and_backslashes_round_trip(client):
+    """regopy writes input strings back unescaped; the engine escapes them so the decision stays JSON."""
+    body = {
+        "family": 'we"b\\app',
+        "containerDefinitions": [{"name": 'api"v2', "image": "nginx:1.27", "privileged": True}],
+    }
+    response = post(client, body)
+    assert response.status_code == 403
+    decision = response.get_json()
+    assert decision["task_definition"]["family"] == 'we"b\\app'
+    assert decision["violations"][0]["message"].startswith('container api"v2 runs privileged')

@@ -53,6 +53,20 @@ CRAFTED: dict[str, Any] = {
         "containerDefinitions": [{**CLEAN["containerDefinitions"][0], "image": "<IMAGE1_NAME>"}],
     },
     "http-describe": {"taskDefinition": {**CLEAN, "revision": 7, "status": "ACTIVE"}, "tags": []},
+    # regopy stores input strings unescaped but literals escaped; the engine escapes input so both agree.
+    "strings-needing-escapes": task(
+        family='we"b\\app',
+        containerDefinitions=[
+            {
+                "name": 'a"b',
+                "image": 'repo/img:"1"',
+                "privileged": True,
+                "user": "0\n",
+                "environment": [{"name": "JSON", "value": '{"k": "v\\n"}'}],
+            },
+        ],
+        volumes=[{"name": "host", "host": {"sourcePath": "C:\\ProgramData\\Amazon\\ECS"}}],
+    ),
     "template-unresolved-parameter": {
         "Parameters": {"Image": {"Type": "String"}},
         "Resources": {

@@ -23,6 +23,28 @@ from ..errors import EngineError
 from ..policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, PolicySet
 
 ENTRYPOINT = f"{DECISION_PACKAGE.replace('.', '/')}/{DECISION_RULE}"
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def escape_strings(value: Any) -> Any:
+    """Hand regopy every input string (and key) in its JSON-escaped form.
+
+    rego-cpp keeps a policy's string literals as their escaped source text but stores input
+    strings unescaped, and writes both back out verbatim. So an input string holding `"`, `\\` or a
+    control character compared unequal to the same literal, and a finding that quoted it made the
+    result unreadable JSON. Escaping the input puts both in one representation: comparisons agree
+    with OPA and the output parses back to the original text. (`count` of such a string still
+    counts the escape characters.)
+    """
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)[1:-1] if _NEEDS_ESCAPE.search(value) else value
+    if isinstance(value, dict):
+        return {escape_strings(key): escape_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [escape_strings(item) for item in value]
+    return value
+
+
 _ERROR_RE = re.compile(r"\(error \d+:([^|\s]+)\|(\d+)\|\d+\s*\(errormsg \d+:([^)]*)\)")
 
 
@@ -105,7 +127,7 @@ class EmbeddedEngine:
     def query(self, input_document: dict[str, Any]) -> Any:
         """Run the decision entry point and return its raw value; undefined or an error raises."""
         try:
-            rego_input = Input(input_document)
+            rego_input = Input(escape_strings(input_document))
         except Exception as exc:  # regopy raises plain exceptions for values it cannot convert
             raise EngineError(f"input could not be handed to the engine: {exc}", self.name) from None
         with self._lock:

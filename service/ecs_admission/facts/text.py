@@ -1,8 +1,8 @@
 """Text that goes into the policy input for rules to quote in their messages.
 
-regopy 1.5.2 does not escape `"`, `\\` or control characters in the strings it returns: a finding
-message holding one makes the whole decision unreadable (the engine fails closed with a 503). So
-reasons built from outside text (an AWS error message, a template expression) are made safe here.
+Reasons built from outside text (an AWS error message, a template expression) end up in finding
+messages: keep them to one line of bounded length with plain quotes. (The embedded engine escapes
+every input string itself, see engines/embedded.py's escape_strings, so this is for readability.)
 """
 
 from __future__ import annotations
