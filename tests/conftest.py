@@ -33,7 +33,8 @@ def corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app(Settings())
+    # Authentication is tested in test_auth.py; the contract tests run with it off, as a local run does.
+    return create_app(Settings(auth="none"))
 
 
 @pytest.fixture()
