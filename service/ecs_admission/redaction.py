@@ -22,8 +22,8 @@ MASK = "***"
 
 def _secret_key(match: re.Match[str]) -> str:
     text = match.group(0)
-    mixed_case = any(c.isupper() for c in text) and any(c.islower() for c in text)
-    return MASK if mixed_case else text
+    mixed = any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)
+    return MASK if mixed else text
 
 
 # (prefilter, pattern, replacement). The prefilter is a substring that every match contains
@@ -40,9 +40,10 @@ _RULES: tuple[_Rule, ...] = (
     ),
     # Access key ids of long-term (AKIA) and temporary (ASIA) credentials, and their kin.
     (("AKIA", "ASIA", "ABIA", "ACCA"), False, re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), MASK),
-    # A 40-character secret access key: base64 alphabet, mixed case (_secret_key checks the
-    # case, so git SHAs and hex digests, lower-case only, are left alone).
-    ((), False, re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"), _secret_key),
+    # A 40-character secret access key: base64 alphabet, standing alone (not inside a host name
+    # or a longer path), with upper case, lower case and a digit (_secret_key checks, so git SHAs,
+    # hex digests and URL paths such as "com/AmazonECS/latest/developerguide/task" stay).
+    ((), False, re.compile(r"(?<![A-Za-z0-9/+._-])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=._-])"), _secret_key),
     (("eyJ",), False, re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),  # JWT
     (("gh", "github_pat_"), False, re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), MASK),
     (("xox",), False, re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), MASK),  # Slack

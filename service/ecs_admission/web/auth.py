@@ -32,6 +32,7 @@ from flask import Flask, Request, Response, g, jsonify, request
 from .. import metrics
 from ..config import ConfigError, Settings, parse_named_entries, parse_token_hashes
 from ..records import ANONYMOUS, Caller
+from .limits import read_body
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ class Authenticator:
             )
         if not self._signing:
             raise AuthError(403, "forbidden", "signed requests are not accepted here", "invalid", SIGNATURE_HEADER)
-        message = timestamp.encode() + b"." + req.get_data(cache=True)
+        message = timestamp.encode() + b"." + read_body(req)
         given_bytes = given.strip().lower().encode("latin-1", "replace")
         name = _first_match(
             self._signing,

@@ -14,6 +14,7 @@ from ..inputs import normalise, parse_body
 from ..inputs.parse import JSON_TYPES, YAML_TYPES, media_type
 from ..inputs.shapes import REVIEW_API_VERSION
 from . import observe
+from .limits import read_body
 
 blueprint = Blueprint("admission", __name__)
 
@@ -109,7 +110,7 @@ def admit() -> Any:
         observe.input_refused(exc)
         return _error(exc, 415)
     try:
-        document = parse_body(request.get_data(cache=False), request.content_type)
+        document = parse_body(read_body(request), request.content_type)
     except InputError as exc:
         observe.input_refused(exc)
         return _error(exc)
