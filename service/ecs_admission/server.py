@@ -63,6 +63,9 @@ class MasterHooks:
             shutil.rmtree(self.created_metrics_dir, ignore_errors=True)
 
 
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     hooks = MasterHooks.for_settings(settings)
     return {
@@ -78,6 +81,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # stdout carries only decision records (one JSON object per line); gunicorn's own
         # access and error logs go to stderr.
         "accesslog": "/dev/stderr",
+        # No query string, referer or basic-auth user: a client that puts a credential in a URL
+        # must not have it written down (README "Decision records and redaction").
+        "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "loglevel": "info",
         "on_starting": hooks.on_starting,
