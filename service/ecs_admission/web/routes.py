@@ -130,7 +130,7 @@ def admit() -> Any:
     try:
         decision = _gate().decide(admission_request, dry_run=dry_run)
     except EngineError as exc:
-        mode = None if dry_run is None else ("dry-run" if dry_run else "enforce")
+        mode = _gate().default_mode if dry_run is None else ("dry-run" if dry_run else "enforce")
         if admission_request.uid is not None:
             observe.engine_failed(admission_request, exc, 200, mode)
             return _review_response(admission_request.uid, None, 503, f"policy engine unavailable: {exc.reason}")
