@@ -19,7 +19,6 @@ import uuid
 import pytest
 import yaml
 
-from ecs_admission import records
 from ecs_admission.config import Settings
 from ecs_admission.decision import Decision, TaskDefinitionSummary
 from ecs_admission.records import LOGGER_NAME, Caller, decision_record, input_digest
@@ -440,8 +439,10 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> Non
         time.sleep(0.2)
 
 
-def test_record_emit_masks_what_slips_through(caplog, capsys):
-    records.configure_logging()
-    records.emit({"record": "decision", "note": "Bearer planted-bearer-token-9c2d"})
-    out = capsys.readouterr().out
-    assert "planted-bearer-token-9c2d" not in out and "Bearer ***" in out
+def test_caller_controlled_record_fields_are_masked(open_client, caplog):
+    family = "deploy-Bearer planted-bearer-token-9c2d"
+    with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
+        post(open_client, {**CLEAN, "family": family})
+    [record] = decision_lines(caplog)
+    assert "planted-bearer-token-9c2d" not in json.dumps(record)
+    assert record["task_definition"]["family"] == "deploy-Bearer ***"
