@@ -147,8 +147,26 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> Non
     sys.exit("bench: server did not become ready")
 
 
+def process_tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (the gunicorn master and its workers).
+
+    A figure the machine's other load barely moves, unlike latency: CPU per request.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                if int(entry) == root or int(fields[1]) == root:
+                    total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 @contextlib.contextmanager
-def server(workers: int, workdir: Path, extra_env: dict[str, str]) -> Iterator[int]:
+def server(workers: int, workdir: Path, extra_env: dict[str, str]) -> Iterator[tuple[int, int]]:
     port = free_port()
     env = {
         **os.environ,
@@ -165,7 +183,7 @@ def server(workers: int, workdir: Path, extra_env: dict[str, str]) -> Iterator[i
         )
     try:
         wait_ready(port, process)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -373,11 +391,11 @@ def main(argv: list[str] | None = None) -> int:
         f"p50 {raw['p50_ms']:.3f} ms, p99 {raw['p99_ms']:.3f} ms"
     )
     results: list[dict[str, Any]] = []
-    columns = ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "p50/raw")
+    columns = ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "p50/raw", "CPU ms")
     print(f"{'engine':9} " + " ".join(f"{c:>8}" for c in columns))
 
     def measure(engine: str, env: dict[str, str]) -> None:
-        with server(args.workers, workdir, env) as port:
+        with server(args.workers, workdir, env) as (port, pid):
             run = (
                 (lambda c, s: run_wrk(port, c, s, paths, workdir))
                 if use_wrk
@@ -385,12 +403,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             run(2, 1.0)  # warm up: every worker compiles and touches its code paths
             for clients in levels:
+                cpu_before = process_tree_cpu_seconds(pid)
                 point = run(clients, args.duration)
-                point.update(engine=engine, clients=clients, ratio_p50_to_raw=point["p50_ms"] / raw["mean_ms"])
+                cpu_ms = (process_tree_cpu_seconds(pid) - cpu_before) * 1000 / max(1, point["requests"])
+                point.update(
+                    engine=engine, clients=clients, cpu_ms=cpu_ms, ratio_p50_to_raw=point["p50_ms"] / raw["mean_ms"]
+                )
                 results.append(point)
                 print(
                     f"{engine:9} {clients:>8} {point['rps']:>8.0f} {point['p50_ms']:>8.2f} {point['p95_ms']:>8.2f} "
-                    f"{point['p99_ms']:>8.2f} {point['errors']:>8} {point['ratio_p50_to_raw']:>7.1f}x"
+                    f"{point['p99_ms']:>8.2f} {point['errors']:>8} {point['ratio_p50_to_raw']:>7.1f}x "
+                    f"{point['cpu_ms']:>8.2f}"
                 )
 
     measure("embedded", {})
