@@ -195,7 +195,7 @@ def secrets_manager(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
-    client = boto3.client("secretsmanager", region_name="eu-west-1", endpoint_url=endpoint)
+    client = boto3.session.Session().client("secretsmanager", region_name="eu-west-1", endpoint_url=endpoint)
     yield client
     server.stop()
 
@@ -204,8 +204,11 @@ def test_tokens_from_a_secrets_manager_secret_are_read_once(secrets_manager):
     arn = secrets_manager.create_secret(
         Name="ecs-admission/tokens", SecretString=json.dumps({"deploy": digest(CI_TOKEN)})
     )["ARN"]
+    default_session = boto3.DEFAULT_SESSION
     client = create_app(Settings(tokens_secret_arn=arn)).test_client()
     assert admit(client, bearer(CI_TOKEN)).status_code == 200
+    # The lookup used a session of its own: the process-wide default (and its credentials) is untouched.
+    assert boto3.DEFAULT_SESSION is default_session
     # Cached: the secret is gone but the worker keeps the digests it read.
     secrets_manager.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
     assert admit(client, bearer(CI_TOKEN)).status_code == 200

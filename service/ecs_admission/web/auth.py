@@ -249,7 +249,9 @@ class Authenticator:
         import boto3  # only a deployment that names a secret pays for importing boto3
 
         region = arn.split(":")[3] if arn.count(":") >= 6 else None
-        client = boto3.client("secretsmanager", region_name=region or None)
+        # A session of its own: boto3.client() would create and keep the process-wide default
+        # session, freezing whatever credentials the environment had at that moment.
+        client = boto3.session.Session().client("secretsmanager", region_name=region or None)
         value: dict[str, Any] = client.get_secret_value(SecretId=arn)
         text = value.get("SecretString")
         if text is None:
