@@ -115,9 +115,14 @@ def parse_yaml(raw: bytes | str) -> Any:
         raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", error="too_deep") from None
     except InputError:
         raise
-    except ValueError:
-        # A scalar the resolver typed as a number but int()/float() refuses (thousands of digits).
-        raise InputError("not valid YAML: a number has more than 4300 digits", error="invalid_yaml") from None
+    except ValueError as exc:
+        if "digits" in str(exc):  # int() refuses more than 4300 digits
+            raise InputError("not valid YAML: a number has more than 4300 digits", error="invalid_yaml") from None
+        raise InputError("not valid YAML: a value does not match its tag or type", error="invalid_yaml") from None
+    except (TypeError, AttributeError, KeyError, IndexError, OverflowError):
+        # PyYAML's constructors fail this way on explicitly tagged scalars they cannot read
+        # (`!!timestamp x`, `!!bool maybe`; found by the fuzz suite): bad input, not a server error.
+        raise InputError("not valid YAML: a value does not match its tag", error="invalid_yaml") from None
     if len(documents) != 1:
         raise InputError(f"expected one YAML document, found {len(documents)}", error="invalid_yaml")
     # Limits first: aliases share objects, so the constructed graph is small but a walk over it
