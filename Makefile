@@ -1,4 +1,5 @@
-# Quick start: `make serve` (webhook on http://127.0.0.1:8080, embedded engine, no AWS account)
+# Quick start: `make serve` (webhook on http://127.0.0.1:8080, embedded engine, no AWS account,
+# authentication off: ECS_ADMISSION_AUTH=none, for a local run only; the server says so at start-up)
 # and `make test` (the whole suite). Both create .venv and install what they need on first use.
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,7 +19,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 serve: $(BIN)/.installed
-	$(BIN)/ecs-admission serve
+	ECS_ADMISSION_AUTH=none $(BIN)/ecs-admission serve
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check service tests

@@ -39,7 +39,8 @@ def corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def app():
-    return create_app(Settings(iam_lookup="off"))
+    # Authentication is tested in test_auth.py; the contract tests run with it off, as a local run does.
+    return create_app(Settings(iam_lookup="off", auth="none"))
 
 
 @pytest.fixture()

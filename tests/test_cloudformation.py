@@ -384,7 +384,7 @@ def test_template_without_task_definitions_is_refused():
 
 @pytest.fixture(scope="module")
 def client():
-    app = create_app(Settings(iam_lookup="off", default_account=ACCOUNT, default_region="eu-west-1"))
+    app = create_app(Settings(auth="none", iam_lookup="off", default_account=ACCOUNT, default_region="eu-west-1"))
     return app.test_client()
 
 

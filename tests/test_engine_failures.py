@@ -49,7 +49,7 @@ def assert_fails_closed(client, reason_fragment: str, policies_loaded: bool = Fa
 def test_policy_that_does_not_compile(tmp_path):
     directory = policy_copy(tmp_path)
     (directory / "broken.rego").write_text("package ecs.checks.broken\n\nimport rego.v1\n\nfindings := {x |\n")
-    client = create_app(Settings(policy_dir=directory)).test_client()
+    client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     assert_fails_closed(client, "do not compile")
 
 
@@ -57,7 +57,7 @@ def test_undefined_decision(tmp_path):
     directory = policy_copy(tmp_path)
     source = (directory / "admission.rego").read_text()
     (directory / "admission.rego").write_text(source.replace("decision := decide(", "decision_renamed := decide("))
-    client = create_app(Settings(policy_dir=directory)).test_client()
+    client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     assert_fails_closed(client, "undefined", policies_loaded=True)
 
 
@@ -66,7 +66,7 @@ def test_conflicting_rule_values_are_an_engine_error(tmp_path):
     (directory / "conflict.rego").write_text(
         "package ecs.checks.conflict\n\nimport rego.v1\n\nfindings := {}\n\nfindings := {1}\n"
     )
-    client = create_app(Settings(policy_dir=directory)).test_client()
+    client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     response = admit(client)
     assert response.status_code == 503 and response.get_json()["allowed"] is False
 
@@ -107,12 +107,12 @@ def test_malformed_decision_from_policy_is_503(tmp_path):
     source = (directory / "admission.rego").read_text()
     broken = source.replace("decision := decide(raw_findings, catalog, config)", 'decision := {"violations": "none"}')
     (directory / "admission.rego").write_text(broken)
-    client = create_app(Settings(policy_dir=directory)).test_client()
+    client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     assert_fails_closed(client, "'violations' is not a list", policies_loaded=True)
 
 
 def test_missing_policy_directory(tmp_path):
-    client = create_app(Settings(policy_dir=tmp_path / "absent")).test_client()
+    client = create_app(Settings(policy_dir=tmp_path / "absent", auth="none")).test_client()
     assert_fails_closed(client, "does not exist")
 
 

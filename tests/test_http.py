@@ -73,7 +73,7 @@ def test_dry_run_three_ways_same_verdict_not_enforced(client, how):
 
 
 def test_server_default_dry_run_and_explicit_enforce_override():
-    client = create_app(Settings(default_mode="dry-run")).test_client()
+    client = create_app(Settings(default_mode="dry-run", auth="none")).test_client()
     assert post(client, DENIED).status_code == 200
     assert post(client, DENIED).get_json()["mode"] == "dry-run"
     forced = post(client, DENIED, query_string={"dry_run": "false"})
@@ -146,7 +146,7 @@ def test_wrong_content_type_is_415(client):
 
 
 def test_body_over_limit_is_413():
-    client = create_app(Settings(max_body_bytes=2048)).test_client()
+    client = create_app(Settings(max_body_bytes=2048, auth="none")).test_client()
     big = {**CLEAN, "tags": [{"key": f"k{i}", "value": "v" * 50} for i in range(100)]}
     response = post(client, big)
     assert response.status_code == 413

@@ -194,7 +194,7 @@ def aws(moto, monkeypatch):
 
 
 def settings(**changes) -> Settings:
-    return Settings(**{"iam_lookup": "on", "iam_read_timeout": 5, "iam_budget_seconds": 10, **changes})
+    return Settings(**{"auth": "none", "iam_lookup": "on", "iam_read_timeout": 5, "iam_budget_seconds": 10, **changes})
 
 
 def task_definition(**roles) -> dict:

@@ -22,7 +22,7 @@ DECISION = "POST /v1/data/ecs/admission/decision"
 
 def opa_client(url: str, **settings):
     values = {"opa_url": url, "opa_connect_timeout": 0.5, "opa_read_timeout": 0.3, **settings}
-    return create_app(Settings(**values)).test_client()
+    return create_app(Settings(**{"auth": "none", **values})).test_client()
 
 
 def admit(client, body=CLEAN, **kwargs):
@@ -152,7 +152,7 @@ def test_failure_policy_ignore_allows_with_a_warning_logged_and_counted(standin,
 
 
 def test_failure_policy_ignore_covers_the_embedded_engine(tmp_path):
-    client = create_app(Settings(policy_dir=tmp_path / "absent", failure_policy="ignore")).test_client()
+    client = create_app(Settings(auth="none", policy_dir=tmp_path / "absent", failure_policy="ignore")).test_client()
     body = admit(client, DENIED).get_json()
     assert body["allowed"] is True and [w["rule"] for w in body["warnings"]] == [GATE_RULE]
     assert "does not exist" in body["warnings"][0]["message"]

@@ -22,7 +22,8 @@ EXAMPLES = BLOCK_RE.findall(README)
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
-    env = {**os.environ, "ECS_ADMISSION_PORT": str(port), "ECS_ADMISSION_WORKERS": "1"}
+    # The README quick start runs with authentication off (`make serve`); so does this server.
+    env = {**os.environ, "ECS_ADMISSION_PORT": str(port), "ECS_ADMISSION_WORKERS": "1", "ECS_ADMISSION_AUTH": "none"}
     process = subprocess.Popen(
         [sys.executable, "-m", "ecs_admission.cli", "serve"],
         cwd=REPO,

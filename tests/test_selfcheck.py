@@ -43,7 +43,7 @@ def test_failing_rego_test_keeps_the_worker_unready_and_names_the_test(tmp_path)
             "test_true if 1 == 1\n\ntest_false if 1 == 2\n"
         },
     )
-    client = create_app(Settings(policy_dir=directory)).test_client()
+    client = create_app(Settings(auth="none", policy_dir=directory)).test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 503
     reason = ready.get_json()["reason"]
@@ -92,7 +92,7 @@ finding(message) := {"rule": "ECS-ISO-002", "path": "/family", "message": messag
 
 def test_policies_that_crash_the_compiler_cannot_take_the_worker_down(tmp_path):
     directory = policy_copy(tmp_path, **{"crash.rego": CRASHING_CHECK})
-    client = create_app(Settings(policy_dir=directory)).test_client()
+    client = create_app(Settings(auth="none", policy_dir=directory)).test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 503
     reason = ready.get_json()["reason"]

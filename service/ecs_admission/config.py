@@ -8,6 +8,7 @@ a gate that silently falls back to a default may be a gate that is not enforcing
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +18,9 @@ PREFIX = "ECS_ADMISSION_"
 MODES = ("enforce", "dry-run")
 FAILURE_POLICIES = ("fail", "ignore")
 IAM_LOOKUP_MODES = ("auto", "on", "off")
+AUTH_MODES = ("required", "none")
+CREDENTIAL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
+SHA256_HEX_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 class ConfigError(ValueError):
@@ -73,6 +77,38 @@ def parse_opa_url(name: str, raw: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc}"
 
 
+def parse_named_entries(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """`name=value` entries separated by commas or newlines (blank lines and `#` comments skipped).
+
+    Used for token hashes and signing secrets; the name is what decision records show as the
+    caller, so it must be present and unique. Values are never echoed in an error message.
+    """
+    entries: dict[str, str] = {}
+    for number, line in enumerate(raw.replace(",", "\n").splitlines(), start=1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        label, sep, value = entry.partition("=")
+        label, value = label.strip(), value.strip()
+        if not sep or not value:
+            raise ConfigError(f"{name}: entry {number} is not name=value")
+        if not CREDENTIAL_NAME_RE.match(label):
+            raise ConfigError(f"{name}: entry {number}: name {label[:64]!r} must be letters, digits, _.:@- (max 64)")
+        if label in entries:
+            raise ConfigError(f"{name}: name {label!r} is given twice")
+        entries[label] = value
+    return tuple(entries.items())
+
+
+def parse_token_hashes(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """`name=<sha256 hex of the token>` entries: the service never holds a token in clear."""
+    entries = parse_named_entries(name, raw)
+    for label, value in entries:
+        if not SHA256_HEX_RE.match(value):
+            raise ConfigError(f"{name}: {label!r} is not a SHA-256 hex digest (64 hex digits)")
+    return tuple((label, value.lower()) for label, value in entries)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Service configuration. Field docs double as README's configuration table."""
@@ -120,6 +156,25 @@ class Settings:
     iam_connect_timeout: float = 1.0
     iam_read_timeout: float = 2.0
     iam_max_attempts: int = 3
+    # Who may call /v1/admit, /v1/policies and /metrics: "required" (a bearer token or a signed
+    # body) or "none" (local runs only; logged loudly at start-up).
+    auth: str = "required"
+    # Accepted bearer tokens as (name, sha256 hex) pairs, from ECS_ADMISSION_TOKEN_SHA256.
+    token_hashes: tuple[tuple[str, str], ...] = ()
+    # A file of name=<sha256 hex> lines, read at start-up.
+    tokens_file: Path | None = None
+    # A Secrets Manager secret holding name=<sha256 hex> lines or a JSON object; read once, cached.
+    tokens_secret_arn: str | None = None
+    # HMAC-SHA256 body signing secrets as (name, secret) pairs, from ECS_ADMISSION_SIGNING_SECRETS.
+    signing_secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # A file of name=secret lines, read at start-up.
+    signing_secrets_file: Path | None = None
+    # Largest accepted difference between a signed request's timestamp and the clock, seconds.
+    signature_tolerance: int = 300
+    # One JSON line per decision on stdout (logger ecs_admission.decisions).
+    decision_log: bool = True
+    # Seconds between checks of the policy directory for changes; 0 turns polling off.
+    policy_poll_seconds: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -178,6 +233,26 @@ class Settings:
             values["iam_read_timeout"] = parse_float(PREFIX + "IAM_READ_TIMEOUT", raw, minimum=0.1)
         if (raw := get("IAM_MAX_ATTEMPTS")) is not None:
             values["iam_max_attempts"] = parse_int(PREFIX + "IAM_MAX_ATTEMPTS", raw, minimum=1)
+        if (raw := get("AUTH")) is not None:
+            values["auth"] = parse_choice(PREFIX + "AUTH", raw, AUTH_MODES)
+        if (raw := get("TOKEN_SHA256")) is not None:
+            values["token_hashes"] = parse_token_hashes(PREFIX + "TOKEN_SHA256", raw)
+        if (raw := get("TOKENS_FILE")) is not None:
+            values["tokens_file"] = Path(raw)
+        if (raw := get("TOKENS_SECRET_ARN")) is not None:
+            if not raw.startswith("arn:") or ":secretsmanager:" not in raw:
+                raise ConfigError(f"{PREFIX}TOKENS_SECRET_ARN={raw!r}: expected a Secrets Manager secret ARN")
+            values["tokens_secret_arn"] = raw
+        if (raw := get("SIGNING_SECRETS")) is not None:
+            values["signing_secrets"] = parse_named_entries(PREFIX + "SIGNING_SECRETS", raw)
+        if (raw := get("SIGNING_SECRETS_FILE")) is not None:
+            values["signing_secrets_file"] = Path(raw)
+        if (raw := get("SIGNATURE_TOLERANCE_SECONDS")) is not None:
+            values["signature_tolerance"] = parse_int(PREFIX + "SIGNATURE_TOLERANCE_SECONDS", raw, minimum=1)
+        if (raw := get("DECISION_LOG")) is not None:
+            values["decision_log"] = parse_bool(PREFIX + "DECISION_LOG", raw)
+        if (raw := get("POLICY_POLL_SECONDS")) is not None:
+            values["policy_poll_seconds"] = parse_float(PREFIX + "POLICY_POLL_SECONDS", raw, minimum=0.0)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -17,7 +17,17 @@ class InputError(ValueError):
         super().__init__(f"{field}: {problem}" if field else problem)
 
     def to_dict(self) -> dict[str, str | None]:
-        return {"error": self.error, "detail": self.problem, "field": self.field}
+        # Bounded: a problem or a pointer may quote a 100 KB key from the body back to the caller.
+        return {"error": self.error, "detail": _clip(self.problem), "field": _clip(self.field)}
+
+
+MAX_ERROR_CHARS = 500
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_ERROR_CHARS:
+        return text
+    return text[:MAX_ERROR_CHARS] + "..."
 
 
 class EngineError(RuntimeError):

@@ -3,16 +3,71 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from . import metrics, records
 from .config import Settings
+from .reload import MasterSnapshots
 
 log = logging.getLogger(__name__)
 
 
+class MasterHooks:
+    """gunicorn master hooks: multi-process metrics, and SIGHUP policy reload behind a validated snapshot.
+
+    gunicorn re-reads its configuration on SIGHUP (and so calls gunicorn_options again), so the
+    state lives on one instance per process, not on each options dict.
+    """
+
+    _instance: MasterHooks | None = None
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.snapshots = MasterSnapshots(settings.policy_dir)
+        self.created_metrics_dir: str | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> MasterHooks:
+        if cls._instance is None or cls._instance.settings != settings:
+            cls._instance = cls(settings)
+        return cls._instance
+
+    def on_starting(self, server: Any) -> None:
+        records.configure_logging(self.settings.decision_log)
+        # Before any worker exists, so every worker's prometheus-client starts in multi-process mode.
+        directory = metrics.multiprocess_dir()
+        if directory:
+            metrics.prepare_multiprocess_dir(directory)
+        else:
+            directory = tempfile.mkdtemp(prefix="ecs-admission-metrics-")
+            os.environ[metrics.MULTIPROC_ENV] = directory
+            self.created_metrics_dir = directory
+        self.snapshots.start()
+        if self.settings.auth == "none":
+            log.warning("AUTHENTICATION IS OFF (ECS_ADMISSION_AUTH=none): use this only for a local run")
+
+    def on_reload(self, server: Any) -> None:
+        self.snapshots.reload()
+
+    def child_exit(self, server: Any, worker: Any) -> None:
+        metrics.mark_process_dead(worker.pid)
+
+    def on_exit(self, server: Any) -> None:
+        self.snapshots.cleanup()
+        if self.created_metrics_dir:
+            shutil.rmtree(self.created_metrics_dir, ignore_errors=True)
+
+
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    hooks = MasterHooks.for_settings(settings)
     return {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
@@ -23,9 +78,18 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # Each worker builds its own app and so compiles the policies itself: regopy objects are
         # native and are not shared across fork.
         "preload_app": False,
-        "accesslog": "-",
+        # stdout carries only decision records (one JSON object per line); gunicorn's own
+        # access and error logs go to stderr.
+        "accesslog": "/dev/stderr",
+        # No query string, referer or basic-auth user: a client that puts a credential in a URL
+        # must not have it written down (README "Decision records and redaction").
+        "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "loglevel": "info",
+        "on_starting": hooks.on_starting,
+        "on_reload": hooks.on_reload,
+        "child_exit": hooks.child_exit,
+        "on_exit": hooks.on_exit,
     }
 
 
@@ -45,6 +109,9 @@ class WebhookApplication(BaseApplication):
 
 
 def run_gunicorn(settings: Settings) -> int:
+    from .web.auth import Authenticator
+
+    Authenticator(settings)  # a token or secrets file that cannot be read stops start-up here, with its name
     log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
     WebhookApplication(settings).run()
     return 0

@@ -2,7 +2,7 @@
 
 Reasons built from outside text (an AWS error message, a template expression) end up in finding
 messages: keep them to one line of bounded length with plain quotes. (The embedded engine escapes
-every input string itself, see engines/embedded.py's escape_strings, so this is for readability.)
+every input string itself, see engines/embedded.py's to_rego_input, so this is for readability.)
 """
 
 from __future__ import annotations

@@ -1,14 +1,18 @@
 """Bytes to a JSON-compatible document: JSON or YAML, with the limits a gate needs.
 
 Both parsers reject what would make the evaluated document differ from what AWS registers
-(duplicate keys, NaN) or what could be used to exhaust a worker (deep nesting, huge alias
-expansion), and both return only JSON types so every engine sees the same input.
+(duplicate keys, NaN, infinities, integers no engine represents exactly, lone UTF-16 surrogates
+that cannot be encoded) or what could be used to exhaust a worker (deep nesting, huge alias
+expansion, integers with thousands of digits), and both return only JSON types so every engine
+sees the same input. Every limit is checked before anything walks the document recursively.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
 from typing import Any
 
 import yaml
@@ -17,6 +21,13 @@ from ..errors import InputError
 
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+MAX_ALIASES = 100
+# Signed 64-bit: what OPA and regopy both hold exactly; ECS's own integer fields are 32-bit.
+MIN_INT, MAX_INT = -(2**63), 2**63 - 1
+# Only a \uD800-\uDFFF escape can put a lone surrogate into a decoded JSON string; checking the
+# text for one first keeps the per-string check off the common path.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 JSON_TYPES = ("application/json",)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -48,7 +59,12 @@ def parse_json(raw: bytes | str) -> Any:
         ) from None
     except RecursionError:
         raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels", error="too_deep") from None
-    return check_shape_limits(document)
+    except InputError:
+        raise
+    except ValueError:
+        # int() refuses numbers of more than 4300 digits (CPython's guard against quadratic parsing).
+        raise InputError("not valid JSON: a number has more than 4300 digits", error="invalid_json") from None
+    return check_shape_limits(document, check_strings=bool(_SURROGATE_ESCAPE.search(text)))
 
 
 class _SafeLoader(yaml.SafeLoader):
@@ -85,8 +101,8 @@ def _count_aliases(raw: str) -> None:
     for event in yaml.parse(raw, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             aliases += 1
-            if aliases > 100:
-                raise InputError("YAML uses more than 100 aliases", error="invalid_yaml")
+            if aliases > MAX_ALIASES:
+                raise InputError(f"YAML uses more than {MAX_ALIASES} aliases", error="invalid_yaml")
 
 
 def parse_yaml(raw: bytes | str) -> Any:
@@ -104,17 +120,33 @@ def parse_yaml(raw: bytes | str) -> Any:
         raise InputError(f"not valid YAML: {problem}{where}", error="invalid_yaml") from None
     except RecursionError:
         raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", error="too_deep") from None
+    except InputError:
+        raise
+    except ValueError as exc:
+        if "digits" in str(exc):  # int() refuses more than 4300 digits
+            raise InputError("not valid YAML: a number has more than 4300 digits", error="invalid_yaml") from None
+        raise InputError("not valid YAML: a value does not match its tag or type", error="invalid_yaml") from None
+    except (TypeError, AttributeError, KeyError, IndexError, OverflowError):
+        # PyYAML's constructors fail this way on explicitly tagged scalars they cannot read
+        # (`!!timestamp x`, `!!bool maybe`; found by the fuzz suite): bad input, not a server error.
+        raise InputError("not valid YAML: a value does not match its tag", error="invalid_yaml") from None
     if len(documents) != 1:
         raise InputError(f"expected one YAML document, found {len(documents)}", error="invalid_yaml")
-    return check_shape_limits(_jsonable(documents[0]))
+    # Limits first: aliases share objects, so the constructed graph is small but a walk over it
+    # (billion laughs) or over a self-referencing alias (`&a [*a]`) is not; the bounded walk counts
+    # every path, so it stops such a document long before _jsonable would copy it.
+    check_shape_limits(documents[0], check_strings=True)
+    return _jsonable(documents[0])
 
 
 def _jsonable(value: Any) -> Any:
     """YAML has types JSON lacks; turn them into what the same JSON document would hold."""
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # !!omap and !!pairs construct (key, value) tuples
         return [_jsonable(item) for item in value]
+    if isinstance(value, set | frozenset):
+        raise InputError("YAML sets (!!set) are not accepted: JSON has no sets", error="invalid_yaml")
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -124,8 +156,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def check_shape_limits(document: Any) -> Any:
-    """Bound nesting depth and element count iteratively, so no recursion limit is hit."""
+def check_shape_limits(document: Any, check_strings: bool = False) -> Any:
+    """Bound nesting depth and element count iteratively, so no recursion limit is hit.
+
+    Also refuses scalars no engine can take as given: integers outside signed 64 bits, infinite
+    floats, and (with check_strings) strings or keys holding a lone UTF-16 surrogate, which cannot
+    be encoded as UTF-8 and so would fail inside the engine instead of here with a 400.
+    """
     stack: list[tuple[Any, int]] = [(document, 1)]
     nodes = 0
     while stack:
@@ -136,10 +173,28 @@ def check_shape_limits(document: Any) -> Any:
         if nodes > MAX_NODES:
             raise InputError(f"document has more than {MAX_NODES} elements", error="too_large")
         if isinstance(value, dict):
+            if check_strings:
+                for key in value:
+                    _check_string(key)
             stack.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
+        elif isinstance(value, list | tuple):
             stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            if check_strings:
+                _check_string(value)
+        elif isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            if not MIN_INT <= value <= MAX_INT:
+                raise InputError("integer out of range: more than 64 bits", error="invalid_number")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise InputError("number out of range: infinite or NaN", error="invalid_number")
     return document
+
+
+def _check_string(value: Any) -> None:
+    if isinstance(value, str) and _SURROGATE.search(value):
+        raise InputError("string holds a lone UTF-16 surrogate: not encodable as UTF-8", error="invalid_encoding")
 
 
 def media_type(content_type: str | None) -> str:

@@ -2,30 +2,64 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from .. import metrics, records
 from ..admission import build_gate
 from ..config import Settings
 from ..engines import Engine
 from ..engines.factory import build_engine
+from ..reload import ACTIVE_DIR_ENV, PolicyReloader, status_from_env
+from . import auth, observe, openapi
 from .routes import blueprint
 
 EXTENSION = "ecs_admission"
+log = logging.getLogger(__name__)
+
+
+def _engine_settings(settings: Settings) -> Settings:
+    """Under gunicorn the master hands workers a validated snapshot of the policy directory."""
+    active = os.environ.get(ACTIVE_DIR_ENV)
+    return replace(settings, policy_dir=Path(active)) if active else settings
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
     """Build the app; the engine (and its compiled policies) is made once here, per worker."""
     settings = settings or Settings.from_env()
+    records.configure_logging(settings.decision_log)
     app = Flask("ecs_admission")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # The worker's startup self-check (the policies' own Rego unit tests) runs here, once.
-    engine = engine or build_engine(settings, self_check=True)
-    app.extensions[EXTENSION] = {"settings": settings, "gate": build_gate(settings, engine)}
+    given_engine = engine
+    engine = engine or build_engine(_engine_settings(settings), self_check=True)
+    gate = build_gate(settings, engine)
+    authenticator = auth.Authenticator(settings)
+    reloader = None
+    if given_engine is None and getattr(gate.engine, "name", None) == "embedded":
+        reloader = PolicyReloader(gate, settings.policy_dir, initial_error=status_from_env())
+        reloader.start_polling(settings.policy_poll_seconds)
+    app.extensions[EXTENSION] = {"settings": settings, "gate": gate, "auth": authenticator, "reloader": reloader}
+    observe.install(app)  # first, so the clock includes authentication
+    auth.install(app, authenticator)
     app.register_blueprint(blueprint)
+    app.register_blueprint(observe.blueprint)
+    app.register_blueprint(openapi.blueprint)
+    metrics.ensure_registered()
+    if not authenticator.required:
+        log.warning(
+            "AUTHENTICATION IS OFF (ECS_ADMISSION_AUTH=none): anyone who can reach this port can call "
+            "/v1/admit, /v1/policies and /metrics. Use it only for a local run."
+        )
+    elif authenticator.problem():
+        log.error("%s; every protected request answers 503", authenticator.problem())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -15,6 +15,8 @@ from ..inputs.cloudformation import is_template, load_template
 from ..inputs.parse import JSON_TYPES, YAML_TYPES, media_type
 from ..inputs.shapes import REVIEW_API_VERSION
 from ..templates import decide_template
+from . import observe
+from .limits import read_body
 
 blueprint = Blueprint("admission", __name__)
 
@@ -107,10 +109,12 @@ def admit() -> Any:
             field="Content-Type",
             error="unsupported_media_type",
         )
+        observe.input_refused(exc)
         return _error(exc, 415)
     try:
-        document = parse_body(request.get_data(cache=False), request.content_type)
+        document = parse_body(read_body(request), request.content_type)
     except InputError as exc:
+        observe.input_refused(exc)
         return _error(exc)
     if is_template(document):
         return _admit_template(document)
@@ -119,6 +123,7 @@ def admit() -> Any:
         admission_request = normalise(document)
         dry_run = _requested_dry_run(admission_request.dry_run)
     except InputError as exc:
+        observe.input_refused(exc)
         uid = (
             document.get("request", {}).get("uid") if is_review and isinstance(document.get("request"), dict) else None
         )
@@ -129,13 +134,18 @@ def admit() -> Any:
     try:
         decision = _gate().decide(admission_request, dry_run=dry_run)
     except EngineError as exc:
+        mode = _gate().default_mode if dry_run is None else ("dry-run" if dry_run else "enforce")
         if admission_request.uid is not None:
+            observe.engine_failed(admission_request, exc, 200, mode)
             return _review_response(admission_request.uid, None, 503, f"policy engine unavailable: {exc.reason}")
+        observe.engine_failed(admission_request, exc, 503, mode)
         return _engine_unavailable(exc)
     if admission_request.uid is not None:
         code = 403 if decision.violations and decision.enforced else 200
+        observe.decided(admission_request, decision, 200)
         return _review_response(admission_request.uid, decision, code, _summary(decision))
     status = 403 if decision.violations and decision.enforced else 200
+    observe.decided(admission_request, decision, status)
     return jsonify(decision.to_dict()), status
 
 
@@ -162,6 +172,7 @@ def healthz() -> Any:
 @blueprint.get("/readyz")
 def readyz() -> Any:
     engine = _gate().engine
+    extension = current_app.extensions["ecs_admission"]
     try:
         ready = getattr(engine, "ready", None)  # optional ReadinessProbe (OPA: /health?bundles)
         if ready is not None:
@@ -170,7 +181,15 @@ def readyz() -> Any:
             engine.evaluate(CANARY)
     except EngineError as exc:
         return jsonify({"status": "not ready", "engine": engine.name, "reason": exc.reason}), 503
-    return jsonify({"status": "ready", "engine": engine.name, "revision": engine.revision})
+    auth_problem = extension["auth"].problem() if extension.get("auth") else None
+    if auth_problem:
+        return jsonify({"status": "not ready", "engine": engine.name, "reason": auth_problem}), 503
+    body = {"status": "ready", "engine": engine.name, "revision": engine.revision}
+    reloader = extension.get("reloader")
+    if reloader is not None and reloader.last_error is not None:
+        # Still ready: the previous policies serve. The field says the new ones were refused, and why.
+        body["reload_error"] = reloader.last_error
+    return jsonify(body)
 
 
 @blueprint.get("/v1/policies")

@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+"""Benchmark the webhook under gunicorn on loopback (README "Performance").
+
+    python bench/run.py                      # embedded engine, 1/8/32 clients, 5 s per point
+    python bench/run.py --duration 3 --clients 1,8 --workers 2 --json results.json
+
+For each engine it starts `ecs-admission serve` on 127.0.0.1 (authentication off, decision records
+on and written to a file, as in production), drives POST /v1/admit with the corpus task
+definitions wrapped in envelopes that carry their IAM role facts inline, and prints requests/s and
+p50/p95/p99 latency per concurrency. The load generator is wrk when installed (Debian: `apt-get
+install wrk`), else a keep-alive Python client (which competes with the server for the CPU, so
+its numbers are lower bounds). It also times the embedded engine alone on the same inputs
+(EmbeddedEngine.evaluate in a loop): the floor the webhook cannot beat, and the ratio to it.
+
+The OPA sidecar is measured too when the OPA engine and the test stand-in for OPA
+(tests/opa_standin.py, OPA's Go evaluator behind OPA's REST API) are present; otherwise skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+ACCOUNT = "111122223333"
+PERMISSIONS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::app-config/*"}],
+}
+
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+def corpus_dir() -> Path:
+    for candidate in (os.environ.get("ECS_ADMISSION_CORPUS"), REPO.parent / "shared" / "corpus", "/work/shared/corpus"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    sys.exit("bench: corpus not found; set ECS_ADMISSION_CORPUS")
+
+
+def build_inputs(corpus: Path) -> list[dict[str, Any]]:
+    """Corpus task definitions the gate accepts, as envelopes with inline role facts."""
+    from ecs_admission.errors import InputError
+    from ecs_admission.inputs import normalise, parse_file_bytes
+
+    trust_files = sorted((corpus / "trust-policies").glob("*.json"))
+    trust = json.loads(trust_files[0].read_text()) if trust_files else {"Version": "2012-10-17", "Statement": []}
+    envelopes = []
+    for path in sorted((corpus / "register").glob("*.json")) + sorted((corpus / "codedeploy").glob("*.json")):
+        try:
+            request = normalise(parse_file_bytes(path.read_bytes(), path.name))
+        except InputError:
+            continue
+        roles = {}
+        for field in ("taskRoleArn", "executionRoleArn"):
+            arn = request.task_definition.get(field)
+            if isinstance(arn, str) and arn.startswith("arn:aws:iam::"):
+                roles[arn] = {"trustPolicy": trust, "policies": [PERMISSIONS]}
+        envelopes.append(
+            {
+                "taskDefinition": request.task_definition,
+                "roles": roles,
+                "context": {"account": ACCOUNT, "region": "us-east-1"},
+            }
+        )
+    if not envelopes:
+        sys.exit(f"bench: no usable task definitions under {corpus}")
+    return envelopes
+
+
+# --- the raw engine ------------------------------------------------------------------------------
+
+
+def raw_engine(envelopes: list[dict[str, Any]], seconds: float) -> dict[str, float]:
+    """EmbeddedEngine.evaluate alone on the documents the gate builds for the same inputs."""
+    from ecs_admission.admission import build_gate, utc_now
+    from ecs_admission.config import Settings
+    from ecs_admission.inputs import normalise
+
+    gate = build_gate(Settings(auth="none"))
+    documents = [gate.input_document(normalise(envelope), utc_now()) for envelope in envelopes]
+    for document in documents:  # warm up
+        gate.engine.evaluate(document)
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for document in documents:
+            started = time.perf_counter()
+            gate.engine.evaluate(document)
+            samples.append((time.perf_counter() - started) * 1000)
+    return summarise(samples, seconds)
+
+
+def summarise(samples_ms: list[float], seconds: float) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    return {
+        "requests": len(ordered),
+        "rps": len(ordered) / seconds,
+        "mean_ms": statistics.fmean(ordered),
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "errors": 0,
+    }
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"bench: server exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return
+        time.sleep(0.2)
+    sys.exit("bench: server did not become ready")
+
+
+def process_tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (the gunicorn master and its workers).
+
+    A figure the machine's other load barely moves, unlike latency: CPU per request.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                if int(entry) == root or int(fields[1]) == root:
+                    total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+@contextlib.contextmanager
+def server(workers: int, workdir: Path, extra_env: dict[str, str]) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        **extra_env,
+        "ECS_ADMISSION_AUTH": "none",
+        "ECS_ADMISSION_HOST": "127.0.0.1",
+        "ECS_ADMISSION_PORT": str(port),
+        "ECS_ADMISSION_WORKERS": str(workers),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with open(workdir / "records.jsonl", "ab") as records, open(workdir / "server.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ecs_admission.cli", "serve"], cwd=REPO, env=env, stdout=records, stderr=log
+        )
+    try:
+        wait_ready(port, process)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# --- load generators -----------------------------------------------------------------------------
+
+WRK_SCRIPT = """
+local bodies = {}
+local counter = 0
+init = function(args)
+  for _, path in ipairs(args) do
+    local f = assert(io.open(path, "rb")); bodies[#bodies + 1] = f:read("*a"); f:close()
+  end
+end
+request = function()
+  counter = counter % #bodies + 1
+  return wrk.format("POST", "/v1/admit?dry_run=true", {["Content-Type"] = "application/json"}, bodies[counter])
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    "BENCH {\\"requests\\": %d, \\"seconds\\": %f, \\"p50_us\\": %f, \\"p95_us\\": %f, \\"p99_us\\": %f, " ..
+    "\\"mean_us\\": %f, \\"errors\\": %d}\\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.mean, errors))
+end
+"""
+
+
+def run_wrk(port: int, clients: int, seconds: float, bodies: list[Path], workdir: Path) -> dict[str, float]:
+    script = workdir / "admit.lua"
+    script.write_text(WRK_SCRIPT)
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{clients}",
+        f"-d{max(1, round(seconds))}s",  # wrk takes whole seconds
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}",
+        "--",
+        *map(str, bodies),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        sys.exit(f"bench: wrk failed: {completed.stderr.strip() or completed.stdout.strip()}")
+    output = completed.stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH "))
+    data = json.loads(line[len("BENCH ") :])
+    return {
+        "requests": data["requests"],
+        "rps": data["requests"] / data["seconds"],
+        "mean_ms": data["mean_us"] / 1000,
+        "p50_ms": data["p50_us"] / 1000,
+        "p95_ms": data["p95_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+        "errors": data["errors"],
+    }
+
+
+def run_python(port: int, clients: int, seconds: float, bodies: list[bytes]) -> dict[str, float]:
+    """Keep-alive threads, one connection each; a lower bound (the client shares the CPU and GIL)."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def worker(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        position = index
+        while time.perf_counter() < deadline:
+            body = bodies[position % len(bodies)]
+            position += 1
+            started = time.perf_counter()
+            try:
+                connection.request(
+                    "POST", "/v1/admit?dry_run=true", body=body, headers={"Content-Type": "application/json"}
+                )
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors[index] += 1
+            except OSError:
+                errors[index] += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                continue
+            latencies[index].append((time.perf_counter() - started) * 1000)
+        connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = summarise([x for per in latencies for x in per], time.perf_counter() - started)
+    result["errors"] = sum(errors)
+    return result
+
+
+# --- OPA (optional) ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def opa_standin(workdir: Path) -> Iterator[dict[str, str] | None]:
+    """Start the test stand-in for the OPA sidecar if this checkout has it; None otherwise."""
+    why = None
+    if not (REPO / "tests" / "opa_standin.py").is_file():
+        why = "tests/opa_standin.py is not in this checkout"
+    else:
+        try:
+            import opa_bindings  # noqa: F401
+
+            from ecs_admission.config import Settings
+
+            if "opa_url" not in Settings.__dataclass_fields__:
+                why = "this build has no OPA engine (ECS_ADMISSION_OPA_URL)"
+        except ImportError as exc:
+            why = f"{exc.name} is not installed"
+    if why:
+        print(f"opa: skipped ({why})")
+        yield None
+        return
+    bundle = workdir / "bundle.tar.gz"
+    built = subprocess.run(
+        [sys.executable, "-m", "ecs_admission.cli", "policy", "bundle", "-o", str(bundle)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if built.returncode != 0:
+        print(f"opa: skipped (no policy bundle: {(built.stderr.strip().splitlines() or ['?'])[-1]})")
+        yield None
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.opa_standin", "--bundle", str(bundle), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                connection.request("GET", "/health")
+                if connection.getresponse().status == 200:
+                    break
+            time.sleep(0.2)
+        yield {"ECS_ADMISSION_OPA_URL": f"http://127.0.0.1:{port}"}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} CPU(s), {model}, {system}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", default="1,8,32", help="comma-separated concurrency levels (default 1,8,32)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per point (default 5)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto", help="load generator")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-opa", action="store_true", help="skip the OPA sidecar even if available")
+    args = parser.parse_args(argv)
+    levels = [int(x) for x in args.clients.split(",") if x.strip()]
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
+    if args.client == "wrk" and not shutil.which("wrk"):
+        sys.exit("bench: wrk is not installed (apt-get install wrk)")
+
+    envelopes = build_inputs(corpus_dir())
+    workdir = Path(tempfile.mkdtemp(prefix="ecs-admission-bench-"))
+    paths = []
+    for index, envelope in enumerate(envelopes):
+        path = workdir / f"body-{index:03d}.json"
+        path.write_bytes(json.dumps(envelope).encode())
+        paths.append(path)
+    bodies = [p.read_bytes() for p in paths]
+    size = statistics.fmean(len(b) for b in bodies)
+    roles = sum(len(e["roles"]) for e in envelopes)
+    print(f"machine: {machine()}")
+    print(
+        f"server: gunicorn, {args.workers} sync worker(s), auth off, decision records on; load: "
+        f"{'wrk' if use_wrk else 'Python keep-alive threads'}, {args.duration:g} s per point"
+    )
+    print(f"inputs: {len(envelopes)} corpus task definitions as envelopes, {roles} inline role(s), {size:.0f} B mean")
+
+    raw = raw_engine(envelopes, min(args.duration, 3.0))
+    print(
+        f"raw engine (EmbeddedEngine.evaluate, in-process): mean {raw['mean_ms']:.3f} ms, "
+        f"p50 {raw['p50_ms']:.3f} ms, p99 {raw['p99_ms']:.3f} ms"
+    )
+    results: list[dict[str, Any]] = []
+    columns = ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "p50/raw", "CPU ms")
+    print(f"{'engine':9} " + " ".join(f"{c:>8}" for c in columns))
+
+    def measure(engine: str, env: dict[str, str]) -> None:
+        with server(args.workers, workdir, env) as (port, pid):
+            run = (
+                (lambda c, s: run_wrk(port, c, s, paths, workdir))
+                if use_wrk
+                else (lambda c, s: run_python(port, c, s, bodies))
+            )
+            run(2, 1.0)  # warm up: every worker compiles and touches its code paths
+            for clients in levels:
+                cpu_before = process_tree_cpu_seconds(pid)
+                point = run(clients, args.duration)
+                cpu_ms = (process_tree_cpu_seconds(pid) - cpu_before) * 1000 / max(1, point["requests"])
+                point.update(
+                    engine=engine, clients=clients, cpu_ms=cpu_ms, ratio_p50_to_raw=point["p50_ms"] / raw["mean_ms"]
+                )
+                results.append(point)
+                print(
+                    f"{engine:9} {clients:>8} {point['rps']:>8.0f} {point['p50_ms']:>8.2f} {point['p95_ms']:>8.2f} "
+                    f"{point['p99_ms']:>8.2f} {point['errors']:>8} {point['ratio_p50_to_raw']:>7.1f}x "
+                    f"{point['cpu_ms']:>8.2f}"
+                )
+
+    measure("embedded", {})
+    if not args.no_opa:
+        with opa_standin(workdir) as env:
+            if env is not None:
+                measure("opa", env)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "raw_engine": raw, "points": results}, indent=2))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
