@@ -25,7 +25,7 @@ from ecs_admission.records import LOGGER_NAME, Caller, decision_record, input_di
 from ecs_admission.redaction import MASK, mask_text, redact_input, redact_task_definition
 from ecs_admission.web import create_app
 
-from .conftest import REPO, example, free_port
+from .conftest import EXAMPLES, REPO, example, free_port
 
 CLEAN = example("taskdef-clean.json")
 DENIED = example("taskdef.json")
@@ -456,3 +456,14 @@ def test_caller_controlled_record_fields_are_masked(open_client, caplog):
     [record] = decision_lines(caplog)
     assert "planted-bearer-token-9c2d" not in json.dumps(record)
     assert record["task_definition"]["family"] == "deploy-Bearer ***"
+
+
+def test_a_template_gets_one_record_per_task_definition(open_client, caplog):
+    template = (EXAMPLES / "template.yaml").read_bytes()
+    with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
+        response = post(open_client, template, content_type="application/yaml")
+    body = response.get_json()
+    records = decision_lines(caplog)
+    assert len(records) == len(body["results"]) >= 2
+    assert {r["decision_id"] for r in records} == {result["decision_id"] for result in body["results"]}
+    assert all(r["status"] == response.status_code for r in records)

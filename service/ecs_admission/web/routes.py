@@ -156,12 +156,21 @@ def _admit_template(document: Any) -> Any:
         dry_run = _requested_dry_run(None)
         template = load_template(document, gate.default_context)
     except InputError as exc:
+        observe.input_refused(exc)
         return _error(exc)
     try:
         decision = decide_template(gate, template, dry_run=dry_run)
     except EngineError as exc:
+        mode = gate.default_mode if dry_run is None else ("dry-run" if dry_run else "enforce")
+        for task_definition in template.task_definitions:
+            observe.engine_failed(task_definition.request, exc, 503, mode)
         return _engine_unavailable(exc)
-    return jsonify(decision.to_dict()), 403 if decision.denied else 200
+    status = 403 if decision.denied else 200
+    # One decision record (and metric sample) per task definition, as if each had been sent alone.
+    requests = {t.logical_id: t.request for t in template.task_definitions}
+    for logical_id, task_decision in decision.results:
+        observe.decided(requests[logical_id], task_decision, status)
+    return jsonify(decision.to_dict()), status
 
 
 @blueprint.get("/healthz")
