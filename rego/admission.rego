@@ -9,9 +9,34 @@ package ecs.admission
 
 import rego.v1
 
-raw_findings contains finding if {
+# The check packages: the loader lists every ecs.checks.* package of the policy directory in
+# data.ecs.check_packages (reading them by name is much cheaper on the embedded engine than
+# enumerating data.ecs.checks). A bundle built without that list falls back to enumerating.
+# Packages the catalogue names are included too, so a renamed or broken one is reported.
+check_packages := listed_packages | catalogued_packages
+
+listed_packages := {concern | some concern in data.ecs.check_packages} if {
+	is_array(data.ecs.check_packages)
+} else := {concern |
 	some concern
-	some finding in data.ecs.checks[concern].findings
+	data.ecs.checks[concern]
+}
+
+catalogued_packages := {concern |
+	some rule_id
+	concern := catalog[rule_id].package
+	is_string(concern)
+}
+
+# Every package's findings, evaluated once: {concern: findings}.
+package_findings := {concern: found |
+	some concern in check_packages
+	found := data.ecs.checks[concern].findings
+}
+
+raw_findings := {finding |
+	some found in package_findings
+	some finding in found
 }
 
 # Read as whole documents (not via data.ecs, which would include this package: recursion).
@@ -21,11 +46,9 @@ config := data.ecs.config if is_object(data.ecs.config) else := {}
 
 # A package the catalogue names whose findings are undefined (renamed, or failing to evaluate)
 # would otherwise vanish from every decision: report it as a finding of its own.
-silent_packages contains concern if {
-	some rule_id
-	concern := catalog[rule_id].package
-	is_string(concern)
-	not data.ecs.checks[concern].findings
+silent_packages := {concern |
+	some concern in check_packages
+	not package_findings[concern]
 }
 
 package_failures := {finding |
@@ -42,28 +65,79 @@ package_failures := {finding |
 
 decision := decide(raw_findings | package_failures, catalog, config, input)
 
-decide(findings, catalog, config, doc) := result if {
-	family := task_family(doc)
-	today := today_of(doc)
-	entries := detailed(findings, catalog, config, family, today)
-	result := {
-		"violations": [entry |
-			some entry in entries
-			not entry.exemption
-			# Anything that is not exactly "warn" or "off" denies, so a typo in the settings fails closed.
-			level := object.get(entry, "enforcement", "deny")
-			not level in {"warn", "off"}
-		],
-		"warnings": [entry |
-			some entry in entries
-			not entry.exemption
-			entry.enforcement == "warn"
-		],
-		"exempted": [entry |
-			some entry in entries
-			entry.exemption
-		],
+decide(findings, catalog, config, doc) := assemble(findings, rule_table(findings, catalog, config, task_family(doc), today_of(doc)))
+
+# {rule id: {level, exemptions, meta}}, worked out once per rule id rather than once per
+# finding, with builtins only (the embedded engine charges far more for a user-defined function
+# call than for a builtin). A separate function on purpose: regopy re-evaluates a local
+# comprehension inside later comprehensions of the same body.
+rule_table(findings, catalog, config, family, today) := {rule: setting |
+	overrides := object.get(config, "family_enforcement", [])
+	global_levels := object.get(config, "enforcement", {})
+	exemptions := object.get(config, "exemptions", [])
+	some rule in {finding.rule | some finding in findings}
+	entry := object.get(catalog, rule, {})
+	# Most specific first: the first family_enforcement entry whose pattern matches the family
+	# and names the rule, then the global enforcement map, then the catalogue default.
+	family_levels := [level |
+		some override in overrides
+		glob.match(override.family, [], family)
+		level := object.get(object.get(override, "enforcement", {}), rule, null)
+		is_string(level)
+	]
+	global_level := [level | level := object.get(global_levels, rule, null); is_string(level)]
+	levels := array.concat(array.concat(family_levels, global_level), [object.get(entry, "enforcement", "deny")])
+	# Exemptions for this rule and family that have not expired: `expires` is the last day.
+	active := [{
+		"family": exemption.family,
+		"justification": object.get(exemption, "justification", ""),
+		"ticket": object.get(exemption, "ticket", ""),
+		"expires": exemption.expires,
+	} |
+		some exemption in exemptions
+		exemption.rule == rule
+		glob.match(exemption.family, [], family)
+		today != ""
+		regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, exemption.expires)
+		today <= exemption.expires
+	]
+	setting := {
+		"level": levels[0],
+		"exemptions": active,
+		# A rule without a catalog entry still denies: a missing entry must not hide a finding.
+		"meta": {
+			"severity": object.get(entry, "severity", "high"),
+			"title": object.get(entry, "title", rule),
+			"remediation": object.get(entry, "remediation", concat("", ["Rule ", rule, " has no catalog entry; add one to catalog.yaml."])),
+			"docs": object.get(entry, "docs", "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"),
+		},
 	}
+}
+
+assemble(findings, table) := {
+	"violations": [entry |
+		some finding in findings
+		s := table[finding.rule]
+		count(s.exemptions) == 0
+		# Anything that is not exactly "warn" or "off" denies, so a typo in the settings fails closed.
+		level := s.level
+		not level in {"warn", "off"}
+		entry := object.union(s.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path, "enforcement": level})
+	],
+	"warnings": [entry |
+		some finding in findings
+		s := table[finding.rule]
+		count(s.exemptions) == 0
+		s.level == "warn"
+		entry := object.union(s.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path, "enforcement": "warn"})
+	],
+	"exempted": [entry |
+		some finding in findings
+		s := table[finding.rule]
+		count(s.exemptions) > 0
+		s.level != "off"
+		entry := object.union(s.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path, "enforcement": s.level, "exemption": s.exemptions[0]})
+	],
 }
 
 task_family(doc) := family if {
@@ -77,79 +151,3 @@ today_of(doc) := substring(doc.now, 0, 10) if {
 	is_string(doc.now)
 	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`, doc.now)
 } else := ""
-
-detailed(findings, catalog, config, family, today) := {entry |
-	some finding in findings
-	meta := metadata(finding.rule, catalog)
-	level := enforcement(finding.rule, meta, config, family)
-	level != "off"
-	base := {
-		"rule": finding.rule,
-		"severity": meta.severity,
-		"title": meta.title,
-		"message": finding.message,
-		"path": finding.path,
-		"remediation": meta.remediation,
-		"docs": meta.docs,
-		"enforcement": level,
-	}
-	entry := with_exemption(base, active_exemptions(finding.rule, config, family, today))
-}
-
-with_exemption(base, exemptions) := object.union(base, {"exemption": exemption_summary(exemptions[0])}) if {
-	count(exemptions) > 0
-} else := base
-
-exemption_summary(exemption) := {
-	"family": exemption.family,
-	"justification": object.get(exemption, "justification", ""),
-	"ticket": object.get(exemption, "ticket", ""),
-	"expires": exemption.expires,
-}
-
-# Exemptions for this rule and family that have not expired: `expires` is the last day it applies.
-active_exemptions(rule_id, config, family, today) := [exemption |
-	exemptions := object.get(config, "exemptions", [])
-	some position
-	exemption := exemptions[position]
-	exemption.rule == rule_id
-	glob.match(exemption.family, [], family)
-	today != ""
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, exemption.expires)
-	today <= exemption.expires
-]
-
-# A rule without a catalog entry still denies: a missing entry must not hide a finding.
-default_metadata(rule_id) := {
-	"severity": "high",
-	"title": rule_id,
-	"remediation": concat("", ["Rule ", rule_id, " has no catalog entry; add one to catalog.yaml."]),
-	"docs": "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html",
-	"enforcement": "deny",
-}
-
-metadata(rule_id, catalog) := object.union(default_metadata(rule_id), entry) if {
-	entry := object.get(catalog, rule_id, null)
-	is_object(entry)
-} else := default_metadata(rule_id)
-
-# Most specific first: the first family_enforcement entry whose pattern matches the task family
-# and names the rule, then the global enforcement map, then the catalogue default.
-enforcement(rule_id, meta, config, family) := levels[0] if {
-	levels := family_levels(rule_id, config, family)
-	count(levels) > 0
-} else := level if {
-	level := object.get(object.get(config, "enforcement", {}), rule_id, null)
-	is_string(level)
-} else := meta.enforcement
-
-family_levels(rule_id, config, family) := [level |
-	overrides := object.get(config, "family_enforcement", [])
-	some position
-	override := overrides[position]
-	glob.match(override.family, [], family)
-	# object.get, not override.enforcement[rule_id]: regopy treats a function parameter used as a
-	# key inside a comprehension as unbound and iterates every key.
-	level := object.get(object.get(override, "enforcement", {}), rule_id, null)
-	is_string(level)
-]

@@ -1,4 +1,7 @@
 # Execution-role requirements: the ECS/Fargate agent acts for the task only through this role.
+#
+# Written for the embedded engine's cost model (see isolation.rego): fields read straight from
+# the document, builtins in the loops, helpers only once something has matched.
 package ecs.checks.execution
 
 import rego.v1
@@ -9,117 +12,97 @@ findings := check(input)
 
 check(doc) := (missing_role(doc) | denied_access(doc)) | unconfirmed_access(doc)
 
-# What the agent must do with the execution role before the containers start, per container
-# and field: {index, container, field, path, what}. One entry per field, not per secret, so a
-# message reads "container api reads 3 secret(s) through `secrets`".
-needs(doc) := ((((secret_needs(doc) | log_secret_needs(doc)) | registry_needs(doc)) | env_file_needs(doc)) | ecr_needs(doc)) | awslogs_needs(doc)
+# Launch types where the agent pulls ECR images and ships awslogs with the execution role only
+# (no instance role to fall back on): ECS task_execution_IAM_role, "when required".
+agent_launch_types := {"FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}
+
+private_ecr_pattern := `^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/`
+
+private_ecr(image) := false if not contains(image, ".dkr.ecr") else := regex.match(private_ecr_pattern, image)
+
+# What the agent must do with the execution role before the containers start, one entry per
+# container and field (not per secret): {index, name, path, what}.
+needs(doc) := (((secret_needs(doc) | log_secret_needs(doc)) | registry_needs(doc)) | env_file_needs(doc)) | agent_needs(doc)
 
 secret_needs(doc) := {need |
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	secrets := object.get(container, "secrets", [])
-	count(secrets) > 0
-	need := {
-		"index": index, "path": lib.container_path(index, "secrets"),
-		"what": concat("", [" reads ", format_int(count(secrets), 10), " secret(s) through `secrets`"]),
-	}
+	some i
+	c := doc.task_definition.containerDefinitions[i]
+	n := count(object.get(c, "secrets", []))
+	n > 0
+	need := {"index": i, "name": object.get(c, "name", concat("", ["#", format_int(i, 10)])), "field": "secrets", "what": concat("", [" reads ", format_int(n, 10), " secret(s) through `secrets`"])}
 }
 
 log_secret_needs(doc) := {need |
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	options := object.get(container, ["logConfiguration", "secretOptions"], [])
-	count(options) > 0
-	need := {
-		"index": index, "path": concat("/", [lib.container_path(index, "logConfiguration"), "secretOptions"]),
-		"what": concat("", [" passes ", format_int(count(options), 10), " secret(s) to its log driver through `logConfiguration.secretOptions`"]),
-	}
+	some i
+	c := doc.task_definition.containerDefinitions[i]
+	n := count(object.get(object.get(c, "logConfiguration", {}), "secretOptions", []))
+	n > 0
+	need := {"index": i, "name": object.get(c, "name", concat("", ["#", format_int(i, 10)])), "field": "logConfiguration/secretOptions", "what": concat("", [" passes ", format_int(n, 10), " secret(s) to its log driver through `logConfiguration.secretOptions`"])}
 }
 
 registry_needs(doc) := {need |
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	is_object(container.repositoryCredentials)
-	need := {
-		"index": index, "path": lib.container_path(index, "repositoryCredentials"),
-		"what": " pulls from a private registry with `repositoryCredentials` (a Secrets Manager secret)",
-	}
+	some i
+	c := doc.task_definition.containerDefinitions[i]
+	is_object(c.repositoryCredentials)
+	need := {"index": i, "name": object.get(c, "name", concat("", ["#", format_int(i, 10)])), "field": "repositoryCredentials", "what": " pulls from a private registry with `repositoryCredentials` (a Secrets Manager secret)"}
 }
 
 env_file_needs(doc) := {need |
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	files := object.get(container, "environmentFiles", [])
-	count(files) > 0
-	need := {
-		"index": index, "path": lib.container_path(index, "environmentFiles"),
-		"what": concat("", [" loads ", format_int(count(files), 10), " environment file(s) from S3 through `environmentFiles`"]),
-	}
+	some i
+	c := doc.task_definition.containerDefinitions[i]
+	n := count(object.get(c, "environmentFiles", []))
+	n > 0
+	need := {"index": i, "name": object.get(c, "name", concat("", ["#", format_int(i, 10)])), "field": "environmentFiles", "what": concat("", [" loads ", format_int(n, 10), " environment file(s) from S3 through `environmentFiles`"])}
 }
 
-ecr_needs(doc) := {need |
-	lib.needs_execution_role_for_pull(doc)
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	lib.is_private_ecr_image(container.image)
-	need := {
-		"index": index, "path": lib.container_path(index, "image"),
-		"what": concat("", [" pulls a private Amazon ECR image on ", launch_words(doc)]),
-	}
+# Private ECR pulls and awslogs on Fargate, external instances and managed instances.
+agent_needs(doc) := {need |
+	launch_types := {t | some t in object.get(doc.task_definition, "requiresCompatibilities", [])} & agent_launch_types
+	count(launch_types) > 0
+	on := concat("/", sort(launch_types))
+	some i
+	c := doc.task_definition.containerDefinitions[i]
+	some need in [
+		{"index": i, "name": object.get(c, "name", concat("", ["#", format_int(i, 10)])), "field": "image", "what": concat("", [" pulls a private Amazon ECR image on ", on]), "applies": private_ecr(object.get(c, "image", ""))},
+		{"index": i, "name": object.get(c, "name", concat("", ["#", format_int(i, 10)])), "field": "logConfiguration/logDriver", "what": concat("", [" sends logs with the awslogs driver on ", on]), "applies": object.get(object.get(c, "logConfiguration", {}), "logDriver", "") == "awslogs"},
+	]
+	need.applies
 }
-
-awslogs_needs(doc) := {need |
-	lib.needs_execution_role_for_pull(doc)
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	container.logConfiguration.logDriver == "awslogs"
-	need := {
-		"index": index, "path": concat("/", [lib.container_path(index, "logConfiguration"), "logDriver"]),
-		"what": concat("", [" sends logs with the awslogs driver on ", launch_words(doc)]),
-	}
-}
-
-launch_words(doc) := concat("/", sort([t |
-	some t in lib.launch_types(doc)
-	t in lib.agent_needs_execution_role_launch_types
-]))
 
 # ECS-EXEC-001: the agent has nothing to act with; registration or task start fails, or (on EC2)
 # the agent silently borrows the instance role.
 missing_role(doc) := {f |
-	not lib.has_execution_role(doc)
+	object.get(doc.task_definition, "executionRoleArn", "") == ""
 	some need in needs(doc)
-	container := lib.containers(doc)[need.index]
-	f := lib.finding("ECS-EXEC-001", need.path, concat("", [
-		lib.container_label(need.index, container), need.what,
-		", but the task has no executionRoleArn to fetch them with",
-	]))
+	f := {
+		"rule": "ECS-EXEC-001",
+		"path": concat("", ["/containerDefinitions/", format_int(need.index, 10), "/", need.field]),
+		"message": concat("", [
+			"container ", need.name, need.what,
+			", but the task has no executionRoleArn to fetch them with",
+		]),
+	}
 }
 
-execution_role(doc) := lib.task_roles(doc).executionRoleArn
-
 # The evaluator's verdicts (input.task_roles.executionRoleArn.access), present only when the
-# role's policies are known; ROLE-006/007 say so when they are not.
+# role's policies are known; ECS-ROLE-006/007 say so when they are not.
 access_entries(doc) := entries if {
-	entries := execution_role(doc).access
+	entries := doc.task_roles.executionRoleArn.access
 	is_array(entries)
 } else := []
 
 # ECS-EXEC-002: the execution role is known and cannot do what the task needs.
 denied_access(doc) := {f |
-	role := execution_role(doc)
 	some entry in access_entries(doc)
 	entry.decision == "denied"
-	f := lib.finding("ECS-EXEC-002", object.get(entry, "path", "/executionRoleArn"), concat("", [
-		lib.role_label("executionRoleArn", role), " cannot ", object.get(entry, "action", "?"),
-		" on ", object.get(entry, "resource", "?"), ", which ", purpose_words(entry), " needs",
-	]))
+	f := {
+		"rule": "ECS-EXEC-002",
+		"path": object.get(entry, "path", "/executionRoleArn"),
+		"message": concat("", [
+			lib.role_label("executionRoleArn", doc.task_roles.executionRoleArn), " cannot ", object.get(entry, "action", "?"),
+			" on ", object.get(entry, "resource", "?"), ", which ", purpose_words(entry), " needs",
+		]),
+	}
 }
 
 # ECS-EXEC-003: the permission depends on a condition the gate cannot evaluate, or the evaluator
@@ -127,79 +110,74 @@ denied_access(doc) := {f |
 unconfirmed_access(doc) := conditional_access(doc) | unjudged_needs(doc)
 
 conditional_access(doc) := {f |
-	role := execution_role(doc)
 	some entry in access_entries(doc)
 	# A missing or unknown decision is reported, never read as allowed.
 	decision := object.get(entry, "decision", "")
 	not decision in {"allowed", "denied"}
-	f := lib.finding("ECS-EXEC-003", object.get(entry, "path", "/executionRoleArn"), concat("", [
-		lib.role_label("executionRoleArn", role), " may not be able to ", object.get(entry, "action", "?"),
-		" on ", object.get(entry, "resource", "?"), " (", purpose_words(entry),
-		"): the permission depends on a condition that is only known at run time",
-	]))
+	f := {
+		"rule": "ECS-EXEC-003",
+		"path": object.get(entry, "path", "/executionRoleArn"),
+		"message": concat("", [
+			lib.role_label("executionRoleArn", doc.task_roles.executionRoleArn), " may not be able to ",
+			object.get(entry, "action", "?"), " on ", object.get(entry, "resource", "?"), " (", purpose_words(entry),
+			"): the permission depends on a condition that is only known at run time",
+		]),
+	}
 }
 
 # Every secret, log secret, registry credential and environment file should have a verdict once
 # the role's permissions are known; one without is reported rather than assumed readable.
 unjudged_needs(doc) := {f |
-	role := execution_role(doc)
-	entries := role.access
+	entries := doc.task_roles.executionRoleArn.access
 	is_array(entries)
+	pointers := [object.get(entry, "path", "") | some entry in entries]
 	some item in judged_items(doc)
 	path := item.path
-	not has_verdict(entries, path)
-	f := lib.finding("ECS-EXEC-003", item.path, concat("", [
-		lib.role_label("executionRoleArn", role), ": no permission verdict for ", item.what,
-		"; it could not be confirmed that the role can read it",
-	]))
+	not has_verdict(pointers, path)
+	f := {
+		"rule": "ECS-EXEC-003",
+		"path": path,
+		"message": concat("", [
+			lib.role_label("executionRoleArn", doc.task_roles.executionRoleArn), ": no permission verdict for ",
+			item.what, "; it could not be confirmed that the role can read it",
+		]),
+	}
 }
 
 judged_items(doc) := {item |
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	some kind in ["secrets", "environmentFiles"]
-	values := object.get(container, kind, [])
-	some value_index
-	values[value_index]
+	some i
+	c := doc.task_definition.containerDefinitions[i]
+	some field in ["secrets", "environmentFiles", "logConfiguration/secretOptions"]
+	values := object.get(c, split(field, "/"), [])
+	some k
+	values[k]
 	item := {
-		"path": concat("/", [lib.container_path(index, kind), format_int(value_index, 10)]),
-		"what": concat("", [lib.container_label(index, container), "'s ", kind, " entry ", format_int(value_index, 10)]),
+		"path": concat("", ["/containerDefinitions/", format_int(i, 10), "/", field, "/", format_int(k, 10)]),
+		"what": concat("", ["container ", object.get(c, "name", concat("", ["#", format_int(i, 10)])), "'s ", field, " entry ", format_int(k, 10)]),
 	}
 } | {item |
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	options := object.get(container, ["logConfiguration", "secretOptions"], [])
-	some option_index
-	options[option_index]
+	some i
+	c := doc.task_definition.containerDefinitions[i]
+	is_object(c.repositoryCredentials)
 	item := {
-		"path": concat("/", [lib.container_path(index, "logConfiguration"), "secretOptions", format_int(option_index, 10)]),
-		"what": concat("", [lib.container_label(index, container), "'s log secretOptions entry ", format_int(option_index, 10)]),
-	}
-} | {item |
-	containers := lib.containers(doc)
-	some index
-	container := containers[index]
-	is_object(container.repositoryCredentials)
-	item := {
-		"path": lib.container_path(index, "repositoryCredentials"),
-		"what": concat("", [lib.container_label(index, container), "'s repositoryCredentials"]),
+		"path": concat("", ["/containerDefinitions/", format_int(i, 10), "/repositoryCredentials"]),
+		"what": concat("", ["container ", object.get(c, "name", concat("", ["#", format_int(i, 10)])), "'s repositoryCredentials"]),
 	}
 }
 
 # A verdict covers an item when one pointer is the other or lies under it, so the evaluator may
 # point at the entry (/secrets/0), its field (/secrets/0/valueFrom) or the list (/secrets).
-has_verdict(entries, path) if {
-	some entry in entries
-	pointer_related(object.get(entry, "path", ""), path)
+has_verdict(pointers, path) if path in pointers
+
+has_verdict(pointers, path) if {
+	some pointer in pointers
+	startswith(pointer, concat("", [path, "/"]))
 }
 
-pointer_related(a, b) if a == b
-
-pointer_related(a, b) if startswith(a, concat("", [b, "/"]))
-
-pointer_related(a, b) if startswith(b, concat("", [a, "/"]))
+has_verdict(pointers, path) if {
+	some pointer in pointers
+	startswith(path, concat("", [pointer, "/"]))
+}
 
 purpose_words(entry) := concat("", [object.get(purpose_names, entry.purpose, entry.purpose), " at ", entry.path]) if {
 	is_string(entry.purpose)

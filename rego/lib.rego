@@ -35,10 +35,16 @@ container_label(index, container) := concat(" ", ["container", container.name]) 
 # RFC 6901 pointer into the normalised task definition.
 container_path(index, field) := concat("/", ["", "containerDefinitions", format_int(index, 10), field])
 
-# CodeDeploy / pipeline template placeholders such as <TASK_ROLE_ARN>.
+# Unrendered template syntax: CodeDeploy's <TASK_ROLE_ARN>, envsubst/Terraform ${VAR},
+# Mustache/Jinja {{var}}, the ECS agent's test fixtures' $$$VAR$$$. Nothing there can be judged yet.
+placeholder_pattern := `<[A-Za-z][A-Za-z0-9_.-]*>|\$\{[^}]+\}|\{\{[^}]+\}\}|\$\$\$[A-Za-z0-9_]+\$\$\$`
+
+# The regex is costly on the embedded engine (compiled per call): a cheap test on the characters
+# every placeholder needs comes first.
 is_placeholder(value) if {
 	is_string(value)
-	regex.match(`<[A-Z][A-Z0-9_]*>`, value)
+	[contains(value, "<"), contains(value, "{"), contains(value, "$$$")] != [false, false, false]
+	regex.match(placeholder_pattern, value)
 }
 
 launch_types(doc) := {launch_type |

@@ -93,3 +93,12 @@ test_settings_defaults if {
 	lib.settings({}) == {"trusted_accounts": set(), "allowed_registries": []}
 	lib.settings({"trusted_accounts": ["111122223333"]}).trusted_accounts == {"111122223333"}
 }
+
+test_template_syntaxes_are_placeholders if {
+	every value in ["<TASK_ROLE_ARN>", "<executionRoleArn>", "arn:aws:iam::${ACCOUNT_ID}:role/app", "{{ecsTaskRoleArn}}", "$$$TASK_ROLE$$$"] {
+		lib.is_placeholder(value)
+	}
+	every value in ["arn:aws:iam::ACCOUNT_ID:role/app", "app-role", "$5 off", "a<b"] {
+		not lib.is_placeholder(value)
+	}
+}

@@ -13,138 +13,138 @@ findings := check_with(input, lib.settings(lib.config))
 
 check(doc) := check_with(doc, lib.settings({}))
 
-check_with(doc, settings) := ((((placeholders(doc) | invalid(doc)) | cross_account(doc, settings)) | missing(doc)) | same_role(doc)) | (lookup_failed(doc) | facts_unavailable(doc))
+check_with(doc, settings) := (reference_problems(doc) | cross_account(doc, settings)) | ((same_role(doc) | fact_problems(doc)) | facts_unavailable(doc))
 
 role_fields := ["taskRoleArn", "executionRoleArn"]
 
-# ECS-ROLE-001: a pipeline placeholder left in a role field cannot be judged until it is rendered.
-placeholders(doc) := {f |
+# ECS-ROLE-001: a pipeline placeholder left in a role field cannot be judged until it is rendered
+# (lib.placeholder_pattern: <NAME>, ${NAME}, {{name}}, $$$NAME$$$).
+# ECS-ROLE-002: anything else that is not a role ARN or name: ECS rejects it at best; at worst a
+# typo names a different role than intended.
+reference_problems(doc) := {f |
 	some field in role_fields
-	value := lib.task_definition(doc)[field]
-	lib.is_placeholder(value)
-	f := lib.finding("ECS-ROLE-001", concat("", ["/", field]), concat("", [
-		field, " is the placeholder ", value,
-		": the role cannot be checked until the pipeline fills it in",
-	]))
+	value := doc.task_definition[field]
+	is_string(value)
+	problem := reference_problem(field, value, object.get(object.get(doc, "task_roles", {}), field, {}))
+	f := {"rule": problem.rule, "path": concat("", ["/", field]), "message": problem.message}
 }
 
-# ECS-ROLE-002: ECS rejects it at best; at worst a typo names a different role than intended.
-invalid(doc) := {f |
-	some field in role_fields
-	role := lib.task_roles(doc)[field]
+reference_problem(field, value, role) := {"rule": "ECS-ROLE-001", "message": concat("", [
+	field, " is the placeholder ", value,
+	": the role cannot be checked until the pipeline fills it in",
+])} if {
+	lib.is_placeholder(value)
+} else := {"rule": "ECS-ROLE-002", "message": concat("", [
+	field, " is ", value,
+	", which is neither an IAM role ARN (arn:aws:iam::<account>:role/<name>) nor a role name",
+	invalid_hint(value),
+])} if {
 	role.valid == false
-	value := object.get(lib.task_definition(doc), field, "")
-	not lib.is_placeholder(value)
-	f := lib.finding("ECS-ROLE-002", concat("", ["/", field]), concat("", [
-		field, " is ", object.get(role, "reference", "?"),
-		", which is neither an IAM role ARN (arn:aws:iam::<account>:role/<name>) nor a role name",
-	]))
 }
+
+# The commonest cause in real repositories: an account id left as ACCOUNT_ID or XXXXXXXXXXXX.
+invalid_hint(reference) := concat("", [" (the account part ", account, " is not a 12-digit account id)"]) if {
+	startswith(reference, "arn:")
+	parts := split(reference, ":")
+	count(parts) > 4
+	account := parts[4]
+	not regex.match(`^[0-9]{12}$`, account)
+} else := ""
 
 # ECS-ROLE-003: a role from another account than the deploy account, unless that account is trusted.
 cross_account(doc, settings) := {f |
-	deploy := lib.deploy_account(doc)
+	deploy := doc.context.account
+	lib.non_empty_string(deploy)
 	some field in role_fields
-	role := lib.task_roles(doc)[field]
+	role := doc.task_roles[field]
 	role_account := object.get(role, "account", "")
-	lib.non_empty_string(role_account)
+	is_string(role_account)
+	role_account != ""
 	role_account != deploy
 	trusted := settings.trusted_accounts
 	not role_account in trusted
-	f := lib.finding("ECS-ROLE-003", concat("", ["/", field]), concat("", [
-		lib.role_label(field, role), " is in account ", role.account, ", not the deploy account ", deploy,
+	f := {"rule": "ECS-ROLE-003", "path": concat("", ["/", field]), "message": concat("", [
+		lib.role_label(field, role), " is in account ", role_account, ", not the deploy account ", deploy,
 		", and that account is not in config trusted_accounts",
-	]))
+	])}
 }
 
 # ECS-ROLE-004: IAM says the role does not exist: tasks would fail to start (or, worse, a role of
 # that name created later by someone else would be used).
-missing(doc) := {f |
+# ECS-ROLE-006: an IAM lookup was made and failed (access denied, throttled, timed out): every
+# deny-level rule that needed the facts is unanswered, so by default this denies (fail closed).
+fact_problems(doc) := {f |
 	some field in role_fields
-	role := lib.task_roles(doc)[field]
+	role := doc.task_roles[field]
+	problem := fact_problem(field, role)
+	f := {"rule": problem.rule, "path": concat("", ["/", field]), "message": problem.message}
+}
+
+fact_problem(field, role) := {"rule": "ECS-ROLE-004", "message": concat("", [
+	lib.role_label(field, role), " does not exist", reason_words(role),
+])} if {
 	role.status == "missing"
-	f := lib.finding("ECS-ROLE-004", concat("", ["/", field]), concat("", [
-		lib.role_label(field, role), " does not exist", reason_words(role),
-	]))
+} else := {"rule": "ECS-ROLE-006", "message": concat("", [
+	"the IAM lookup for ", lib.role_label(field, role), " failed", reason_words(role),
+	"; its trust policy and permissions could not be checked",
+])} if {
+	role.status == "unknown"
+	role.source == "iam"
 }
 
 # ECS-ROLE-005: one role for both jobs gives the containers the agent's permissions (every
-# secret, every image) and the agent the application's.
+# secret, every image) and the agent the application's. IAM role names are unique per account
+# regardless of path and case, so the resolved role is compared, not the strings.
 same_role(doc) := {f |
-	task := lib.task_roles(doc).taskRoleArn
-	execution := lib.task_roles(doc).executionRoleArn
-	same_identity(task, execution)
-	f := lib.finding("ECS-ROLE-005", "/executionRoleArn", concat("", [
-		"taskRoleArn and executionRoleArn both name ", lib.role_display(task),
+	task := doc.task_roles.taskRoleArn
+	execution := doc.task_roles.executionRoleArn
+	is_string(task.name)
+	lower(task.name) == lower(object.get(execution, "name", ""))
+	same_account(object.get(task, "account", null), object.get(execution, "account", null))
+	f := {"rule": "ECS-ROLE-005", "path": "/executionRoleArn", "message": concat("", [
+		"taskRoleArn and executionRoleArn both name ", task.name,
 		": the containers get every permission the agent has (all the task's secrets and images)",
-	]))
-}
-
-# IAM role names are unique per account regardless of path and case.
-same_identity(a, b) if {
-	lib.non_empty_string(a.name)
-	lower(a.name) == lower(b.name)
-	same_account(a.account, b.account)
+	])}
 }
 
 same_account(a, b) if a == b
 
-same_account(a, b) if not lib.non_empty_string(a)
+same_account(a, b) if not is_string(a)
 
-same_account(a, b) if not lib.non_empty_string(b)
-
-# ECS-ROLE-006: an IAM lookup was made and failed (access denied, throttled, timed out): every
-# deny-level rule that needed the facts is unanswered, so by default this denies (fail closed).
-lookup_failed(doc) := {f |
-	some field in role_fields
-	role := lib.task_roles(doc)[field]
-	role.status == "unknown"
-	role.source == "iam"
-	f := lib.finding("ECS-ROLE-006", concat("", ["/", field]), concat("", [
-		"the IAM lookup for ", lib.role_label(field, role), " failed", reason_words(role),
-		"; its trust policy and permissions could not be checked",
-	]))
-}
+same_account(a, b) if not is_string(b)
 
 # ECS-ROLE-007: no facts were available (no lookup configured, none supplied, or only some of
 # them): say which rules went unchecked instead of finding nothing and allowing.
+fact_kinds := {
+	"taskRoleArn": [["trust_policy", "trust policy"], ["permissions", "permissions"]],
+	"executionRoleArn": [["trust_policy", "trust policy"], ["permissions", "permissions"], ["access", "what it can read for the task"]],
+}
+
 facts_unavailable(doc) := {f |
 	some field in role_fields
-	value := lib.task_definition(doc)[field]
-	lib.non_empty_string(value)
+	value := doc.task_definition[field]
+	is_string(value)
+	value != ""
+	role := object.get(object.get(doc, "task_roles", {}), field, {})
+	object.get(role, "valid", true) != false
+	object.get(role, "status", "unknown") != "missing"
+	[object.get(role, "status", ""), object.get(role, "source", "")] != ["unknown", "iam"]
 	not lib.is_placeholder(value)
-	role := object.get(lib.task_roles(doc), field, {})
-	not role.valid == false
-	not role.status == "missing"
-	not lookup_failure(role)
-	gaps := unknown_facts(field, role)
-	count(gaps) > 0
-	f := lib.finding("ECS-ROLE-007", concat("", ["/", field]), concat("", [
-		"facts about ", lib.role_label(field, object.union({"reference": value}, role)), " are not available (",
-		concat(", ", gaps), ")", reason_words(role), ": the rules that need them were not checked",
-	]))
-}
-
-lookup_failure(role) if {
-	role.status == "unknown"
-	role.source == "iam"
-}
-
-unknown_facts(field, role) := [gap |
-	some gap in [
-		trust_gap(role),
-		permissions_gap(role),
-		access_gap(field, role),
+	# Builtins only from here: this rule fires on most requests while lookups are off.
+	gaps := [label |
+		some kind in fact_kinds[field]
+		key := kind[0]
+		fact := object.get(role, key, null)
+		[is_object(fact), is_array(fact)] == [false, false]
+		label := kind[1]
 	]
-	gap != ""
-]
-
-trust_gap(role) := "" if is_object(role.trust_policy) else := "trust policy"
-
-permissions_gap(role) := "" if is_object(role.permissions) else := "permissions"
-
-access_gap("executionRoleArn", role) := "" if is_array(role.access) else := "what it can read for the task"
-
-access_gap("taskRoleArn", role) := ""
+	count(gaps) > 0
+	names := [name | name := object.get(role, "name", null); is_string(name)]
+	reasons := [concat("", [": ", reason]) | reason := object.get(role, "reason", ""); is_string(reason); reason != ""]
+	f := {"rule": "ECS-ROLE-007", "path": concat("", ["/", field]), "message": concat("", [
+		"facts about ", lib.role_kind[field], " ", array.concat(names, [value])[0], " (", field, ") are not available (",
+		concat(", ", gaps), ")", array.concat(reasons, [""])[0], ": the rules that need them were not checked",
+	])}
+}
 
 reason_words(role) := concat("", [": ", role.reason]) if lib.non_empty_string(role.reason) else := ""

@@ -170,3 +170,16 @@ test_fully_known_roles_do_not_fire_role_007 if {
 	not fired("ECS-ROLE-007", d)
 	not fired("ECS-ROLE-006", d)
 }
+
+test_template_placeholders_warn_instead_of_denying if {
+	value := "arn:aws:iam::${AWS_ACCOUNT_ID}:role/ecsTaskRole"
+	d := roles_input({"taskRoleArn": value}, {"taskRoleArn": {"field": "taskRoleArn", "reference": value, "valid": false, "placeholder": false, "status": "unknown", "source": "none"}})
+	rule_ids(roles.check(d)) == {"ECS-ROLE-001"}
+}
+
+test_invalid_account_part_is_explained if {
+	value := "arn:aws:iam::XXXXXXXXXXXX:role/ecs_task_iam_role"
+	d := roles_input({"taskRoleArn": value}, {"taskRoleArn": {"field": "taskRoleArn", "reference": value, "valid": false, "placeholder": false, "status": "unknown", "source": "none"}})
+	some message in messages("ECS-ROLE-002", d)
+	contains(message, "the account part XXXXXXXXXXXX is not a 12-digit account id")
+}

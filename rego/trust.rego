@@ -14,7 +14,12 @@ findings := check_with(input, lib.settings(lib.config))
 
 check(doc) := check_with(doc, lib.settings({}))
 
-check_with(doc, settings) := (((ecs_cannot_assume(doc) | broad_principals(doc, settings)) | wildcard_grants(doc)) | confused_deputy(doc)) | other_principals(doc, settings)
+# The known roles and their grants are worked out once and handed to each rule.
+check_with(doc, settings) := evaluate(doc, settings, known_roles(doc))
+
+evaluate(doc, settings, roles) := set() if {
+	count(roles) == 0
+} else := ((ecs_cannot_assume(roles) | wildcard_grants(roles)) | confused_deputy(doc, roles)) | principal_findings(doc, settings, grants(roles))
 
 role_fields := ["taskRoleArn", "executionRoleArn"]
 
@@ -26,11 +31,11 @@ assume_actions := ["sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewi
 # Roles whose trust policy is known, with their field: {field: role}.
 known_roles(doc) := {field: role |
 	some field in role_fields
-	role := lib.task_roles(doc)[field]
+	role := doc.task_roles[field]
 	is_object(role.trust_policy)
 }
 
-statements(role) := object.get(role, ["trust_policy", "Statement"], [])
+statements(role) := object.get(role.trust_policy, "Statement", [])
 
 # IAM action names are case-insensitive and take * and ? wildcards.
 action_matches(patterns, action) if {
@@ -92,15 +97,14 @@ role_path(field) := concat("", ["/", field])
 
 # ECS-TRUST-001: ECS cannot hand the role to the task: the task fails to start or runs without
 # the credentials it was meant to have.
-ecs_cannot_assume(doc) := {f |
-	roles := known_roles(doc)
+ecs_cannot_assume(roles) := {f |
 	some field
 	role := roles[field]
 	not ecs_can_assume(role)
-	f := lib.finding("ECS-TRUST-001", role_path(field), concat("", [
+	f := {"rule": "ECS-TRUST-001", "path": role_path(field), "message": concat("", [
 		lib.role_label(field, role), ": its trust policy does not let ", ecs_tasks,
 		" assume it with sts:AssumeRole", trust_hint(role),
-	]))
+	])}
 }
 
 trust_hint(role) := "; it trusts ecs.amazonaws.com, the ECS service itself, not the tasks' principal ecs-tasks.amazonaws.com" if {
@@ -113,8 +117,7 @@ trust_hint(role) := "; it trusts ecs.amazonaws.com, the ECS service itself, not 
 
 # Statements that hand out the role's credentials, with their principals flattened:
 # {field, role, index, stmt, kind, value}.
-grants(doc) := {g |
-	roles := known_roles(doc)
+grants(roles) := {g |
 	some field
 	role := roles[field]
 	stmts := statements(role)
@@ -129,23 +132,19 @@ grants(doc) := {g |
 }
 
 # ECS-TRUST-002: anything broader than ECS tasks can take the role's credentials.
-broad_principals(doc, settings) := {f |
-	some g in grants(doc)
-	reason := deny_reason(doc, settings, g)
-	f := lib.finding("ECS-TRUST-002", role_path(g.field), concat("", [
-		lib.role_label(g.field, g.role), ": ", statement_label(g.stmt, g.index), " lets ", reason, " assume it",
-	]))
+# ECS-TRUST-005: principals inside the deploy account (or a trusted one) that can also assume it.
+principal_findings(doc, settings, gs) := {f |
+	some g in gs
+	finding := principal_finding(doc, settings, g)
+	f := {"rule": finding.rule, "path": role_path(g.field), "message": concat("", [
+		lib.role_label(g.field, g.role), ": ", statement_label(g.stmt, g.index), finding.text,
+	])}
 }
 
-# ECS-TRUST-005: principals inside the deploy account (or a trusted one) that can also assume it.
-other_principals(doc, settings) := {f |
-	some g in grants(doc)
-	not deny_reason(doc, settings, g)
+principal_finding(doc, settings, g) := {"rule": "ECS-TRUST-002", "text": concat("", [" lets ", reason, " assume it"])} if {
+	reason := deny_reason(doc, settings, g)
+} else := {"rule": "ECS-TRUST-005", "text": concat("", [" also lets ", reason, " assume it and act with its permissions outside ECS"])} if {
 	reason := warn_reason(doc, settings, g)
-	f := lib.finding("ECS-TRUST-005", role_path(g.field), concat("", [
-		lib.role_label(g.field, g.role), ": ", statement_label(g.stmt, g.index), " also lets ", reason,
-		" assume it and act with its permissions outside ECS",
-	]))
 }
 
 deny_reason(doc, settings, g) := concat("", ["the service ", g.value]) if {
@@ -243,8 +242,7 @@ wildcard_account_arn(value) if {
 
 # ECS-TRUST-003: wildcard actions, NotAction or NotPrincipal in an Allow hand out more than the
 # one action to the one principal that ECS needs.
-wildcard_grants(doc) := {f |
-	roles := known_roles(doc)
+wildcard_grants(roles) := {f |
 	some field
 	role := roles[field]
 	stmts := statements(role)
@@ -252,9 +250,9 @@ wildcard_grants(doc) := {f |
 	stmt := stmts[index]
 	stmt.Effect == "Allow"
 	some problem in statement_problems(stmt)
-	f := lib.finding("ECS-TRUST-003", role_path(field), concat("", [
+	f := {"rule": "ECS-TRUST-003", "path": role_path(field), "message": concat("", [
 		lib.role_label(field, role), ": ", statement_label(stmt, index), " ", problem,
-	]))
+	])}
 }
 
 statement_problems(stmt) := {p |
@@ -272,8 +270,7 @@ statement_problems(stmt) := {p |
 # ECS-TRUST-004: without aws:SourceAccount / aws:SourceArn (or aws:SourceOrgID) any account's ECS
 # could be tricked into assuming the role (confused deputy); with a different account there, the
 # deploy account's ECS cannot assume it at all.
-confused_deputy(doc) := {f |
-	roles := known_roles(doc)
+confused_deputy(doc, roles) := {f |
 	some field
 	role := roles[field]
 	stmts := statements(role)
@@ -283,9 +280,9 @@ confused_deputy(doc) := {f |
 	names_ecs_tasks(object.get(stmt, "Principal", {}))
 	statement_covers(stmt, "sts:assumerole")
 	problem := deputy_problem(doc, role, stmt)
-	f := lib.finding("ECS-TRUST-004", role_path(field), concat("", [
+	f := {"rule": "ECS-TRUST-004", "path": role_path(field), "message": concat("", [
 		lib.role_label(field, role), ": ", statement_label(stmt, index), " ", problem,
-	]))
+	])}
 }
 
 deputy_problem(doc, role, stmt) := concat("", [

@@ -19,6 +19,7 @@ from .config import ConfigError, Settings
 from .decision import Decision
 from .errors import EngineError, InputError
 from .inputs import normalise, parse_file_bytes
+from .policy_cli import add_policy_commands
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
 
@@ -134,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default ECS_ADMISSION_WORKERS or 2)")
     serve.add_argument("--policy-dir", type=Path, help="directory of .rego policies")
     serve.set_defaults(handler=cmd_serve)
+
+    add_policy_commands(commands)
     return parser
 
 
@@ -148,7 +151,7 @@ def main(
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
-            raise UsageError("a command is required: check, serve")
+            raise UsageError("a command is required: check, serve, policy")
         return args.handler(args, stdout, stderr, stdin)
     except UsageError as exc:
         print(f"ecs-admission: {exc} (see ecs-admission --help)", file=stderr)

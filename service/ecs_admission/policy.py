@@ -70,6 +70,14 @@ NOT_PORTABLE = (
         re.compile(r"\btime\.parse_rfc3339_ns\b"),
         "time.parse_rfc3339_ns is undefined on the embedded engine; compare RFC 3339 strings",
     ),
+    (
+        re.compile(r"\(\?[imsU]+\)"),
+        "regex flags such as (?i) make the expression undefined on the embedded engine; lower() the text instead",
+    ),
+    (
+        re.compile(r"`[^`]*\\[ntr][^`]*`"),
+        "\\n, \\t, \\r escapes in a regex never match on the embedded engine; join with a visible separator",
+    ),
 )
 
 
@@ -182,6 +190,43 @@ def negated_call_problems(rego_file: RegoFile) -> list[str]:
     return problems
 
 
+def comprehension_head_problems(rego_file: RegoFile) -> list[str]:
+    """A comprehension head that mentions the enclosing function's parameter (`f(c) := [c | ...]`,
+    `{k: g(k, c) | ...}`) comes out empty on regopy and right on OPA: bind it in the body instead."""
+    problems = []
+    regions: list[tuple[int, set[str], list[str]]] = []
+    for number, line in enumerate(rego_file.source.splitlines(), start=1):
+        code = _strip_strings(line.split("#", 1)[0])
+        if _TOP_LEVEL_RE.match(code):
+            head = _FUNCTION_HEAD_RE.match(code)
+            params = set(re.findall(r"\b[a-z_][A-Za-z0-9_]*\b", head.group(2))) if head else set()
+            regions.append((number, params, []))
+        if regions:
+            regions[-1][2].append(code)
+    for first_line, params, lines in regions:
+        if not params:
+            continue
+        text = "\n".join(lines)
+        stack: list[list] = []  # [opening char, start offset, bar seen]
+        for offset, char in enumerate(text):
+            if char in "[{(":
+                stack.append([char, offset, False])
+            elif char in "]})" and stack:
+                stack.pop()
+            elif char == "|" and stack and stack[-1][0] in "[{" and not stack[-1][2]:
+                stack[-1][2] = True
+                comprehension_head = text[stack[-1][1] + 1 : offset]
+                used = {m for m in re.findall(r"(?<![\w.])([a-z_]\w*)\b", comprehension_head) if m in params}
+                if used:
+                    number = first_line + text[:offset].count("\n")
+                    name = sorted(used)[0]
+                    problems.append(
+                        f"{rego_file.name}:{number}: the comprehension head uses the function parameter {name}: "
+                        "the embedded engine then returns an empty collection; bind it in the body"
+                    )
+    return problems
+
+
 def arity_problems(files: tuple[RegoFile, ...]) -> list[str]:
     """The same function name with different arities in two packages makes regopy fail to
     compile ("Unable to unify due to cycle") and can crash the process: refuse it with both places."""
@@ -198,6 +243,22 @@ def arity_problems(files: tuple[RegoFile, ...]) -> list[str]:
         for name, places in sorted(seen.items())
         if len(places) > 1
     ]
+
+
+CHECKS_PREFIX = "ecs.checks."
+CHECK_PACKAGES_KEY = "check_packages"
+
+
+def check_packages(modules: list[RegoFile]) -> list[str]:
+    """The ecs.checks.* packages of the modules, handed to the policies as data.ecs.check_packages:
+    the decision then reads each by name (enumerating data.ecs.checks costs far more on the
+    embedded engine) and still collects a package nobody listed anywhere."""
+    found = set()
+    for module in modules:
+        match = _PACKAGE_LINE_RE.search(module.source)
+        if match and match.group(1).startswith(CHECKS_PREFIX):
+            found.add(match.group(1)[len(CHECKS_PREFIX) :].split(".", 1)[0])
+    return sorted(found)
 
 
 def default_policy_dir() -> Path:
@@ -245,6 +306,7 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
     problems = [problem for rego_file in (*modules, *tests) for problem in portability_problems(rego_file)]
     problems += shadowing_problems((*modules, *tests))
     problems += arity_problems((*modules, *tests))
+    problems += [problem for rego_file in (*modules, *tests) for problem in comprehension_head_problems(rego_file)]
     problems += [problem for rego_file in (*modules, *tests) for problem in negated_call_problems(rego_file)]
     problems += [problem for rego_file in (*modules, *tests) for problem in parameter_index_problems(rego_file)]
     if problems:
@@ -261,6 +323,9 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
         validate_policy_data(documents)
     except PolicyDataError as exc:
         raise PolicyError(f"{root.name}/{exc}") from None
+    if CHECK_PACKAGES_KEY in documents:
+        raise PolicyError(f"{root.name}: a data document may not be called {CHECK_PACKAGES_KEY} (the loader writes it)")
+    documents[CHECK_PACKAGES_KEY] = check_packages(modules)
     data = {DATA_ROOT: documents}
     digest.update(b"data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
     return PolicySet(

@@ -65,7 +65,9 @@ def _date(value: Any, where: str) -> str:
     # YAML reads an unquoted 2027-03-31 as a date; the policies compare YYYY-MM-DD strings.
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
-    _require(isinstance(value, str) and DATE_RE.match(value) is not None, where, f"{value!r} is not a date (YYYY-MM-DD)")
+    _require(
+        isinstance(value, str) and DATE_RE.match(value) is not None, where, f"{value!r} is not a date (YYYY-MM-DD)"
+    )
     try:
         dt.date.fromisoformat(value)
     except ValueError:
@@ -173,7 +175,11 @@ def validate_config(config: Any, rule_ids: set[str] | None, name: str = "config.
         where = f"{name}: exemptions[{index}]"
         item = _mapping(item, where, EXEMPTION_KEYS)
         missing = [key for key in EXEMPTION_KEYS if key not in item]
-        _require(not missing, where, f"missing {', '.join(missing)} (every exemption needs all of {', '.join(EXEMPTION_KEYS)})")
+        _require(
+            not missing,
+            where,
+            f"missing {', '.join(missing)} (every exemption needs all of {', '.join(EXEMPTION_KEYS)})",
+        )
         exemptions.append(
             {
                 "rule": _rule_id(item["rule"], f"{where}.rule", rule_ids),
