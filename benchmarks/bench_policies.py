@@ -3,9 +3,9 @@
     python benchmarks/bench_policies.py [--corpus DIR] [--iterations N]
 
 Measures EmbeddedEngine.evaluate (Input conversion + the precompiled plan + reading the result)
-on the README examples and on every task definition of the shared corpus, with every role fact
-known (trust policies and evaluator verdicts), so every rule runs. Not a test: numbers, not
-assertions (the guide: measure with a script, never timed assertions).
+on the README examples and on every task definition of the shared corpus (ECS_ADMISSION_CORPUS),
+either with every role fact known (trust policies and evaluator verdicts, so every rule runs) or
+with none. Not a test: numbers, not assertions (measure with a script, never timed assertions).
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ def normalise_trust():
     return normalise_policy_document(TRUST)
 
 
-def documents(corpus: Path | None) -> dict[str, dict]:
-    gate = Gate(engine=None, facts=KnownFacts(), default_context={"account": ACCOUNT})  # type: ignore[arg-type]
+def documents(corpus: Path | None, known: bool) -> dict[str, dict]:
+    facts = KnownFacts() if known else CallerSuppliedFacts()
+    gate = Gate(engine=None, facts=facts, default_context={"account": ACCOUNT})  # type: ignore[arg-type]
     paths = [
         REPO / "examples" / "taskdef-clean.json",
         REPO / "examples" / "taskdef.json",
@@ -99,11 +100,17 @@ def main() -> int:
         "--corpus", type=Path, default=Path(os.environ.get("ECS_ADMISSION_CORPUS", REPO.parent / "shared" / "corpus"))
     )
     parser.add_argument("--iterations", type=int, default=200, help="evaluations per document (default 200)")
+    parser.add_argument(
+        "--facts",
+        choices=("none", "known"),
+        default="known",
+        help="role facts: none (no IAM lookups, as with ECS_ADMISSION_IAM_LOOKUP off) or known (every rule runs)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     engine = EmbeddedEngine(load_policy_set())
     compile_ms = (time.perf_counter() - started) * 1000
-    docs = documents(args.corpus if args.corpus.is_dir() else None)
+    docs = documents(args.corpus if args.corpus.is_dir() else None, args.facts == "known")
     per_doc = {}
     for name, document in docs.items():
         samples = measure(engine, document, args.iterations)
@@ -112,7 +119,10 @@ def main() -> int:
             sorted(samples)[int(len(samples) * 0.99) - 1],
             len(json.dumps(document)),
         )
-    print(f"policies compiled in {compile_ms:.0f} ms; {len(docs)} documents x {args.iterations} evaluations")
+    print(
+        f"policies compiled in {compile_ms:.0f} ms; {len(docs)} documents x {args.iterations} evaluations, "
+        f"role facts {args.facts}"
+    )
     for name in ("taskdef-clean.json", "taskdef.json", "envelope.json"):
         p50, p99, size = per_doc[name]
         print(f"  {name:24} {size:6d} B input  p50 {p50:.3f} ms  p99 {p99:.3f} ms")

@@ -65,79 +65,92 @@ package_failures := {finding |
 
 decision := decide(raw_findings | package_failures, catalog, config, input)
 
-decide(findings, catalog, config, doc) := assemble(findings, rule_table(findings, catalog, config, task_family(doc), today_of(doc)))
+decide(findings, catalog, config, doc) := assemble(findings, rule_table(findings, catalog, config, overrides_for(config, task_family(doc), today_of(doc))))
 
-# {rule id: {level, exemptions, meta}}, worked out once per rule id rather than once per
-# finding, with builtins only (the embedded engine charges far more for a user-defined function
-# call than for a builtin). A separate function on purpose: regopy re-evaluates a local
-# comprehension inside later comprehensions of the same body.
-rule_table(findings, catalog, config, family, today) := {rule: setting |
-	overrides := object.get(config, "family_enforcement", [])
-	global_levels := object.get(config, "enforcement", {})
-	exemptions := object.get(config, "exemptions", [])
-	some rule in {finding.rule | some finding in findings}
-	entry := object.get(catalog, rule, {})
-	# Most specific first: the first family_enforcement entry whose pattern matches the family
-	# and names the rule, then the global enforcement map, then the catalogue default.
-	family_levels := [level |
-		some override in overrides
+# The config narrowed to this task, once per decision: for each rule, the level of the first
+# family_enforcement entry whose pattern matches the family, and the exemptions for this family
+# that have not expired (`expires` is the last day one applies). Usually both are empty.
+overrides_for(config, family, today) := {"levels": levels, "exemptions": exemptions} if {
+	matching := [override |
+		some override in object.get(config, "family_enforcement", [])
 		glob.match(override.family, [], family)
-		level := object.get(object.get(override, "enforcement", {}), rule, null)
-		is_string(level)
 	]
-	global_level := [level | level := object.get(global_levels, rule, null); is_string(level)]
-	levels := array.concat(array.concat(family_levels, global_level), [object.get(entry, "enforcement", "deny")])
-	# Exemptions for this rule and family that have not expired: `expires` is the last day.
-	active := [{
-		"family": exemption.family,
-		"justification": object.get(exemption, "justification", ""),
-		"ticket": object.get(exemption, "ticket", ""),
-		"expires": exemption.expires,
-	} |
-		some exemption in exemptions
-		exemption.rule == rule
+	levels := {rule: candidates[0] |
+		some override in matching
+		some rule
+		object.get(override, "enforcement", {})[rule]
+		candidates := [level |
+			some earlier in matching
+			level := object.get(object.get(earlier, "enforcement", {}), rule, null)
+			is_string(level)
+		]
+	}
+	active := [exemption |
+		some exemption in object.get(config, "exemptions", [])
 		glob.match(exemption.family, [], family)
 		today != ""
 		regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, exemption.expires)
 		today <= exemption.expires
 	]
-	setting := {
-		"level": levels[0],
-		"exemptions": active,
-		# A rule without a catalog entry still denies: a missing entry must not hide a finding.
-		"meta": {
-			"severity": object.get(entry, "severity", "high"),
-			"title": object.get(entry, "title", rule),
-			"remediation": object.get(entry, "remediation", concat("", ["Rule ", rule, " has no catalog entry; add one to catalog.yaml."])),
-			"docs": object.get(entry, "docs", "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"),
-		},
+	exemptions := {rule: summaries |
+		some first in active
+		rule := first.rule
+		summaries := [{
+			"family": exemption.family,
+			"justification": object.get(exemption, "justification", ""),
+			"ticket": object.get(exemption, "ticket", ""),
+			"expires": exemption.expires,
+		} |
+			some exemption in active
+			exemption.rule == rule
+		]
 	}
 }
 
-assemble(findings, table) := {
-	"violations": [entry |
+# {rule id: {bucket, meta}}, worked out once per rule id rather than once per finding, with
+# builtins only (the embedded engine charges far more for a user-defined function call than for
+# a builtin). A separate function on purpose: regopy re-evaluates a local comprehension inside
+# later comprehensions of the same body.
+rule_table(findings, catalog, config, overrides) := {rule: setting |
+	global_levels := object.get(config, "enforcement", {})
+	some rule in {finding.rule | some finding in findings}
+	entry := object.get(catalog, rule, {})
+	# Most specific first: the task family's override, then the global enforcement map, then the
+	# catalogue default.
+	level := object.get(overrides.levels, rule, object.get(global_levels, rule, object.get(entry, "enforcement", "deny")))
+	meta := {
+		# A rule without a catalog entry still denies: a missing entry must not hide a finding.
+		"severity": object.get(entry, "severity", "high"),
+		"title": object.get(entry, "title", rule),
+		"remediation": object.get(entry, "remediation", "This rule has no catalog entry; add one to catalog.yaml."),
+		"docs": object.get(entry, "docs", "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"),
+		"enforcement": level,
+	}
+	setting := placement(level, meta, object.get(overrides.exemptions, rule, []))
+}
+
+# Where a rule's findings go, decided once per rule: exempted (still visible, with the
+# exemption), dropped ("off"), a warning, or a violation. Anything that is not exactly "warn" or
+# "off" denies, so a typo in the settings fails closed.
+placement("off", meta, active) := {"bucket": "off", "meta": meta}
+
+placement(level, meta, active) := {"bucket": "exempted", "meta": object.union(meta, {"exemption": active[0]})} if {
+	level != "off"
+	count(active) > 0
+} else := {"bucket": "warnings", "meta": meta} if {
+	level == "warn"
+} else := {"bucket": "violations", "meta": meta} if {
+	level != "off"
+}
+
+assemble(findings, table) := {bucket: entries |
+	some bucket in ["violations", "warnings", "exempted"]
+	entries := [entry |
 		some finding in findings
-		s := table[finding.rule]
-		count(s.exemptions) == 0
-		# Anything that is not exactly "warn" or "off" denies, so a typo in the settings fails closed.
-		level := s.level
-		not level in {"warn", "off"}
-		entry := object.union(s.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path, "enforcement": level})
-	],
-	"warnings": [entry |
-		some finding in findings
-		s := table[finding.rule]
-		count(s.exemptions) == 0
-		s.level == "warn"
-		entry := object.union(s.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path, "enforcement": "warn"})
-	],
-	"exempted": [entry |
-		some finding in findings
-		s := table[finding.rule]
-		count(s.exemptions) > 0
-		s.level != "off"
-		entry := object.union(s.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path, "enforcement": s.level, "exemption": s.exemptions[0]})
-	],
+		setting := table[finding.rule]
+		setting.bucket == bucket
+		entry := object.union(setting.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path})
+	]
 }
 
 task_family(doc) := family if {
