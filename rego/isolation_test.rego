@@ -9,19 +9,32 @@ task(overrides) := {"task_definition": object.union(
 	overrides,
 )}
 
+container(fields) := task({"networkMode": "awsvpc", "containerDefinitions": [object.union({"name": "app", "image": "nginx:1.27"}, fields)]})
+
 rule_ids(findings) := {f.rule | some f in findings}
 
-test_host_network_fires if {
-	"ECS-ISO-001" in rule_ids(isolation.check(task({"networkMode": "host"})))
+fired(rule_id, doc) if rule_id in rule_ids(isolation.check(doc))
+
+messages(rule_id, doc) := {f.message | some f in isolation.check(doc); f.rule == rule_id}
+
+paths(rule_id, doc) := {f.path | some f in isolation.check(doc); f.rule == rule_id}
+
+# A check must never be undefined (its package's findings would vanish): an empty document
+# still yields a set (here the bridge warning, since an absent networkMode is bridge on EC2).
+test_empty_document_is_defined if {
+	isolation.check({}) == set()
+	rule_ids(isolation.check({"task_definition": {}})) == {"ECS-ISO-009"}
 }
 
-test_awsvpc_network_does_not_fire if {
-	not "ECS-ISO-001" in rule_ids(isolation.check(task({"networkMode": "awsvpc"})))
-}
+# ECS-ISO-001 host network
 
-test_missing_network_mode_does_not_fire if {
-	not "ECS-ISO-001" in rule_ids(isolation.check(task({})))
-}
+test_host_network_fires if fired("ECS-ISO-001", task({"networkMode": "host"}))
+
+test_awsvpc_network_does_not_fire if not fired("ECS-ISO-001", task({"networkMode": "awsvpc"}))
+
+test_missing_network_mode_does_not_fire_host_rule if not fired("ECS-ISO-001", task({}))
+
+# ECS-ISO-002 privileged
 
 test_privileged_fires_with_path_and_name if {
 	findings := isolation.check(task({"containerDefinitions": [
@@ -36,17 +49,169 @@ test_privileged_fires_with_path_and_name if {
 
 test_privileged_unnamed_container_uses_position if {
 	some f in isolation.check(task({"containerDefinitions": [{"privileged": true}]}))
+	f.rule == "ECS-ISO-002"
 	startswith(f.message, "container #0 ")
 }
 
-test_privileged_false_does_not_fire if {
-	not "ECS-ISO-002" in rule_ids(isolation.check(task({"containerDefinitions": [{"name": "app", "privileged": false}]})))
+test_privileged_false_does_not_fire if not fired("ECS-ISO-002", container({"privileged": false}))
+
+test_privileged_absent_does_not_fire if not fired("ECS-ISO-002", container({}))
+
+# ECS-ISO-003 pidMode / ECS-ISO-004 ipcMode
+
+test_host_pid_fires if fired("ECS-ISO-003", task({"pidMode": "host"}))
+
+test_task_pid_does_not_fire if not fired("ECS-ISO-003", task({"pidMode": "task"}))
+
+test_host_ipc_fires if fired("ECS-ISO-004", task({"ipcMode": "host"}))
+
+test_task_ipc_does_not_fire if {
+	not fired("ECS-ISO-004", task({"ipcMode": "task"}))
+	not fired("ECS-ISO-004", task({"ipcMode": "none"}))
+	not fired("ECS-ISO-004", task({}))
 }
 
-test_host_pid_fires if {
-	"ECS-ISO-003" in rule_ids(isolation.check(task({"pidMode": "host"})))
+# ECS-ISO-005 host paths
+
+host_volume(source) := task({
+	"volumes": [{"name": "v", "host": {"sourcePath": source}}],
+	"containerDefinitions": [{"name": "app", "image": "nginx:1", "mountPoints": [{"sourceVolume": "v", "containerPath": "/x"}]}],
+})
+
+test_docker_socket_fires_and_names_container if {
+	some f in isolation.check(host_volume("/var/run/docker.sock"))
+	f.rule == "ECS-ISO-005"
+	f.path == "/volumes/0/host/sourcePath"
+	contains(f.message, "mounted into container app")
 }
 
-test_task_pid_does_not_fire if {
-	not "ECS-ISO-003" in rule_ids(isolation.check(task({"pidMode": "task"})))
+test_sensitive_paths_fire if {
+	every source in ["/", "//", "/proc", "/proc/1/environ", "/etc/", "/var/lib/ecs", "/var/lib/ecs/data", "/run/containerd/containerd.sock", "/var/run", "/var", "/sys/fs/cgroup"] {
+		doc := host_volume(source)
+		fired("ECS-ISO-005", doc)
+	}
+}
+
+test_traversal_and_relative_paths_fire if {
+	fired("ECS-ISO-005", host_volume("/data/../etc"))
+	fired("ECS-ISO-005", host_volume("data"))
+}
+
+test_ordinary_host_paths_do_not_fire if {
+	# Bind the document first: regopy errors on `not` over nested calls inside `every`.
+	every source in ["/data", "/mnt/shared", "/var/log/app", "/opt/app/config", "/etcetera", "/procfs-backup"] {
+		doc := host_volume(source)
+		not fired("ECS-ISO-005", doc)
+	}
+}
+
+test_volume_without_host_path_does_not_fire if {
+	not fired("ECS-ISO-005", task({"volumes": [{"name": "scratch"}, {"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]}))
+}
+
+# ECS-ISO-006 capabilities
+
+caps(added, launch_types) := task({
+	"requiresCompatibilities": launch_types,
+	"containerDefinitions": [{"name": "app", "image": "nginx:1", "linuxParameters": {"capabilities": {"add": added}}}],
+})
+
+test_dangerous_capabilities_fire_with_path if {
+	paths("ECS-ISO-006", caps(["CHOWN", "SYS_ADMIN"], ["EC2"])) == {"/containerDefinitions/0/linuxParameters/capabilities/add/1"}
+	fired("ECS-ISO-006", caps(["NET_ADMIN"], ["FARGATE"]))
+	fired("ECS-ISO-006", caps(["ALL"], ["EC2"]))
+	fired("ECS-ISO-006", caps(["cap_sys_admin"], []))
+}
+
+test_sys_ptrace_fires_outside_fargate if {
+	fired("ECS-ISO-006", caps(["SYS_PTRACE"], ["EC2"]))
+	fired("ECS-ISO-006", caps(["SYS_PTRACE"], []))
+	fired("ECS-ISO-006", caps(["SYS_PTRACE"], ["FARGATE", "EC2"]))
+}
+
+test_sys_ptrace_allowed_on_fargate_only if not fired("ECS-ISO-006", caps(["SYS_PTRACE"], ["FARGATE"]))
+
+test_harmless_capabilities_do_not_fire if not fired("ECS-ISO-006", caps(["CHOWN", "NET_BIND_SERVICE"], ["EC2"]))
+
+# ECS-ISO-007 static credentials
+
+env(variables) := container({"environment": variables})
+
+test_aws_key_names_fire if {
+	every name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "ECS_ENGINE_AUTH_DATA", "aws_access_key_id"] {
+		doc := env([{"name": name, "value": "x"}])
+		fired("ECS-ISO-007", doc)
+	}
+}
+
+test_access_key_shaped_value_fires_without_echoing_it if {
+	doc := env([{"name": "UPLOADER", "value": "AKIAIOSFODNN7EXAMPLE"}])
+	some message in messages("ECS-ISO-007", doc)
+	not contains(message, "AKIAIOSFODNN7EXAMPLE")
+	contains(message, "UPLOADER")
+}
+
+test_keys_injected_from_secrets_fire if {
+	doc := container({"secrets": [{"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": "arn:aws:secretsmanager:us-east-1:111122223333:secret:k"}]})
+	paths("ECS-ISO-007", doc) == {"/containerDefinitions/0/secrets/0"}
+}
+
+test_ordinary_environment_does_not_fire if {
+	doc := env([{"name": "AWS_REGION", "value": "us-east-1"}, {"name": "AWS_DEFAULT_REGION", "value": "eu-west-1"}, {"name": "ID", "value": "AKIA-not-a-key"}])
+	not fired("ECS-ISO-007", doc)
+}
+
+# ECS-ISO-008 secret-looking literals
+
+test_secret_looking_names_fire_without_echoing_value if {
+	doc := env([{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "STRIPE_API_KEY", "value": "abc"}, {"name": "GITHUB_TOKEN", "value": "t"}])
+	count(paths("ECS-ISO-008", doc)) == 3
+	every message in messages("ECS-ISO-008", doc) {
+		not contains(message, "hunter2")
+	}
+}
+
+test_credential_shaped_values_fire_under_any_name if {
+	fired("ECS-ISO-008", env([{"name": "CONFIG", "value": "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}]))
+	fired("ECS-ISO-008", env([{"name": "KEY", "value": "-----BEGIN RSA PRIVATE KEY-----\nMIIE"}]))
+}
+
+test_references_and_harmless_values_do_not_fire if {
+	doc := env([
+		{"name": "DB_PASSWORD_FILE", "value": "/run/secrets/db"},
+		{"name": "DB_SECRET_ARN", "value": "arn:aws:secretsmanager:us-east-1:111122223333:secret:db"},
+		{"name": "API_TOKEN", "value": "arn:aws:ssm:us-east-1:111122223333:parameter/token"},
+		{"name": "SECRET", "value": ""},
+		{"name": "TOKEN_REFRESH", "value": "true"},
+		{"name": "AUTH_SECRET", "value": "<AUTH_SECRET>"},
+		{"name": "LOG_LEVEL", "value": "debug"},
+	])
+	not fired("ECS-ISO-008", doc)
+}
+
+test_static_credential_is_not_reported_twice if {
+	doc := env([{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI"}])
+	fired("ECS-ISO-007", doc)
+	not fired("ECS-ISO-008", doc)
+}
+
+# ECS-ISO-009 bridge on EC2
+
+test_bridge_on_ec2_fires if {
+	fired("ECS-ISO-009", task({"networkMode": "bridge", "requiresCompatibilities": ["EC2"]}))
+	some message in messages("ECS-ISO-009", task({"networkMode": "bridge", "taskRoleArn": "arn:aws:iam::111122223333:role/app"}))
+	contains(message, "the task role does not isolate them")
+}
+
+test_missing_network_mode_is_bridge_and_fires if {
+	some message in messages("ECS-ISO-009", task({}))
+	contains(message, "bridge by default")
+}
+
+test_awsvpc_fargate_and_windows_do_not_fire_bridge if {
+	not fired("ECS-ISO-009", task({"networkMode": "awsvpc"}))
+	not fired("ECS-ISO-009", task({"networkMode": "none"}))
+	not fired("ECS-ISO-009", task({"requiresCompatibilities": ["FARGATE"]}))
+	not fired("ECS-ISO-009", task({"requiresCompatibilities": ["EXTERNAL"]}))
+	not fired("ECS-ISO-009", task({"runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}}))
 }

@@ -1,33 +1,39 @@
 # Helpers shared by the check packages: pure functions of their arguments.
 #
-# Engine constraints (regopy 1.5.2, proven by tests/test_parity.py): build strings with concat
-# and format_int, never sprintf (it quotes string literals); inside comprehensions bind an index
-# with `some i` rather than `some i, x in xs`; never `with` (regopy crashes on it). That is why
-# every check is a function of the document it judges: tests call it with explicit arguments.
+# Engine constraints (regopy 1.5.2; README "Writing and testing policies"): build strings with
+# concat and format_int, never sprintf (it quotes string literals); inside comprehensions bind an
+# index with `some i` rather than `some i, x in xs`; never `with` (regopy crashes on it); never
+# name a `some` variable after a rule of the same package (regopy binds the rule instead); never
+# index with a function parameter (`obj[param]`: inside a comprehension regopy iterates every
+# key), use object.get. policy.py refuses these at load. That is why every check is a function of
+# the document it judges: tests call it with explicit arguments.
+#
+# Cost: every rule and function here makes every evaluation step of the whole policy set a little
+# slower on the embedded engine, and a call costs far more than a builtin there, so the check
+# packages call these only once a rule has matched (to word a message) or once per request.
 package ecs.lib
 
 import rego.v1
 
-task_definition(doc) := object.get(doc, "task_definition", {})
+# The platform team's settings (config.yaml), or none: a missing document must not hide findings.
+config := data.ecs.config if is_object(data.ecs.config) else := {}
 
-containers(doc) := object.get(task_definition(doc), "containerDefinitions", [])
-
-# A name a person recognises in a message: the container's name, else its position.
-container_label(index, container) := concat(" ", ["container", container.name]) if {
-	is_string(container.name)
-} else := concat("", ["container #", format_int(index, 10)])
-
-# RFC 6901 pointer into the normalised task definition.
-container_path(index, field) := concat("/", ["", "containerDefinitions", format_int(index, 10), field])
-
-# CodeDeploy / pipeline template placeholders such as <TASK_ROLE_ARN>.
-is_placeholder(value) if {
-	is_string(value)
-	regex.match(`<[A-Z][A-Z0-9_]*>`, value)
+# Settings from data.ecs.config, with the defaults README documents.
+settings(config) := {
+	"trusted_accounts": {a | some a in object.get(config, "trusted_accounts", [])},
+	"allowed_registries": object.get(config, "allowed_registries", []),
 }
 
-launch_types(doc) := {launch_type |
-	some launch_type in object.get(task_definition(doc), "requiresCompatibilities", [])
+# Unrendered template syntax: CodeDeploy's <TASK_ROLE_ARN>, envsubst/Terraform ${VAR},
+# Mustache/Jinja {{var}}, the ECS agent's test fixtures' $$$VAR$$$. Nothing there can be judged yet.
+placeholder_pattern := `<[A-Za-z][A-Za-z0-9_.-]*>|\$\{[^}]+\}|\{\{[^}]+\}\}|\$\$\$[A-Za-z0-9_]+\$\$\$`
+
+# The regex is costly on the embedded engine (compiled per call): a cheap test on the characters
+# every placeholder needs comes first.
+is_placeholder(value) if {
+	is_string(value)
+	[contains(value, "<"), contains(value, "{"), contains(value, "$$$")] != [false, false, false]
+	regex.match(placeholder_pattern, value)
 }
 
 non_empty_string(value) if {
@@ -35,8 +41,41 @@ non_empty_string(value) if {
 	value != ""
 }
 
-has_execution_role(doc) if non_empty_string(object.get(task_definition(doc), "executionRoleArn", ""))
+# The registry host of an image reference, as Docker reads it: the first path component when it
+# looks like a host (has a dot or a port, or is localhost), else Docker Hub.
+image_registry(image) := registry if {
+	parts := split(image, "/")
+	count(parts) > 1
+	looks_like_host(parts[0])
+	registry := lower(parts[0])
+} else := "docker.io"
 
-has_task_role(doc) if non_empty_string(object.get(task_definition(doc), "taskRoleArn", ""))
+looks_like_host(component) if contains(component, ".")
 
-finding(rule, path, message) := {"rule": rule, "path": path, "message": message}
+looks_like_host(component) if contains(component, ":")
+
+looks_like_host(component) if component == "localhost"
+
+role_kind := {"taskRoleArn": "task role", "executionRoleArn": "execution role"}
+
+# "task role app-task (taskRoleArn)": the words a person uses, then the field.
+role_label(field, role) := concat("", [object.get(role_kind, field, "role"), " ", role_display(role), " (", field, ")"])
+
+role_display(role) := role.name if non_empty_string(role.name) else := object.get(role, "reference", "?")
+
+# The account a role's trust policy is read against: the deploy account, else the role's own.
+home_account(doc, role) := account if {
+	account := doc.context.account
+	non_empty_string(account)
+} else := account if {
+	account := role.account
+	non_empty_string(account)
+}
+
+# Comma-separated, for messages; `limit` keeps a long list readable.
+join_limited(items, limit) := concat(", ", items) if {
+	count(items) <= limit
+} else := concat("", [
+	concat(", ", array.slice(items, 0, limit)),
+	", and ", format_int(count(items) - limit, 10), " more",
+])

@@ -3,8 +3,6 @@ package ecs.checks.template
 
 import rego.v1
 
-import data.ecs.lib
-
 findings := check(input)
 
 check(doc) := unresolved_values(doc)
@@ -17,8 +15,8 @@ unresolved_values(doc) := {f |
 	items := unresolved(doc)
 	some i
 	item := items[i]
-	f := lib.finding("ECS-TPL-001", item.path, concat("", [
+	f := {"rule": "ECS-TPL-001", "path": item.path, "message": concat("", [
 		item.expression, " cannot be resolved from the template (", item.reason,
 		"), so the rules could not check this value",
-	]))
+	])}
 }

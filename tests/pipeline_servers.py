@@ -63,7 +63,7 @@ class _Recorder:
 @contextlib.contextmanager
 def gate_server(settings: Settings | None = None) -> Iterator[GateServer]:
     """The real Flask webhook served by werkzeug on a free loopback port."""
-    app = create_app(dataclasses.replace(settings or Settings(), auth="none"))
+    app = create_app(dataclasses.replace(settings or Settings(), auth="none", iam_lookup="off"))
     holder = GateServer(url="")
     server = make_server("127.0.0.1", 0, _Recorder(app, holder), threaded=True)
     holder.url = f"http://127.0.0.1:{server.server_port}"

@@ -105,7 +105,8 @@ def test_malformed_decision_documents_are_engine_errors(document, fragment):
 def test_malformed_decision_from_policy_is_503(tmp_path):
     directory = policy_copy(tmp_path)
     source = (directory / "admission.rego").read_text()
-    broken = source.replace("decision := decide(raw_findings, catalog, config)", 'decision := {"violations": "none"}')
+    entry_point = "decision := decide(raw_findings | package_failures, catalog, config, input)"
+    broken = source.replace(entry_point, 'decision := {"violations": "none"}')
     (directory / "admission.rego").write_text(broken)
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     assert_fails_closed(client, "'violations' is not a list", policies_loaded=True)

@@ -45,9 +45,13 @@ def test_denied_task_definition_is_403_with_actionable_reasons(client):
     assert privileged["severity"] == "critical"
     assert "container api" in privileged["message"]
     assert privileged["remediation"] and privileged["docs"].startswith("https://docs.aws.amazon.com/")
-    assert by_rule["ECS-EXEC-001"]["path"] == "/containerDefinitions/0/secrets"
+    # Fargate needs the execution role for the secrets and for the private ECR image: one finding each.
+    assert {v["path"] for v in body["violations"] if v["rule"] == "ECS-EXEC-001"} == {
+        "/containerDefinitions/0/image",
+        "/containerDefinitions/0/secrets",
+    }
     # Severity first: critical before high.
-    assert [v["rule"] for v in body["violations"]] == ["ECS-ISO-002", "ECS-EXEC-001"]
+    assert [v["rule"] for v in body["violations"]] == ["ECS-ISO-002", "ECS-EXEC-001", "ECS-EXEC-001"]
 
 
 @pytest.mark.parametrize(
@@ -191,7 +195,11 @@ def test_codedeploy_placeholders_are_tolerated_and_role_placeholder_warns(client
     assert response.status_code == 200
     body = response.get_json()
     assert body["task_definition"]["source"] == "codedeploy"
-    assert [(w["rule"], w["path"]) for w in body["warnings"]] == [("ECS-ROLE-001", "/taskRoleArn")]
+    warnings = [(w["rule"], w["path"]) for w in body["warnings"]]
+    assert ("ECS-ROLE-001", "/taskRoleArn") in warnings
+    # The placeholder role is reported once, and the placeholder image is not judged as an image.
+    assert [w for w in warnings if w[1] == "/taskRoleArn"] == [("ECS-ROLE-001", "/taskRoleArn")]
+    assert not [w for w in warnings if w[1] == "/containerDefinitions/0/image"]
 
 
 def test_envelope_with_roles_and_context(client):

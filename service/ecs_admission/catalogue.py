@@ -8,7 +8,8 @@ ENFORCEMENTS = ("deny", "warn", "off")
 
 
 def effective_enforcement(rule_id: str, entry: dict[str, Any], config: dict[str, Any]) -> str:
-    """Mirror admission.rego: the config override, else the catalog default; unknown words deny."""
+    """Mirror admission.rego: the config override, else the catalog default; unknown words deny.
+    (Per-family overrides in config family_enforcement apply per task; this is the global value.)"""
     overrides = config.get("enforcement") or {}
     value = overrides.get(rule_id, entry.get("enforcement", "deny"))
     return value if value in ENFORCEMENTS else "deny"
@@ -24,11 +25,14 @@ def rule_catalogue(policy_data: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "id": rule_id,
                 "title": entry.get("title", rule_id),
+                "package": entry.get("package"),
                 "severity": entry.get("severity", "high"),
                 "enforcement": effective_enforcement(rule_id, entry, config),
+                "default_enforcement": entry.get("enforcement", "deny"),
                 "remediation": entry.get("remediation", ""),
                 "docs": entry.get("docs", ""),
                 "anchors": list(entry.get("anchors") or []),
+                "beyond_anchors": entry.get("beyond_anchors", ""),
             }
         )
     return rules

@@ -33,6 +33,7 @@ from .integrations.gate_client import (
     GateUnreachable,
     content_type_for,
 )
+from .policy_cli import add_policy_commands
 from .templates import decide_template
 
 __all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
@@ -270,10 +271,6 @@ def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     return run_gunicorn(settings)
 
 
-def cmd_policy_usage(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
-    raise UsageError("policy needs a subcommand: bundle")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecs-admission", description="Policy gate for Amazon ECS task definitions.")
     parser.add_argument("--version", action="version", version=f"ecs-admission {__version__}")
@@ -321,9 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--policy-dir", type=Path, help="directory of .rego policies")
     serve.set_defaults(handler=cmd_serve)
 
-    policy = commands.add_parser("policy", help="work with the policy directory")
-    policy.set_defaults(handler=cmd_policy_usage)
-    policy_commands = policy.add_subparsers(dest="policy_command", parser_class=_Parser)
+    policy_commands = add_policy_commands(commands)
     bundle = policy_commands.add_parser("bundle", help="write the policies as an OPA bundle (.tar.gz)")
     bundle.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
     bundle.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write; - for stdout")
@@ -343,7 +338,7 @@ def main(
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
-            raise UsageError("a command is required: check, serve")
+            raise UsageError("a command is required: check, serve, policy")
         return args.handler(args, stdout, stderr, stdin)
     except UsageError as exc:
         print(f"ecs-admission: {exc} (see ecs-admission --help)", file=stderr)

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from .policy_data import PolicyDataError, validate_policy_data
+
 DATA_ROOT = "ecs"
 DECISION_PACKAGE = "ecs.admission"
 DECISION_RULE = "decision"
@@ -77,6 +79,14 @@ NOT_PORTABLE = (
         ),
         "this builtin does not exist on the embedded engine (a rule using it is silently undefined there)",
     ),
+    (
+        re.compile(r"\(\?[imsU]+\)"),
+        "regex flags such as (?i) make the expression undefined on the embedded engine; lower() the text instead",
+    ),
+    (
+        re.compile(r"`[^`]*\\[ntr][^`]*`"),
+        "\\n, \\t, \\r escapes in a regex never match on the embedded engine; join with a visible separator",
+    ),
 )
 
 
@@ -107,6 +117,176 @@ def portability_problems(rego_file: RegoFile) -> list[str]:
         for match in pattern.finditer(code):
             problems.append((code.count("\n", 0, match.start()) + 1, reason))
     return [f"{rego_file.name}:{number}: {reason}" for number, reason in sorted(problems)]
+
+
+_PACKAGE_LINE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+_RULE_HEAD_RE = re.compile(r"^(?:default\s+)?([a-z_][A-Za-z0-9_]*)\b(?=\s*(?:\(|:=|=|\[|\{|contains\b|if\b|else\b|$))")
+_BARE_SOME_RE = re.compile(r"\bsome\s+([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*(?:;|\}|$)")
+_NOT_RULES = {"package", "import", "default"}
+
+
+def shadowing_problems(files: tuple[RegoFile, ...]) -> list[str]:
+    """`some x` where x is also a rule of the same package: regopy binds the rule, OPA a new
+    variable, so the same body iterates on one engine and silently finds nothing on the other."""
+    rules_by_package: dict[str, set[str]] = {}
+    packages: dict[str, str] = {}
+    for rego_file in files:
+        match = _PACKAGE_LINE_RE.search(rego_file.source)
+        if not match:
+            continue
+        packages[rego_file.name] = match.group(1)
+        names = rules_by_package.setdefault(match.group(1), set())
+        for line in rego_file.source.splitlines():
+            head = _RULE_HEAD_RE.match(line)
+            if head and head.group(1) not in _NOT_RULES:
+                names.add(head.group(1))
+    problems = []
+    for rego_file in files:
+        rules = rules_by_package.get(packages.get(rego_file.name, ""), set())
+        for number, line in enumerate(rego_file.source.splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            for declared in _BARE_SOME_RE.findall(code):
+                for name in (part.strip() for part in declared.split(",")):
+                    if name in rules:
+                        problems.append(
+                            f"{rego_file.name}:{number}: `some {name}` shadows the rule {name}: "
+                            "the embedded engine binds the rule instead of a new variable; rename the variable"
+                        )
+    return problems
+
+
+_FUNCTION_HEAD_RE = re.compile(r"^([a-z_][A-Za-z0-9_]*)\(([^)]*)\)")
+_TOP_LEVEL_RE = re.compile(r"^[A-Za-z_]")
+_PARAM_INDEX_RE = re.compile(r"(?<=[\w\])])\[\s*([A-Za-z_]\w*)\s*\]")
+
+
+def parameter_index_problems(rego_file: RegoFile) -> list[str]:
+    """`coll[param]` inside a function: in a comprehension regopy treats the parameter as unbound
+    and iterates every key, so a lookup silently becomes "any key"; object.get is exact on both."""
+    problems = []
+    params: set[str] = set()
+    for number, line in enumerate(rego_file.source.splitlines(), start=1):
+        code = line.split("#", 1)[0]
+        if _TOP_LEVEL_RE.match(code):
+            head = _FUNCTION_HEAD_RE.match(code)
+            params = set(re.findall(r"\b[a-z_][A-Za-z0-9_]*\b", _strip_strings(head.group(2)))) if head else set()
+        for name in _PARAM_INDEX_RE.findall(_strip_strings(code)):
+            if name in params:
+                problems.append(
+                    f"{rego_file.name}:{number}: indexing with the function parameter {name} "
+                    f"([{name}]) is read as an unbound variable by the embedded engine; use object.get"
+                )
+    return problems
+
+
+def _strip_strings(code: str) -> str:
+    return re.sub(r'"(?:\\.|[^"\\])*"|`[^`]*`', '""', code)
+
+
+_NOT_RE = re.compile(r"\bnot\s+(.+)$")
+_REF_RE = re.compile(r"\b([a-z_]\w*)((?:\.[A-Za-z_]\w*|\[[^\]]*\])+)")
+_IMPORT_RE = re.compile(r"^import\s+data\.([\w.]+?)(?:\s+as\s+(\w+))?\s*$", re.MULTILINE)
+
+
+def negated_call_problems(rego_file: RegoFile) -> list[str]:
+    """`not f(x.y)` / `not x.y in s`: when x.y is undefined OPA makes the whole expression
+    undefined (so `not` fails) while regopy makes it true: a rule meant to fire on a missing field
+    fires on one engine only. Bind the value with object.get first, then negate."""
+    aliases = {"data"}
+    for match in _IMPORT_RE.finditer(rego_file.source):
+        aliases.add(match.group(2) or match.group(1).rsplit(".", 1)[-1])
+    problems = []
+    for number, line in enumerate(rego_file.source.splitlines(), start=1):
+        negated = _NOT_RE.search(_strip_strings(line.split("#", 1)[0]))
+        if not negated:
+            continue
+        expression = negated.group(1)
+        in_call = "(" in expression
+        membership = re.match(r"^[a-z_][\w.\[\]]*\s+in\b", expression) is not None
+        if not (in_call or membership):
+            continue
+        for ref in _REF_RE.finditer(expression):
+            head, _path = ref.group(1), ref.group(2)
+            if expression[ref.end() :].lstrip().startswith("(") or head in aliases:
+                continue  # a call (lib.f(...), object.get(...)), or a rule of an imported package
+            if True:
+                problems.append(
+                    f"{rego_file.name}:{number}: `not` over a call or `in` with the reference {head}{_path}: "
+                    "if it is undefined OPA and the embedded engine disagree, so bind it with object.get first"
+                )
+                break
+    return problems
+
+
+def comprehension_head_problems(rego_file: RegoFile) -> list[str]:
+    """A comprehension head that mentions the enclosing function's parameter (`f(c) := [c | ...]`,
+    `{k: g(k, c) | ...}`) comes out empty on regopy and right on OPA: bind it in the body instead."""
+    problems = []
+    regions: list[tuple[int, set[str], list[str]]] = []
+    for number, line in enumerate(rego_file.source.splitlines(), start=1):
+        code = _strip_strings(line.split("#", 1)[0])
+        if _TOP_LEVEL_RE.match(code):
+            head = _FUNCTION_HEAD_RE.match(code)
+            params = set(re.findall(r"\b[a-z_][A-Za-z0-9_]*\b", head.group(2))) if head else set()
+            regions.append((number, params, []))
+        if regions:
+            regions[-1][2].append(code)
+    for first_line, params, lines in regions:
+        if not params:
+            continue
+        text = "\n".join(lines)
+        stack: list[list] = []  # [opening char, start offset, bar seen]
+        for offset, char in enumerate(text):
+            if char in "[{(":
+                stack.append([char, offset, False])
+            elif char in "]})" and stack:
+                stack.pop()
+            elif char == "|" and stack and stack[-1][0] in "[{" and not stack[-1][2]:
+                stack[-1][2] = True
+                comprehension_head = text[stack[-1][1] + 1 : offset]
+                used = {m for m in re.findall(r"(?<![\w.])([a-z_]\w*)\b", comprehension_head) if m in params}
+                if used:
+                    number = first_line + text[:offset].count("\n")
+                    name = sorted(used)[0]
+                    problems.append(
+                        f"{rego_file.name}:{number}: the comprehension head uses the function parameter {name}: "
+                        "the embedded engine then returns an empty collection; bind it in the body"
+                    )
+    return problems
+
+
+def arity_problems(files: tuple[RegoFile, ...]) -> list[str]:
+    """The same function name with different arities in two packages makes regopy fail to
+    compile ("Unable to unify due to cycle") and can crash the process: refuse it with both places."""
+    seen: dict[str, dict[int, str]] = {}
+    for rego_file in files:
+        for number, line in enumerate(rego_file.source.splitlines(), start=1):
+            head = _FUNCTION_HEAD_RE.match(line.split("#", 1)[0])
+            if head:
+                arity = len([p for p in head.group(2).split(",") if p.strip()])
+                seen.setdefault(head.group(1), {}).setdefault(arity, f"{rego_file.name}:{number}")
+    return [
+        f"function {name} is defined with {len(places)} different arities ({', '.join(places.values())}): "
+        "the embedded engine cannot compile that; rename one"
+        for name, places in sorted(seen.items())
+        if len(places) > 1
+    ]
+
+
+CHECKS_PREFIX = "ecs.checks."
+CHECK_PACKAGES_KEY = "check_packages"
+
+
+def check_packages(modules: list[RegoFile]) -> list[str]:
+    """The ecs.checks.* packages of the modules, handed to the policies as data.ecs.check_packages:
+    the decision then reads each by name (enumerating data.ecs.checks costs far more on the
+    embedded engine) and still collects a package nobody listed anywhere."""
+    found = set()
+    for module in modules:
+        match = _PACKAGE_LINE_RE.search(module.source)
+        if match and match.group(1).startswith(CHECKS_PREFIX):
+            found.add(match.group(1)[len(CHECKS_PREFIX) :].split(".", 1)[0])
+    return sorted(found)
 
 
 def default_policy_dir() -> Path:
@@ -152,6 +332,11 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
     if not modules:
         raise PolicyError(f"policy directory {root} holds no .rego modules")
     problems = [problem for rego_file in (*modules, *tests) for problem in portability_problems(rego_file)]
+    problems += shadowing_problems((*modules, *tests))
+    problems += arity_problems((*modules, *tests))
+    problems += [problem for rego_file in (*modules, *tests) for problem in comprehension_head_problems(rego_file)]
+    problems += [problem for rego_file in (*modules, *tests) for problem in negated_call_problems(rego_file)]
+    problems += [problem for rego_file in (*modules, *tests) for problem in parameter_index_problems(rego_file)]
     if problems:
         raise PolicyError("policies use constructs the engines disagree on: " + "; ".join(problems))
     documents: dict[str, Any] = {}
@@ -162,6 +347,13 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
             raise PolicyError(f"{path.name}: data document {name!r} is defined twice")
         documents[name] = _load_data_file(path)
         data_files.append(path.name)
+    try:
+        validate_policy_data(documents)
+    except PolicyDataError as exc:
+        raise PolicyError(f"{root.name}/{exc}") from None
+    if CHECK_PACKAGES_KEY in documents:
+        raise PolicyError(f"{root.name}: a data document may not be called {CHECK_PACKAGES_KEY} (the loader writes it)")
+    documents[CHECK_PACKAGES_KEY] = check_packages(modules)
     data = {DATA_ROOT: documents}
     digest.update(b"data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
     return PolicySet(

@@ -1,0 +1,115 @@
+"""`ecs-admission policy test` and `policy list`, and docs/rules.md generated from the catalogue."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+from ecs_admission.cli import main
+
+from .conftest import POLICY_DIR, REPO
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO(""))
+    return code, out.getvalue(), err.getvalue()
+
+
+def policy_copy(tmp_path):
+    directory = tmp_path / "rego"
+    shutil.copytree(POLICY_DIR, directory)
+    return directory
+
+
+def test_policy_test_passes_on_the_shipped_policies():
+    code, out, err = run("policy", "test")
+    assert code == 0, out + err
+    lines = out.strip().splitlines()
+    assert all(line.startswith("PASS ") for line in lines[:-1])
+    assert "PASS data.ecs.checks.trust_test.test_recommended_trust_policy_has_no_findings (trust_test.rego)" in lines
+    summary = lines[-1]
+    assert " 0 failed (embedded engine, policy " in summary
+    assert int(summary.split()[0]) == len(lines) - 1 >= 150
+
+
+def test_policy_test_reports_failures_and_exits_1(tmp_path):
+    directory = policy_copy(tmp_path)
+    (directory / "team_test.rego").write_text(
+        "package ecs.team_test\n\nimport rego.v1\n\ntest_ok if { 1 == 1 }\n\ntest_broken if { 1 == 2 }\n"
+    )
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "team_test")
+    assert code == 1
+    assert out.splitlines() == [
+        "PASS data.ecs.team_test.test_ok (team_test.rego)",
+        "FAIL data.ecs.team_test.test_broken (team_test.rego): undefined",
+        out.splitlines()[-1],
+    ]
+    assert out.splitlines()[-1].startswith("2 tests, 1 passed, 1 failed")
+
+
+def test_policy_test_without_tests_fails(tmp_path):
+    directory = policy_copy(tmp_path)
+    for test_file in directory.glob("*_test.rego"):
+        test_file.unlink()
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory))
+    assert code == 1 and "no tests found" in out
+
+
+def test_policy_test_on_a_policy_that_does_not_load_is_exit_2(tmp_path):
+    directory = policy_copy(tmp_path)
+    (directory / "config.yaml").write_text("enforcement: {ECS-ISO-02: off}\n")
+    code, _, err = run("policy", "test", "--policy-dir", str(directory))
+    assert code == 2
+    assert "config.yaml: enforcement.ECS-ISO-02" in err and len(err.strip().splitlines()) == 1
+
+
+def test_policy_test_reports_a_compile_error_per_test(tmp_path):
+    directory = policy_copy(tmp_path)
+    (directory / "broken.rego").write_text("package ecs.checks.broken\n\nfindings := {x |\n")
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "lib_test")
+    assert code == 1
+    assert "FAIL data.ecs.lib_test." in out and "does not compile" in out
+
+
+def test_policy_group_needs_a_subcommand():
+    code, _, err = run("policy")
+    assert code == 2 and "a policy command is required" in err
+
+
+def test_policy_list_table_json_and_bad_format():
+    code, out, _ = run("policy", "list")
+    assert code == 0
+    header, *rows = out.strip().splitlines()
+    assert header.split()[:3] == ["ID", "ENFORCEMENT", "SEVERITY"]
+    assert rows[0].startswith("ECS-TRUST-001") and any(r.startswith("ECS-ISO-002 ") for r in rows)
+
+    code, out, _ = run("policy", "list", "--format", "json")
+    listing = json.loads(out)
+    rules = {rule["id"]: rule for rule in listing["rules"]}
+    assert rules["ECS-ISO-002"]["anchors"] and rules["ECS-ISO-002"]["beyond_anchors"]
+    assert rules["ECS-HARD-002"]["enforcement"] == "warn" and rules["ECS-HARD-002"]["package"] == "hardening"
+
+    code, _, err = run("policy", "list", "--format", "xml")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_policy_list_shows_config_overrides(tmp_path):
+    directory = policy_copy(tmp_path)
+    (directory / "config.yaml").write_text(
+        "enforcement: {ECS-HARD-005: deny}\n"
+        "exemptions:\n"
+        "  - {rule: ECS-ISO-005, family: 'agent-*', justification: vetted, ticket: SEC-9, expires: 2027-01-31}\n"
+    )
+    code, out, _ = run("policy", "list", "--format", "markdown", "--policy-dir", str(directory))
+    assert code == 0
+    assert "enforcement deny (catalogue default warn, changed in config.yaml)" in out
+    assert "exemption ECS-ISO-005 for family `agent-*` until 2027-01-31 (SEC-9): vetted" in out
+
+
+def test_docs_rules_md_is_generated_from_the_catalogue():
+    code, out, _ = run("policy", "list", "--format", "markdown")
+    assert code == 0
+    current = (REPO / "docs" / "rules.md").read_text()
+    assert current == out, "docs/rules.md is stale: run `ecs-admission policy list --format markdown > docs/rules.md`"
