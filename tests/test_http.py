@@ -273,3 +273,25 @@ def test_strings_with_quotes_and_backslashes_round_trip(client):
     decision = response.get_json()
     assert decision["task_definition"]["family"] == 'we"b\\app'
     assert decision["violations"][0]["message"].startswith('container api"v2 runs privileged')
+
+
+@pytest.mark.parametrize(
+    ("container", "field"),
+    [
+        ({"name": "a", "user": "0\n"}, "/containerDefinitions/0/user"),
+        ({"name": "a\tb"}, "/containerDefinitions/0/name"),
+    ],
+)
+def test_control_characters_outside_free_text_are_400(client, container, field):
+    response = post(client, {"containerDefinitions": [container]})
+    assert response.status_code == 400 and response.get_json()["field"] == field
+
+
+def test_control_characters_in_free_text_are_fine(client):
+    container = {
+        "name": "a",
+        "image": "nginx:1.27",
+        "command": ["sh", "-c", "echo a\nb"],
+        "environment": [{"name": "PEM", "value": "-----BEGIN-----\nabc\n-----END-----"}],
+    }
+    assert post(client, {"containerDefinitions": [container]}).status_code in (200, 403)

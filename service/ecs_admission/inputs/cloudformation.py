@@ -633,8 +633,12 @@ def _convert(value: Any, spec: Any, template_pointer: str, pointer: str, state: 
             }
         )
         # A string field keeps a readable marker (so `executionRoleArn` is still "set"); any other
-        # field is left out, since no value of its type would be honest.
-        return value.expression if kind in (STR, NUM_OR_STR, None) else _DROP
+        # field is left out, since no value of its type would be honest. The marker has the
+        # ${...} form the policies already treat as an unrendered placeholder, so no rule judges
+        # it as if it were the deployed value (ECS-TPL-001 reports it instead).
+        if kind in (STR, NUM_OR_STR, None):
+            return "${" + value.expression.replace("{", "(").replace("}", ")") + "}"
+        return _DROP
     if isinstance(value, dict):
         result: dict[str, Any] = {}
         map_spec = spec[1] if _kind(spec) == "map" else None

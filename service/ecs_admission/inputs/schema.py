@@ -8,6 +8,7 @@ it rejects it, and a gate that read past it would judge a different document.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import InputError
@@ -165,10 +166,22 @@ def _check_case(obj: dict[str, Any], known: dict[str, Spec], pointer: str) -> No
             )
 
 
+# Fields whose text is free-form (commands, environment values, labels, log options): control
+# characters are legitimate there. Everywhere else ECS expects names, ARNs, paths and modes.
+FREE_TEXT_RE = re.compile(r"/(environment/\d+/value|command/\d+|entryPoint/\d+|dockerLabels/[^/]+|options/[^/]+)$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def check(value: Any, spec: Spec, pointer: str) -> None:
     if isinstance(spec, str):
         if not _matches(value, spec):
             raise InputError(f"expected {_article(spec)}, got {_kind_of(value)}", field=pointer or "/")
+        # A control character in a name, ARN, user or path is never meant, and the two engines
+        # compare such strings differently (README "Writing and testing policies"): refuse it.
+        if isinstance(value, str) and CONTROL_RE.search(value) and not FREE_TEXT_RE.search(pointer):
+            raise InputError(
+                "contains a control character (newline, tab, NUL...), which ECS does not expect here", field=pointer
+            )
         return
     shape, inner = spec
     if shape == "list":
