@@ -48,7 +48,7 @@ __all__ = [
 
 @pytest.fixture(scope="module")
 def opa_app(opa_server):
-    return create_app(Settings(auth="none", opa_url=opa_server.url))
+    return create_app(Settings(auth="none", iam_lookup="off", opa_url=opa_server.url))
 
 
 @pytest.fixture()

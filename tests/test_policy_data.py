@@ -165,7 +165,7 @@ def test_bad_config_stops_the_gate_naming_file_and_key(tmp_path):
     with pytest.raises(PolicyError, match=r"rego/config.yaml: exemptions\[0\]: missing justification, expires"):
         load_policy_set(directory)
     # The webhook then fails closed (503) rather than running without the settings.
-    client = create_app(Settings(policy_dir=directory)).test_client()
+    client = create_app(Settings(auth="none", policy_dir=directory)).test_client()
     response = client.post(
         "/v1/admit", data=(EXAMPLES / "taskdef-clean.json").read_bytes(), content_type="application/json"
     )

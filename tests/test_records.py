@@ -64,7 +64,9 @@ def test_one_json_line_per_decision_with_the_documented_fields(open_client, capl
     }
     assert record["verdict"] == "deny" and record["allowed"] is False and record["mode"] == "enforce"
     assert record["status"] == 403
-    assert record["violations"] == ["ECS-ISO-002", "ECS-EXEC-001"] and record["warnings"] == []
+    assert record["violations"] == [v["rule"] for v in body["violations"]]
+    assert record["warnings"] == [w["rule"] for w in body["warnings"]]
+    assert {"ECS-ISO-002", "ECS-EXEC-001"} <= set(record["violations"])
     assert record["policy"] == {"engine": "embedded", "revision": body["policy"]["revision"]}
     assert set(record["durations_ms"]) >= {"total", "decide", "engine"}
     assert record["durations_ms"]["total"] >= record["durations_ms"]["decide"] >= record["durations_ms"]["engine"] > 0
@@ -259,7 +261,15 @@ PLANTED = {
 }
 
 
-def planted_task_definition(privileged: bool) -> dict:
+def planted_task_definition(privileged: bool, static_keys: bool = True) -> dict:
+    """Secrets planted everywhere a caller can put them. Static AWS keys are themselves a deny
+    (ECS-ISO-007), so the allowed variant carries every other planted value but not those."""
+    environment = [{"name": "PLAIN", "value": PLANTED["env_value"]}]
+    if static_keys:
+        environment += [
+            {"name": "AWS_ACCESS_KEY_ID", "value": PLANTED["access_key_id"]},
+            {"name": "AWS_SECRET_ACCESS_KEY", "value": PLANTED["secret_key"]},
+        ]
     return {
         "family": "planted-app",
         "containerDefinitions": [
@@ -267,11 +277,7 @@ def planted_task_definition(privileged: bool) -> dict:
                 "name": "app",
                 "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/app:1",
                 "privileged": privileged,
-                "environment": [
-                    {"name": "PLAIN", "value": PLANTED["env_value"]},
-                    {"name": "AWS_ACCESS_KEY_ID", "value": PLANTED["access_key_id"]},
-                    {"name": "AWS_SECRET_ACCESS_KEY", "value": PLANTED["secret_key"]},
-                ],
+                "environment": environment,
                 "secrets": [{"name": "DB_PASSWORD", "valueFrom": PLANTED["secret_arn"]}],
                 "repositoryCredentials": {"credentialsParameter": PLANTED["registry_credentials"]},
                 "logConfiguration": {"logDriver": "awsfirelens", "options": {"apikey": PLANTED["log_option_key"]}},
@@ -291,12 +297,12 @@ def sign(body: bytes) -> dict[str, str]:
 
 def scenarios() -> list[tuple[str, str, bytes, dict[str, str], int]]:
     """(name, path with query, body, headers, expected status): what the suite's other tests do, planted."""
-    allowed = json.dumps(planted_task_definition(False)).encode()
+    allowed = json.dumps(planted_task_definition(False, static_keys=False)).encode()
     denied = json.dumps(planted_task_definition(True)).encode()
     auth = {"Authorization": f"Bearer {PLANTED['bearer_token']}"}
     json_type = {"Content-Type": "application/json"}
     envelope = {
-        "taskDefinition": planted_task_definition(False),
+        "taskDefinition": planted_task_definition(False, static_keys=False),
         "roles": {
             "arn:aws:iam::111122223333:role/app-execution": {
                 "trustPolicy": {
@@ -334,7 +340,8 @@ def scenarios() -> list[tuple[str, str, bytes, dict[str, str], int]]:
             {"Content-Type": "application/yaml", **auth},
             403,
         ),
-        ("envelope", "/v1/admit", json.dumps(envelope).encode(), {**json_type, **auth}, 200),
+        # The execution role supplied with no policies cannot read the secrets: denied, and still redacted.
+        ("envelope", "/v1/admit", json.dumps(envelope).encode(), {**json_type, **auth}, 403),
         ("review", "/v1/admit", json.dumps(review).encode(), {**json_type, **auth}, 200),
         ("signed", "/v1/admit", denied, {**json_type, **sign(denied)}, 403),
         ("wrong-token", "/v1/admit", denied, {**json_type, "Authorization": f"Bearer {PLANTED['wrong_token']}"}, 403),

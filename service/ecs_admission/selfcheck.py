@@ -47,9 +47,13 @@ _cache_lock = threading.Lock()
 
 
 def content_key(policy: PolicySet) -> str:
-    digest = hashlib.sha256(policy.revision.encode())
-    for rego_file in policy.tests:
-        digest.update(f"test:{rego_file.name}\0{rego_file.source}\0".encode())
+    # Everything the child compiles, not PolicySet.revision alone: a set assembled in code (tests,
+    # reload candidates) can differ from the directory its revision was computed from.
+    digest = hashlib.sha256()
+    for kind, files in (("module", policy.modules), ("test", policy.tests)):
+        for rego_file in files:
+            digest.update(f"{kind}:{rego_file.name}\0{rego_file.source}\0".encode())
+    digest.update(json.dumps(policy.data, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
