@@ -97,17 +97,9 @@ role_path(field) := concat("", ["/", field])
 
 # ECS-TRUST-001: ECS cannot hand the role to the task: the task fails to start or runs without
 # the credentials it was meant to have.
-#
-# Each rule below hands one role (or statement) to a function that both tests and words it: with
-# the test beside the message in the iterating comprehension, the embedded engine would call the
-# message's helpers (role_label, trust_hint, ...) for every role and statement, matched or not.
 ecs_cannot_assume(roles) := {f |
 	some field
 	role := roles[field]
-	some f in cannot_assume(field, role)
-}
-
-cannot_assume(field, role) := {f |
 	not ecs_can_assume(role)
 	f := {"rule": "ECS-TRUST-001", "path": role_path(field), "message": concat("", [
 		lib.role_label(field, role), ": its trust policy does not let ", ecs_tasks,
@@ -258,10 +250,6 @@ wildcard_grants(roles) := {f |
 	stmts := statements(role)
 	some index
 	stmt := stmts[index]
-	some f in statement_wildcards(field, role, stmt, index)
-}
-
-statement_wildcards(field, role, stmt, index) := {f |
 	stmt.Effect == "Allow"
 	some problem in statement_problems(stmt)
 	f := {"rule": "ECS-TRUST-003", "path": role_path(field), "message": concat("", [
@@ -290,10 +278,6 @@ confused_deputy(doc, roles) := {f |
 	stmts := statements(role)
 	some index
 	stmt := stmts[index]
-	some f in deputy_findings(doc, field, role, stmt, index)
-}
-
-deputy_findings(doc, field, role, stmt, index) := {f |
 	stmt.Effect == "Allow"
 	names_ecs_tasks(object.get(stmt, "Principal", {}))
 	statement_covers(stmt, "sts:assumerole")
