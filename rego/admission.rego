@@ -48,7 +48,7 @@ config := data.ecs.config if is_object(data.ecs.config) else := {}
 # would otherwise vanish from every decision: report it as a finding of its own.
 silent_packages := {concern |
 	some concern in check_packages
-	not package_findings[concern]
+	object.get(package_findings, concern, null) == null
 }
 
 package_failures := {finding |
@@ -97,7 +97,7 @@ placement_bucket(level) := "violations" if not level in {"off", "warn"}
 
 decide(findings, catalog, config, doc) := decide_with(findings, rule_table(catalog, config), config, doc)
 
-decide_with(findings, table, config, doc) := assemble(findings, task_table(findings, table, config, task_overrides(config, doc)))
+decide_with(findings, table, config, doc) := assemble(findings, table, task_table(findings, table, config, task_overrides(config, doc)))
 
 no_overrides := {"levels": {}, "exemptions": {}}
 
@@ -147,11 +147,11 @@ overrides_for(config, family, today) := {"levels": levels, "exemptions": exempti
 	}
 }
 
-# The settings this task's findings are placed by: the table, plus rules without a catalog
-# entry, and (only when a family override or an exemption applies) each rule worked out again
-# with them. Most specific first: the family's override, then the global enforcement map, then
-# the catalogue default.
-task_table(findings, table, config, overrides) := object.union(table, uncatalogued(findings, table, config)) if {
+# The settings this task's findings are placed by where the table does not say: rules without a
+# catalog entry, and (only when a family override or an exemption applies) each rule worked out
+# again with them. Most specific first: the family's override, then the global enforcement map,
+# then the catalogue default. Builtins rather than `not` and object.union: cheaper on regopy.
+task_table(findings, table, config, overrides) := uncatalogued(findings, table, config) if {
 	overrides == no_overrides
 } else := {rule: setting |
 	global_levels := object.get(config, "enforcement", {})
@@ -165,7 +165,7 @@ uncatalogued(findings, table, config) := {rule: setting |
 	global_levels := object.get(config, "enforcement", {})
 	some finding in findings
 	rule := finding.rule
-	not table[rule]
+	object.get(table, rule, null) == null
 	setting := rule_setting(rule, {}, object.get(global_levels, rule, "deny"))
 }
 
@@ -179,9 +179,9 @@ placement(level, meta, active) := {"bucket": "off", "meta": meta} if {
 
 # One pass over the findings, then a split by bucket (a separate function: regopy re-evaluates
 # a local comprehension inside later comprehensions of the same body).
-assemble(findings, table) := split_buckets([[setting.bucket, entry] |
+assemble(findings, table, task) := split_buckets([[setting.bucket, entry] |
 	some finding in findings
-	setting := table[finding.rule]
+	setting := object.get(task, finding.rule, object.get(table, finding.rule, null))
 	entry := object.union(setting.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path})
 ])
 
