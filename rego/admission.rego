@@ -24,7 +24,7 @@ unlisted_packages := {concern |
 
 catalogued_packages := {concern |
 	some rule_id
-	concern := catalog[rule_id].package
+	concern := catalog_document[rule_id].package
 	is_string(concern)
 }
 
@@ -40,7 +40,13 @@ raw_findings := {finding |
 }
 
 # Read as whole documents (not via data.ecs, which would include this package: recursion).
-catalog := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
+# The decision hands decide() the precomputed table (for data.ecs.config) when the loader wrote
+# one, else the catalogue: comparing the catalogue itself would cost more than the table saves.
+catalog := {"precomputed": true, "table": data.ecs.decision_table} if {
+	is_object(data.ecs.decision_table)
+} else := catalog_document
+
+catalog_document := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
 
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
@@ -63,14 +69,22 @@ package_failures := {finding |
 	}
 }
 
-decision := decide_with(raw_findings | package_failures, decision_table, config, input)
+decision := decide(raw_findings | package_failures, catalog, config, input)
+
+# `catalog` is the catalogue, or the loader's table precomputed from it and config.yaml (below).
+decide(findings, catalog, config, doc) := decide_with(findings, table_for(catalog, config), config, doc)
 
 # {rule id: {bucket, meta}} for every catalogued rule under the global settings: the catalogue
 # joined with config.yaml's enforcement map, and where its findings go when no family override or
-# exemption applies. The loader precomputes it as data.ecs.decision_table (policy.py), because
-# working it out costs the embedded engine milliseconds per decision; a bundle without that
-# document works it out here, the same way.
-decision_table := data.ecs.decision_table if is_object(data.ecs.decision_table) else := rule_table(catalog, config)
+# exemption applies. The loader precomputes it from data.ecs.catalog and data.ecs.config as
+# data.ecs.decision_table (policy.py), because working it out costs the embedded engine
+# milliseconds per decision; handed a catalogue instead (a unit test's, or from a bundle without
+# that document), decide works it out here, the same way. `precomputed` cannot be a catalogue
+# entry (entries are objects), so the two cannot be confused; only the `catalog` rule builds the
+# precomputed form, for the decision, whose config is the one the table was worked out with.
+table_for(catalog, config) := catalog.table if {
+	catalog.precomputed == true
+} else := rule_table(catalog, config)
 
 rule_table(catalog, config) := {rule: setting |
 	global_levels := object.get(config, "enforcement", {})
@@ -94,8 +108,6 @@ placement_bucket("off") := "off"
 placement_bucket(level) := "warnings" if level == "warn"
 
 placement_bucket(level) := "violations" if not level in {"off", "warn"}
-
-decide(findings, catalog, config, doc) := decide_with(findings, rule_table(catalog, config), config, doc)
 
 decide_with(findings, table, config, doc) := assemble(findings, table, task_table(findings, table, config, task_overrides(config, doc)))
 

@@ -32,7 +32,8 @@ def rego_table(policy, config) -> dict:
     data["ecs"]["config"] = config
     del data["ecs"][DECISION_TABLE_KEY]
     rego.add_data(data)
-    return json.loads(str(rego.query("x := data.ecs.admission.decision_table")))["bindings"]["x"]
+    query = "x := data.ecs.admission.rule_table(data.ecs.catalog, data.ecs.config)"
+    return json.loads(str(rego.query(query)))["bindings"]["x"]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=["shipped", "overrides"])
