@@ -42,8 +42,8 @@ raw_findings := {finding |
 # Read as whole documents (not via data.ecs, which would include this package: recursion).
 # The decision hands decide() the precomputed table (for data.ecs.config) when the loader wrote
 # one, else the catalogue: comparing the catalogue itself would cost more than the table saves.
-catalog := {"precomputed": true, "table": data.ecs.decision_table} if {
-	is_object(data.ecs.decision_table)
+catalog := data.ecs.decision_table if {
+	data.ecs.decision_table.precomputed == true
 } else := catalog_document
 
 catalog_document := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
@@ -77,11 +77,12 @@ decide(findings, catalog, config, doc) := decide_with(findings, table_for(catalo
 # {rule id: {bucket, meta}} for every catalogued rule under the global settings: the catalogue
 # joined with config.yaml's enforcement map, and where its findings go when no family override or
 # exemption applies. The loader precomputes it from data.ecs.catalog and data.ecs.config as
-# data.ecs.decision_table (policy.py), because working it out costs the embedded engine
+# data.ecs.decision_table, {"precomputed": true, "table": …} (policy.py), because working it out
+# costs the embedded engine
 # milliseconds per decision; handed a catalogue instead (a unit test's, or from a bundle without
 # that document), decide works it out here, the same way. `precomputed` cannot be a catalogue
 # entry (entries are objects), so the two cannot be confused; only the `catalog` rule builds the
-# precomputed form, for the decision, whose config is the one the table was worked out with.
+# precomputed form into the decision, whose config is the one the table was worked out with.
 table_for(catalog, config) := catalog.table if {
 	catalog.precomputed == true
 } else := rule_table(catalog, config)

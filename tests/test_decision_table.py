@@ -43,7 +43,9 @@ def test_precomputed_table_equals_the_rego_one(config):
 
 
 def test_shipped_table_places_by_catalogue_default():
-    table = load_policy_set(POLICY_DIR).data["ecs"][DECISION_TABLE_KEY]
+    document = load_policy_set(POLICY_DIR).data["ecs"][DECISION_TABLE_KEY]
+    assert document["precomputed"] is True
+    table = document["table"]
     assert table["ECS-ISO-002"]["bucket"] == "violations"
     assert table["ECS-HARD-002"]["bucket"] == "warnings"
     assert table["ECS-ISO-002"]["meta"]["title"] == "Container runs privileged"

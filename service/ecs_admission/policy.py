@@ -312,7 +312,7 @@ def placement_bucket(level: Any) -> str:
 
 def decision_table(catalog: Any, config: Any) -> dict[str, Any]:
     """{rule id: {bucket, meta}}: the catalogue joined with config.yaml's global enforcement map,
-    handed to the policies as data.ecs.decision_table. Pure data, worked out once at load rather
+    handed to the policies as data.ecs.decision_table.table. Pure data, worked out once at load rather
     than on every decision (it cost the embedded engine milliseconds per decision); per-family
     overrides and exemptions depend on the task and stay in admission.rego."""
     catalog = catalog if isinstance(catalog, dict) else {}
@@ -402,7 +402,11 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
         if reserved in documents:
             raise PolicyError(f"{root.name}: a data document may not be called {reserved} (the loader writes it)")
     documents[CHECK_PACKAGES_KEY] = check_packages(modules, documents.get("catalog"))
-    documents[DECISION_TABLE_KEY] = decision_table(documents.get("catalog"), documents.get("config"))
+    # Marked, so admission.rego can tell it from a catalogue without comparing the two.
+    documents[DECISION_TABLE_KEY] = {
+        "precomputed": True,
+        "table": decision_table(documents.get("catalog"), documents.get("config")),
+    }
     data = {DATA_ROOT: documents}
     digest.update(b"data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
     return PolicySet(
