@@ -47,8 +47,8 @@ PERMISSIONS = {
 
 
 class KnownFacts:
-    def gather(self, request, context):
-        roles = CallerSuppliedFacts().gather(request, context)
+    def gather(self, request, context, timings=None):
+        roles = CallerSuppliedFacts().gather(request, context, timings)
         for entry in roles.values():
             entry.update(
                 status="known", source="iam", trust_policy=normalise_trust(), permissions=PERMISSIONS, access=[]
@@ -118,18 +118,22 @@ def main() -> int:
             statistics.median(samples),
             sorted(samples)[int(len(samples) * 0.99) - 1],
             len(json.dumps(document)),
+            min(samples),
         )
     print(
         f"policies compiled in {compile_ms:.0f} ms; {len(docs)} documents x {args.iterations} evaluations, "
         f"role facts {args.facts}"
     )
     for name in ("taskdef-clean.json", "taskdef.json", "envelope.json"):
-        p50, p99, size = per_doc[name]
-        print(f"  {name:24} {size:6d} B input  p50 {p50:.3f} ms  p99 {p99:.3f} ms")
+        p50, p99, size, best = per_doc[name]
+        print(f"  {name:24} {size:6d} B input  min {best:.3f} ms  p50 {p50:.3f} ms  p99 {p99:.3f} ms")
     medians = sorted(v[0] for v in per_doc.values())
+    # The per-file minimum moves least when other jobs share the CPU: compare edits by it.
+    minimums = sorted(v[3] for v in per_doc.values())
     worst = max(per_doc.items(), key=lambda item: item[1][0])
     print(
-        f"  corpus: median of medians {statistics.median(medians):.3f} ms, "
+        f"  corpus: median of per-file minimums {statistics.median(minimums):.3f} ms, "
+        f"median of medians {statistics.median(medians):.3f} ms, "
         f"largest median {worst[1][0]:.3f} ms ({worst[0][:60]}, {worst[1][2]} B)"
     )
     return 0

@@ -9,22 +9,22 @@ package ecs.admission
 
 import rego.v1
 
-# The check packages: the loader lists every ecs.checks.* package of the policy directory in
-# data.ecs.check_packages (reading them by name is much cheaper on the embedded engine than
-# enumerating data.ecs.checks). A bundle built without that list falls back to enumerating.
-# Packages the catalogue names are included too, so a renamed or broken one is reported.
-check_packages := listed_packages | catalogued_packages
-
-listed_packages := {concern | some concern in data.ecs.check_packages} if {
+# The check packages: the loader lists every ecs.checks.* package of the policy directory and
+# every package the catalogue names in data.ecs.check_packages (reading them by name is much
+# cheaper on the embedded engine than enumerating data.ecs.checks), so a renamed or broken one is
+# reported. A bundle built without that list falls back to enumerating, plus the catalogue's.
+check_packages := {concern | some concern in data.ecs.check_packages} if {
 	is_array(data.ecs.check_packages)
-} else := {concern |
+} else := unlisted_packages
+
+unlisted_packages := {concern |
 	some concern
 	data.ecs.checks[concern]
-}
+} | catalogued_packages
 
 catalogued_packages := {concern |
 	some rule_id
-	concern := catalog[rule_id].package
+	concern := catalog_document[rule_id].package
 	is_string(concern)
 }
 
@@ -40,7 +40,13 @@ raw_findings := {finding |
 }
 
 # Read as whole documents (not via data.ecs, which would include this package: recursion).
-catalog := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
+# The decision hands decide() the precomputed table (for data.ecs.config) when the loader wrote
+# one, else the catalogue: comparing the catalogue itself would cost more than the table saves.
+catalog := data.ecs.decision_table if {
+	data.ecs.decision_table.precomputed == true
+} else := catalog_document
+
+catalog_document := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
 
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
@@ -48,7 +54,7 @@ config := data.ecs.config if is_object(data.ecs.config) else := {}
 # would otherwise vanish from every decision: report it as a finding of its own.
 silent_packages := {concern |
 	some concern in check_packages
-	not package_findings[concern]
+	object.get(package_findings, concern, null) == null
 }
 
 package_failures := {finding |
@@ -65,7 +71,54 @@ package_failures := {finding |
 
 decision := decide(raw_findings | package_failures, catalog, config, input)
 
-decide(findings, catalog, config, doc) := assemble(findings, rule_table(findings, catalog, config, overrides_for(config, task_family(doc), today_of(doc))))
+# `catalog` is the catalogue, or the loader's table precomputed from it and config.yaml (below).
+decide(findings, catalog, config, doc) := decide_with(findings, table_for(catalog, config), config, doc)
+
+# {rule id: {bucket, meta}} for every catalogued rule under the global settings: the catalogue
+# joined with config.yaml's enforcement map, and where its findings go when no family override or
+# exemption applies. The loader precomputes it from data.ecs.catalog and data.ecs.config as
+# data.ecs.decision_table, {"precomputed": true, "table": …} (policy.py), because working it out
+# costs the embedded engine
+# milliseconds per decision; handed a catalogue instead (a unit test's, or from a bundle without
+# that document), decide works it out here, the same way. `precomputed` cannot be a catalogue
+# entry (entries are objects), so the two cannot be confused; only the `catalog` rule builds the
+# precomputed form into the decision, whose config is the one the table was worked out with.
+table_for(catalog, config) := catalog.table if {
+	catalog.precomputed == true
+} else := rule_table(catalog, config)
+
+rule_table(catalog, config) := {rule: setting |
+	global_levels := object.get(config, "enforcement", {})
+	some rule
+	entry := catalog[rule]
+	setting := rule_setting(rule, entry, object.get(global_levels, rule, object.get(entry, "enforcement", "deny")))
+}
+
+# A rule without a catalog entry still denies: a missing entry must not hide a finding.
+rule_setting(rule, entry, level) := {"bucket": placement_bucket(level), "meta": {
+	"severity": object.get(entry, "severity", "high"),
+	"title": object.get(entry, "title", rule),
+	"remediation": object.get(entry, "remediation", "This rule has no catalog entry; add one to catalog.yaml."),
+	"docs": object.get(entry, "docs", "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"),
+	"enforcement": level,
+}}
+
+# Anything that is not exactly "warn" or "off" denies, so a typo in the settings fails closed.
+placement_bucket("off") := "off"
+
+placement_bucket(level) := "warnings" if level == "warn"
+
+placement_bucket(level) := "violations" if not level in {"off", "warn"}
+
+decide_with(findings, table, config, doc) := assemble(findings, table, task_table(findings, table, config, task_overrides(config, doc)))
+
+no_overrides := {"levels": {}, "exemptions": {}}
+
+# Usually there are no family overrides nor exemptions at all: nothing to narrow.
+task_overrides(config, doc) := no_overrides if {
+	count(object.get(config, "family_enforcement", [])) == 0
+	count(object.get(config, "exemptions", [])) == 0
+} else := overrides_for(config, task_family(doc), today_of(doc))
 
 # The config narrowed to this task, once per decision: for each rule, the level of the first
 # family_enforcement entry whose pattern matches the family, and the exemptions for this family
@@ -107,50 +160,48 @@ overrides_for(config, family, today) := {"levels": levels, "exemptions": exempti
 	}
 }
 
-# {rule id: {bucket, meta}}, worked out once per rule id rather than once per finding, with
-# builtins only (the embedded engine charges far more for a user-defined function call than for
-# a builtin). A separate function on purpose: regopy re-evaluates a local comprehension inside
-# later comprehensions of the same body.
-rule_table(findings, catalog, config, overrides) := {rule: setting |
+# The settings this task's findings are placed by where the table does not say: rules without a
+# catalog entry, and (only when a family override or an exemption applies) each rule worked out
+# again with them. Most specific first: the family's override, then the global enforcement map,
+# then the catalogue default. Builtins rather than `not` and object.union: cheaper on regopy.
+task_table(findings, table, config, overrides) := uncatalogued(findings, table, config) if {
+	overrides == no_overrides
+} else := {rule: setting |
 	global_levels := object.get(config, "enforcement", {})
 	some rule in {finding.rule | some finding in findings}
-	entry := object.get(catalog, rule, {})
-	# Most specific first: the task family's override, then the global enforcement map, then the
-	# catalogue default.
+	entry := object.get(table, [rule, "meta"], {})
 	level := object.get(overrides.levels, rule, object.get(global_levels, rule, object.get(entry, "enforcement", "deny")))
-	meta := {
-		# A rule without a catalog entry still denies: a missing entry must not hide a finding.
-		"severity": object.get(entry, "severity", "high"),
-		"title": object.get(entry, "title", rule),
-		"remediation": object.get(entry, "remediation", "This rule has no catalog entry; add one to catalog.yaml."),
-		"docs": object.get(entry, "docs", "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"),
-		"enforcement": level,
-	}
-	setting := placement(level, meta, object.get(overrides.exemptions, rule, []))
+	setting := placement(level, object.get(rule_setting(rule, entry, level), "meta", {}), object.get(overrides.exemptions, rule, []))
 }
 
-# Where a rule's findings go, decided once per rule: exempted (still visible, with the
-# exemption), dropped ("off"), a warning, or a violation. Anything that is not exactly "warn" or
-# "off" denies, so a typo in the settings fails closed.
-placement("off", meta, active) := {"bucket": "off", "meta": meta}
+uncatalogued(findings, table, config) := {rule: setting |
+	global_levels := object.get(config, "enforcement", {})
+	some finding in findings
+	rule := finding.rule
+	object.get(table, rule, null) == null
+	setting := rule_setting(rule, {}, object.get(global_levels, rule, "deny"))
+}
 
-placement(level, meta, active) := {"bucket": "exempted", "meta": object.union(meta, {"exemption": active[0]})} if {
-	level != "off"
+# Where a rule's findings go once an exemption may apply: exempted (still visible, with the
+# exemption), dropped ("off"), a warning, or a violation.
+placement(level, meta, active) := {"bucket": "off", "meta": meta} if {
+	level == "off"
+} else := {"bucket": "exempted", "meta": object.union(meta, {"exemption": active[0]})} if {
 	count(active) > 0
-} else := {"bucket": "warnings", "meta": meta} if {
-	level == "warn"
-} else := {"bucket": "violations", "meta": meta} if {
-	level != "off"
-}
+} else := {"bucket": placement_bucket(level), "meta": meta}
 
-assemble(findings, table) := {bucket: entries |
-	some bucket in ["violations", "warnings", "exempted"]
-	entries := [entry |
-		some finding in findings
-		setting := table[finding.rule]
-		setting.bucket == bucket
-		entry := object.union(setting.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path})
-	]
+# One pass over the findings, then a split by bucket (a separate function: regopy re-evaluates
+# a local comprehension inside later comprehensions of the same body).
+assemble(findings, table, task) := split_buckets([[setting.bucket, entry] |
+	some finding in findings
+	setting := object.get(task, finding.rule, object.get(table, finding.rule, null))
+	entry := object.union(setting.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path})
+])
+
+split_buckets(placed) := {
+	"violations": [entry | some pair in placed; pair[0] == "violations"; entry := pair[1]],
+	"warnings": [entry | some pair in placed; pair[0] == "warnings"; entry := pair[1]],
+	"exempted": [entry | some pair in placed; pair[0] == "exempted"; entry := pair[1]],
 }
 
 task_family(doc) := family if {

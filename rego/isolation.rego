@@ -176,28 +176,41 @@ credentials_and_literals(doc) := {f |
 	c := doc.task_definition.containerDefinitions[i]
 	some kind in ["environment", "secrets"]
 	variables := object.get(c, kind, [])
-	hits := prefilter_hits(kind, variables)
-	count(hits) > 0
-	some f in walk_variables(i, c, kind, variables, hits)
+	found := prefilter(kind, variables)
+	count(found.hits) > 0
+	some f in walk_variables(i, c, kind, candidates(variables, found.words), found.hits)
 }
 
-prefilter_hits(kind, variables) := hits if {
+# The rules whose words the list contains, and those words.
+prefilter(kind, variables) := {"hits": {m[0] | some m in matched}, "words": {m[1] | some m in matched}} if {
 	count(variables) > 0
 	names := concat(" ", [name | some v in variables; name := object.get(v, "name", "")])
 	values := concat(" ", [value | some v in variables; value := object.get(v, "value", "")])
 	text := upper(concat(" ", [names, values]))
 	filters := object.get(prefilters, kind, {})
-	hits := {rule |
+	matched := [[rule, word] |
 		some rule
 		words := filters[rule]
 		some word in words
 		contains(text, word)
-	}
-} else := set()
+	]
+} else := {"hits": set(), "words": set()}
 
-walk_variables(i, c, kind, variables, hits) := {f |
+# Only an item whose own name or value holds one of the words the list matched can fire (every
+# way a rule fires puts one of its words there), so only those are judged. Filtered here, in a
+# function argument: the embedded engine evaluates a call as soon as its arguments are bound,
+# whatever guards are written before it, so a guard beside variable_finding would not spare it.
+candidates(variables, words) := [[e, variable] |
 	some e
 	variable := variables[e]
+	text := upper(concat(" ", [object.get(variable, "name", ""), object.get(variable, "value", "")]))
+	count([word | some word in words; contains(text, word)]) > 0
+]
+
+walk_variables(i, c, kind, items, hits) := {f |
+	some item in items
+	e := item[0]
+	variable := item[1]
 	finding := variable_finding(kind, variable, hits)
 	f := {
 		"rule": finding.rule,

@@ -128,6 +128,8 @@ grants(roles) := {g |
 	some kind
 	values := principal[kind]
 	some value in values
+	# ecs-tasks.amazonaws.com itself is what the role is for: no principal finding can come of it.
+	[kind, lower(value)] != ["Service", ecs_tasks]
 	g := {"field": field, "role": role, "index": index, "stmt": stmt, "kind": kind, "value": value}
 }
 

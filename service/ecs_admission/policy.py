@@ -275,18 +275,65 @@ def arity_problems(files: tuple[RegoFile, ...]) -> list[str]:
 
 CHECKS_PREFIX = "ecs.checks."
 CHECK_PACKAGES_KEY = "check_packages"
+DECISION_TABLE_KEY = "decision_table"
+# Documents the loader writes into data.ecs: a data file may not take their names.
+RESERVED_DATA_KEYS = (CHECK_PACKAGES_KEY, DECISION_TABLE_KEY)
 
 
-def check_packages(modules: list[RegoFile]) -> list[str]:
-    """The ecs.checks.* packages of the modules, handed to the policies as data.ecs.check_packages:
-    the decision then reads each by name (enumerating data.ecs.checks costs far more on the
-    embedded engine) and still collects a package nobody listed anywhere."""
+def check_packages(modules: list[RegoFile], catalog: Any = None) -> list[str]:
+    """The ecs.checks.* packages of the modules and those the catalogue names, handed to the
+    policies as data.ecs.check_packages: the decision then reads each by name (enumerating
+    data.ecs.checks costs far more on the embedded engine), still collects a package nobody listed
+    anywhere, and reports a catalogued one that is missing (ECS-POLICY-001)."""
     found = set()
     for module in modules:
         match = _PACKAGE_LINE_RE.search(module.source)
         if match and match.group(1).startswith(CHECKS_PREFIX):
             found.add(match.group(1)[len(CHECKS_PREFIX) :].split(".", 1)[0])
+    if isinstance(catalog, dict):
+        found.update(
+            entry["package"]
+            for entry in catalog.values()
+            if isinstance(entry, dict) and isinstance(entry.get("package"), str)
+        )
     return sorted(found)
+
+
+# Mirrors rule_table / rule_setting / placement_bucket in admission.rego, which computes the same
+# table when a bundle lacks this document (tests/test_decision_table.py holds them equal).
+NO_ENTRY_REMEDIATION = "This rule has no catalog entry; add one to catalog.yaml."
+DEFAULT_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"
+
+
+def placement_bucket(level: Any) -> str:
+    """Where a rule's findings go without an exemption: anything but "warn" or "off" denies."""
+    return "off" if level == "off" else "warnings" if level == "warn" else "violations"
+
+
+def decision_table(catalog: Any, config: Any) -> dict[str, Any]:
+    """{rule id: {bucket, meta}}: the catalogue joined with config.yaml's global enforcement map,
+    handed to the policies as data.ecs.decision_table.table. Pure data, worked out once at load rather
+    than on every decision (it cost the embedded engine milliseconds per decision); per-family
+    overrides and exemptions depend on the task and stay in admission.rego."""
+    catalog = catalog if isinstance(catalog, dict) else {}
+    levels = config.get("enforcement") if isinstance(config, dict) else None
+    levels = levels if isinstance(levels, dict) else {}
+    table = {}
+    for rule, entry in catalog.items():
+        if not isinstance(entry, dict):
+            continue
+        level = levels.get(rule, entry.get("enforcement", "deny"))
+        table[rule] = {
+            "bucket": placement_bucket(level),
+            "meta": {
+                "severity": entry.get("severity", "high"),
+                "title": entry.get("title", rule),
+                "remediation": entry.get("remediation", NO_ENTRY_REMEDIATION),
+                "docs": entry.get("docs", DEFAULT_DOCS),
+                "enforcement": level,
+            },
+        }
+    return table
 
 
 def default_policy_dir() -> Path:
@@ -351,9 +398,15 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
         validate_policy_data(documents)
     except PolicyDataError as exc:
         raise PolicyError(f"{root.name}/{exc}") from None
-    if CHECK_PACKAGES_KEY in documents:
-        raise PolicyError(f"{root.name}: a data document may not be called {CHECK_PACKAGES_KEY} (the loader writes it)")
-    documents[CHECK_PACKAGES_KEY] = check_packages(modules)
+    for reserved in RESERVED_DATA_KEYS:
+        if reserved in documents:
+            raise PolicyError(f"{root.name}: a data document may not be called {reserved} (the loader writes it)")
+    documents[CHECK_PACKAGES_KEY] = check_packages(modules, documents.get("catalog"))
+    # Marked, so admission.rego can tell it from a catalogue without comparing the two.
+    documents[DECISION_TABLE_KEY] = {
+        "precomputed": True,
+        "table": decision_table(documents.get("catalog"), documents.get("config")),
+    }
     data = {DATA_ROOT: documents}
     digest.update(b"data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
     return PolicySet(
