@@ -32,7 +32,7 @@ from ecs_admission.inputs.parse import MAX_ALIASES, MAX_DEPTH
 from ecs_admission.inputs.schema import CONTAINER, CONTROL_RE, TASK_DEFINITION
 from ecs_admission.web import create_app
 
-from .conftest import REPO, example, free_port
+from .conftest import REPO, example, free_port, wait_ready
 
 CLEAN = example("taskdef-clean.json")
 DENIED = example("taskdef.json")
@@ -531,20 +531,3 @@ def hostile_corpus() -> list[tuple[bytes, str]]:
     ]
     cases += [(json.dumps(v).encode(), "application/json") for v in variants]
     return cases * 5
-
-
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("server did not become ready")
-        time.sleep(0.2)

@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 
 import pytest
@@ -17,7 +16,7 @@ from ecs_admission import metrics
 from ecs_admission.config import Settings
 from ecs_admission.web import create_app
 
-from .conftest import REPO, example, free_port
+from .conftest import REPO, example, free_port, wait_ready
 
 CLEAN = example("taskdef-clean.json")
 DENIED = example("taskdef.json")
@@ -193,18 +192,3 @@ def test_metrics_are_aggregated_across_gunicorn_workers(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=15)
-
-
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("server did not become ready")
-        time.sleep(0.2)

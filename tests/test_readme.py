@@ -7,12 +7,10 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from .conftest import REPO, free_port
+from .conftest import REPO, free_port, wait_ready
 
 README = (REPO / "README.md").read_text()
 BLOCK_RE = re.compile(r"```sh\n(# .*?\(expect: (\d{3})(?:, allowed (true|false))?\)\n)(curl .*?)\n```", re.DOTALL)
@@ -31,17 +29,7 @@ def server():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("server did not become ready")
-            time.sleep(0.2)
+    wait_ready(port, process)
     yield port
     process.terminate()
     process.wait(timeout=10)

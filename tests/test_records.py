@@ -25,7 +25,7 @@ from ecs_admission.records import LOGGER_NAME, Caller, decision_record, input_di
 from ecs_admission.redaction import MASK, mask_text, redact_input, redact_task_definition
 from ecs_admission.web import create_app
 
-from .conftest import EXAMPLES, REPO, example, free_port
+from .conftest import EXAMPLES, REPO, example, free_port, wait_ready
 
 CLEAN = example("taskdef-clean.json")
 DENIED = example("taskdef.json")
@@ -439,21 +439,6 @@ def test_no_planted_secret_reaches_gunicorn_stdout_or_stderr(tmp_path):
     decisions = [json.loads(line) for line in stdout.splitlines()]  # stdout is nothing but records
     assert {d["caller"] for d in decisions} == {"ci", "pipeline"}
     assert len(decisions) == 8 and "/v1/admit" in stderr  # the access log is on stderr
-
-
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("server did not become ready")
-        time.sleep(0.2)
 
 
 def test_caller_controlled_record_fields_are_masked(open_client, caplog):
