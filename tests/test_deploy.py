@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from ecs_admission.cli import main as cli_main
+from ecs_admission.facts.iam import READ_ACTIONS
 
 from .conftest import REPO
 
@@ -21,15 +22,8 @@ TASK_DEFINITION = DEPLOY / "ecs" / "task-definition.json"
 TEMPLATE = DEPLOY / "ecs" / "webhook.yaml"
 COMPOSE = DEPLOY / "docker-compose.yml"
 OPA_DOCKERFILE = DEPLOY / "opa" / "Dockerfile"
-WEBHOOK_READS = {
-    "iam:GetRole",
-    "iam:ListAttachedRolePolicies",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:ListRolePolicies",
-    "iam:GetRolePolicy",
-    "sts:GetCallerIdentity",
-}
+# Exactly the calls the IAM lookups make (test_iam_lookup.py holds the lookups to this list).
+WEBHOOK_READS = set(READ_ACTIONS)
 PINNED = re.compile(r"^[^:@\s]+(:(?!latest$)[A-Za-z0-9_.-]+|@sha256:[a-f0-9]{64})$")
 
 
