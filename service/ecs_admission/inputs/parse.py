@@ -46,11 +46,15 @@ def _reject_constant(name: str) -> Any:
     raise InputError(f"{name} is not valid JSON")
 
 
-def parse_json(raw: bytes | str) -> Any:
+def _decode(raw: bytes | str) -> str:
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise InputError(f"body is not UTF-8: {exc.reason} at byte {exc.start}", error="invalid_encoding") from None
+
+
+def parse_json(raw: bytes | str) -> Any:
+    text = _decode(raw)
     try:
         document = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -106,10 +110,7 @@ def _count_aliases(raw: str) -> None:
 
 
 def parse_yaml(raw: bytes | str) -> Any:
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError as exc:
-        raise InputError(f"body is not UTF-8: {exc.reason} at byte {exc.start}", error="invalid_encoding") from None
+    text = _decode(raw)
     try:
         _count_aliases(text)
         documents = list(yaml.load_all(text, Loader=_yaml_loader()))
