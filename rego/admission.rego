@@ -34,11 +34,6 @@ package_findings := {concern: found |
 	found := data.ecs.checks[concern].findings
 }
 
-raw_findings := {finding |
-	some found in package_findings
-	some finding in found
-}
-
 # Read as whole documents (not via data.ecs, which would include this package: recursion).
 # The decision hands decide() the precomputed table (for data.ecs.config) when the loader wrote
 # one, else the catalogue: comparing the catalogue itself would cost more than the table saves.
@@ -50,15 +45,28 @@ catalog_document := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
 
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
-# A package the catalogue names whose findings are undefined (renamed, or failing to evaluate)
-# would otherwise vanish from every decision: report it as a finding of its own.
-silent_packages := {concern |
-	some concern in check_packages
-	object.get(package_findings, concern, null) == null
+# The decision over the check packages' findings, {concern: findings}. OPA evaluates `decision`;
+# the embedded engine evaluates each check package in a plan of its own, which regopy runs about
+# twice as fast as one plan for all of them (README "Performance"), and then `findings_decision`
+# with their findings in input.package_findings and, in input.document, the two fields of the
+# task that decide() reads (task_definition.family and now). Both go through decision_for, so
+# they agree; the embedded engine uses the split only while these three rules read exactly so.
+decision := decision_for(package_findings, input)
+
+findings_decision := decision_for(input.package_findings, input.document)
+
+decision_for(found, doc) := decide(joined_findings(found) | package_failures(found), catalog, config, doc)
+
+joined_findings(found) := {finding |
+	some findings in found
+	some finding in findings
 }
 
-package_failures := {finding |
-	some concern in silent_packages
+# A package the catalogue names whose findings are undefined (renamed, or failing to evaluate)
+# would otherwise vanish from every decision: report it as a finding of its own.
+package_failures(found) := {finding |
+	some concern in check_packages
+	object.get(found, concern, null) == null
 	finding := {
 		"rule": "ECS-POLICY-001",
 		"path": "/",
@@ -68,8 +76,6 @@ package_failures := {finding |
 		]),
 	}
 }
-
-decision := decide(raw_findings | package_failures, catalog, config, input)
 
 # `catalog` is the catalogue, or the loader's table precomputed from it and config.yaml (below).
 decide(findings, catalog, config, doc) := decide_with(findings, table_for(catalog, config), config, doc)

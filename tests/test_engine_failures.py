@@ -56,7 +56,8 @@ def test_policy_that_does_not_compile(tmp_path):
 def test_undefined_decision(tmp_path):
     directory = policy_copy(tmp_path)
     source = (directory / "admission.rego").read_text()
-    (directory / "admission.rego").write_text(source.replace("decision := decide(", "decision_renamed := decide("))
+    renamed = source.replace("decision := decision_for(", "decision_renamed := decision_for(")
+    (directory / "admission.rego").write_text(renamed)
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     assert_fails_closed(client, "undefined", policies_loaded=True)
 
@@ -105,7 +106,7 @@ def test_malformed_decision_documents_are_engine_errors(document, fragment):
 def test_malformed_decision_from_policy_is_503(tmp_path):
     directory = policy_copy(tmp_path)
     source = (directory / "admission.rego").read_text()
-    entry_point = "decision := decide(raw_findings | package_failures, catalog, config, input)"
+    entry_point = "decision := decision_for(package_findings, input)"
     broken = source.replace(entry_point, 'decision := {"violations": "none"}')
     (directory / "admission.rego").write_text(broken)
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
