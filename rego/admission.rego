@@ -116,7 +116,13 @@ placement_bucket(level) := "warnings" if level == "warn"
 
 placement_bucket(level) := "violations" if not level in {"off", "warn"}
 
-decide_with(findings, table, config, doc) := assemble(findings, table, task_table(findings, table, config, task_overrides(config, doc)))
+# Only the table entries of the rules that found something: regopy's cost of an object lookup
+# grows with the object, and the whole table holds every catalogued rule.
+decide_with(findings, table, config, doc) := decide_rules(findings, {finding.rule | some finding in findings}, table, config, doc)
+
+decide_rules(findings, rules, table, config, doc) := assemble(findings, relevant, task_table(rules, relevant, config, task_overrides(config, doc))) if {
+	relevant := object.filter(table, rules)
+}
 
 no_overrides := {"levels": {}, "exemptions": {}}
 
@@ -170,21 +176,19 @@ overrides_for(config, family, today) := {"levels": levels, "exemptions": exempti
 # catalog entry, and (only when a family override or an exemption applies) each rule worked out
 # again with them. Most specific first: the family's override, then the global enforcement map,
 # then the catalogue default. Builtins rather than `not` and object.union: cheaper on regopy.
-task_table(findings, table, config, overrides) := uncatalogued(findings, table, config) if {
+task_table(rules, table, config, overrides) := uncatalogued(rules - object.keys(table), config) if {
 	overrides == no_overrides
 } else := {rule: setting |
 	global_levels := object.get(config, "enforcement", {})
-	some rule in {finding.rule | some finding in findings}
+	some rule in rules
 	entry := object.get(table, [rule, "meta"], {})
 	level := object.get(overrides.levels, rule, object.get(global_levels, rule, object.get(entry, "enforcement", "deny")))
 	setting := placement(level, object.get(rule_setting(rule, entry, level), "meta", {}), object.get(overrides.exemptions, rule, []))
 }
 
-uncatalogued(findings, table, config) := {rule: setting |
+uncatalogued(missing, config) := {rule: setting |
 	global_levels := object.get(config, "enforcement", {})
-	some finding in findings
-	rule := finding.rule
-	object.get(table, rule, null) == null
+	some rule in missing
 	setting := rule_setting(rule, {}, object.get(global_levels, rule, "deny"))
 }
 
