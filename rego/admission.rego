@@ -32,7 +32,13 @@ catalogued_packages := {concern |
 package_findings := {concern: found |
 	some concern in check_packages
 	found := data.ecs.checks[concern].findings
+	findings_collection(found)
 }
+
+# Findings that are not a set (or an array) cannot be read: the package counts as silent.
+findings_collection(found) if is_set(found)
+
+findings_collection(found) if is_array(found)
 
 # Read as whole documents (not via data.ecs, which would include this package: recursion).
 # The decision hands decide() the precomputed table (for data.ecs.config) when the loader wrote
@@ -65,8 +71,7 @@ joined_findings(found) := {finding |
 # A package the catalogue names whose findings are undefined (renamed, or failing to evaluate)
 # would otherwise vanish from every decision: report it as a finding of its own.
 package_failures(found) := {finding |
-	some concern in check_packages
-	object.get(found, concern, null) == null
+	some concern in check_packages - object.keys(found)
 	finding := {
 		"rule": "ECS-POLICY-001",
 		"path": "/",

@@ -173,15 +173,19 @@ def test_a_package_reading_another_is_still_decided_correctly():
     assert {"ECS-ISO-002", "ECS-ECHO-001"} <= rules
 
 
-def test_a_silent_package_is_reported_and_a_failing_one_fails_closed():
-    silent = with_modules(
-        RegoFile("quiet.rego", "package ecs.checks.quiet\n\nimport rego.v1\n\nfindings := x if x := input.absent\n")
-    )
+@pytest.mark.parametrize("findings", ["x if x := input.absent", "null", '"none"', "{}"])
+@pytest.mark.parametrize("split", [True, False], ids=["split", "one-plan"])
+def test_a_silent_package_is_reported(findings, split):
+    source = f"package ecs.checks.quiet\n\nimport rego.v1\n\nfindings := {findings}\n"
     document = {"task_definition": AGENT, "task_roles": {}, "context": {}, "now": "2026-11-27T00:00:00Z"}
-    failures = [v for v in EmbeddedEngine(silent).query(document)["violations"] if v["rule"] == "ECS-POLICY-001"]
-    assert [v["message"] for v in failures] == [
-        "the check package ecs.checks.quiet produced no findings: its rules were not evaluated"
-    ]
+    violations = EmbeddedEngine(with_modules(RegoFile("quiet.rego", source)), split=split).query(document)["violations"]
+    failures = [v["message"] for v in violations if v["rule"] == "ECS-POLICY-001"]
+    assert failures == ["the check package ecs.checks.quiet produced no findings: its rules were not evaluated"]
+    assert "ECS-ISO-002" in {v["rule"] for v in violations}
+
+
+def test_a_failing_package_fails_closed():
+    document = {"task_definition": AGENT, "task_roles": {}, "context": {}, "now": "2026-11-27T00:00:00Z"}
     failing = with_modules(
         RegoFile(
             "loud.rego",

@@ -210,10 +210,11 @@ class EmbeddedEngine:
                     found = {}
                     for plan, bundle in self._checks:
                         text = self._run(bundle, plan.entrypoint)
-                        if text != "undefined":  # admission.rego reports the package (ECS-POLICY-001)
-                            found[plan.concern] = parse_output(
-                                text, self.name, f"data.ecs.checks.{plan.concern}.findings"
-                            )
+                        if text == "undefined":
+                            continue  # left out: admission.rego reports the package (ECS-POLICY-001)
+                        value = parse_output(text, self.name, f"data.ecs.checks.{plan.concern}.findings")
+                        if isinstance(value, list):  # a set or an array, as package_findings reads them
+                            found[plan.concern] = value
                     decision_input = {"package_findings": found, "document": decision_fields(input_document)}
                     self._runner.set_input(self._convert(decision_input))
                 text = self._run(self._bundle, self._entrypoint)

@@ -28,7 +28,7 @@ CANONICAL_RULES = {
     FINDINGS_DECISION_RULE: "findings_decision := decision_for(input.package_findings, input.document)",
     "package_findings": (
         "package_findings := {concern: found | some concern in check_packages "
-        "found := data.ecs.checks[concern].findings }"
+        "found := data.ecs.checks[concern].findings findings_collection(found) }"
     ),
 }
 
