@@ -24,7 +24,8 @@ permissions(doc, field) := perms if {
 
 # ECS-PERM-001: every container in the task, and anything that reaches it, is an administrator.
 # ECS-PERM-002: a combination of permissions that lets the task grant itself more (Rhino Security
-#   Labs / Cloudsplaining methods, including passing a role to a new ECS task); one per path.
+#   Labs / Cloudsplaining methods, including passing a role to a new ECS task); one per role,
+#   naming every path (an administrator role has dozens: one finding each would bury the rest).
 # ECS-PERM-003: iam:PassRole on "*" lets the task hand any role in the account to a service it
 #   can drive (the first half of most escalation paths).
 # ECS-PERM-004: sts:AssumeRole on "*" lets the task become any role that trusts its account.
@@ -39,11 +40,9 @@ task_role_findings(doc) := {f |
 			"anyone who gets code into this task owns the account",
 		])}
 	} | {finding |
-		some path in object.get(perms, "escalation_paths", [])
-		finding := {"rule": "ECS-PERM-002", "message": concat("", [
-			label, " can escalate its privileges (", object.get(path, "id", "?"),
-			": ", concat(" + ", object.get(path, "actions", [])), ")", description_words(path),
-		])}
+		paths := object.get(perms, "escalation_paths", [])
+		count(paths) > 0
+		finding := {"rule": "ECS-PERM-002", "message": escalation_message(label, paths)}
 	}) | ({finding |
 		perms.passrole_any == true
 		finding := {"rule": "ECS-PERM-003", "message": concat("", [
@@ -65,6 +64,15 @@ task_role_findings(doc) := {f |
 	}
 	f := object.union(finding, {"path": "/taskRoleArn"})
 }
+
+escalation_message(label, paths) := concat("", [label, " can escalate its privileges (", path_words(paths[0]), ")", description_words(paths[0])]) if {
+	count(paths) == 1
+} else := concat("", [
+	label, " can escalate its privileges ", format_int(count(paths), 10), " ways: ",
+	lib.join_limited(sort([words | some path in paths; words := path_words(path)]), 5),
+])
+
+path_words(path) := concat("", [object.get(path, "id", "?"), ": ", concat(" + ", object.get(path, "actions", []))])
 
 description_words(path) := concat("", [": ", path.description]) if lib.non_empty_string(path.description) else := ""
 

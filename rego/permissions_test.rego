@@ -44,15 +44,36 @@ test_admin_task_role_fires if {
 	startswith(f.message, "task role app (taskRoleArn) has administrator-equivalent permissions")
 }
 
-test_escalation_paths_fire_one_each if {
+test_one_escalation_path_is_named_with_its_description if {
+	path := {"id": "PassExistingRoleToNewECSTaskViaRunTask", "actions": ["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:RunTask"], "description": "pass a role to a new task"}
+	messages("ECS-PERM-002", task_perms({"escalation_paths": [path]})) == {concat("", [
+		"task role app (taskRoleArn) can escalate its privileges (PassExistingRoleToNewECSTaskViaRunTask: ",
+		"iam:PassRole + ecs:RegisterTaskDefinition + ecs:RunTask): pass a role to a new task",
+	])}
+}
+
+test_escalation_paths_are_one_finding_per_role if {
 	paths := [
 		{"id": "PassExistingRoleToNewECSTaskViaRunTask", "actions": ["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:RunTask"], "description": "pass a role to a new task"},
 		{"id": "CreateNewPolicyVersion", "actions": ["iam:CreatePolicyVersion"], "description": ""},
 	]
-	doc := task_perms({"escalation_paths": paths})
-	count(messages("ECS-PERM-002", doc)) == 2
-	some message in messages("ECS-PERM-002", doc)
-	contains(message, "PassExistingRoleToNewECSTaskViaRunTask: iam:PassRole + ecs:RegisterTaskDefinition + ecs:RunTask")
+	messages("ECS-PERM-002", task_perms({"escalation_paths": paths})) == {concat("", [
+		"task role app (taskRoleArn) can escalate its privileges 2 ways: ",
+		"CreateNewPolicyVersion: iam:CreatePolicyVersion, ",
+		"PassExistingRoleToNewECSTaskViaRunTask: iam:PassRole + ecs:RegisterTaskDefinition + ecs:RunTask",
+	])}
+}
+
+test_many_escalation_paths_are_listed_up_to_five if {
+	paths := [{"id": id, "actions": ["iam:X"]} | some id in ["A", "B", "C", "D", "E", "F", "G"]]
+	messages("ECS-PERM-002", task_perms({"escalation_paths": paths})) == {concat("", [
+		"task role app (taskRoleArn) can escalate its privileges 7 ways: ",
+		"A: iam:X, B: iam:X, C: iam:X, D: iam:X, E: iam:X, and 2 more",
+	])}
+}
+
+test_no_escalation_path_no_finding if {
+	not fired("ECS-PERM-002", task_perms({"escalation_paths": []}))
 }
 
 test_passrole_and_assumerole_on_any_warn if {
