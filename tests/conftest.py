@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -75,6 +80,51 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Served:
+    port: int
+    process: subprocess.Popen
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@contextlib.contextmanager
+def serving(
+    settings: dict[str, str] | None = None,
+    stdout: int | IO[str] = subprocess.DEVNULL,
+    stderr: int | IO[str] = subprocess.DEVNULL,
+) -> Iterator[Served]:
+    """`ecs-admission serve` (gunicorn) on 127.0.0.1, ready, with ECS_ADMISSION_* overrides; stopped on exit.
+
+    One worker and authentication off unless `settings` say otherwise. The server makes its own
+    metrics directory, never this process's.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "ECS_ADMISSION_HOST": "127.0.0.1",
+        "ECS_ADMISSION_PORT": str(port),
+        "ECS_ADMISSION_WORKERS": "1",
+        "ECS_ADMISSION_AUTH": "none",
+        **(settings or {}),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecs_admission.cli", "serve"], cwd=REPO, env=env, stdout=stdout, stderr=stderr
+    )
+    try:
+        wait_ready(port, process)
+        yield Served(port, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # The OPA side (real binary or Go-evaluator stand-in) and the policy bundle, shared by the session.

@@ -15,8 +15,6 @@ import http.client
 import io
 import json
 import os
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -32,7 +30,7 @@ from ecs_admission.inputs.parse import MAX_ALIASES, MAX_DEPTH
 from ecs_admission.inputs.schema import CONTAINER, CONTROL_RE, TASK_DEFINITION
 from ecs_admission.web import create_app
 
-from .conftest import REPO, example, free_port, wait_ready
+from .conftest import REPO, example, serving
 
 CLEAN = example("taskdef-clean.json")
 DENIED = example("taskdef.json")
@@ -455,26 +453,10 @@ def test_openapi_document_describes_every_route(client):
 
 @pytest.mark.slow
 def test_gunicorn_worker_survives_hostile_bodies(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "ECS_ADMISSION_PORT": str(port),
-        "ECS_ADMISSION_WORKERS": "1",
-        "ECS_ADMISSION_AUTH": "none",
-        "ECS_ADMISSION_DECISION_LOG": "false",
-        "ECS_ADMISSION_MAX_BODY_BYTES": str(256 * 1024),
-    }
+    settings = {"ECS_ADMISSION_DECISION_LOG": "false", "ECS_ADMISSION_MAX_BODY_BYTES": str(256 * 1024)}
     stderr_path = tmp_path / "stderr.log"
-    with open(stderr_path, "w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ecs_admission.cli", "serve"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    try:
-        wait_ready(port, process)
+    with open(stderr_path, "w") as stderr, serving(settings, stderr=stderr) as served:
+        port = served.port
         bodies = hostile_corpus()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         statuses = []
@@ -501,9 +483,6 @@ def test_gunicorn_worker_survives_hostile_bodies(tmp_path):
         assert chunked.status == 413
         connection.close()
         assert len(statuses) == len(bodies) + 1 and 400 in statuses and 200 in statuses and 413 in statuses
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
     log = stderr_path.read_text()
     # One boot and no timeout or crash: the same worker answered everything.
     assert log.count("Booting worker") == 1, log[-2000:]

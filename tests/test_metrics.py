@@ -16,7 +16,7 @@ from ecs_admission import metrics
 from ecs_admission.config import Settings
 from ecs_admission.web import create_app
 
-from .conftest import REPO, example, free_port, wait_ready
+from .conftest import REPO, example, serving
 
 CLEAN = example("taskdef-clean.json")
 DENIED = example("taskdef.json")
@@ -153,25 +153,10 @@ def test_dead_workers_gauges_are_dropped(tmp_path):
 
 
 @pytest.mark.slow
-def test_metrics_are_aggregated_across_gunicorn_workers(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "ECS_ADMISSION_PORT": str(port),
-        "ECS_ADMISSION_WORKERS": "2",
-        "ECS_ADMISSION_AUTH": "none",
-        "ECS_ADMISSION_DECISION_LOG": "false",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # serve makes its own
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ecs_admission.cli", "serve"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(port, process)
+def test_metrics_are_aggregated_across_gunicorn_workers():
+    # serving() leaves PROMETHEUS_MULTIPROC_DIR out: serve makes its own.
+    with serving({"ECS_ADMISSION_WORKERS": "2", "ECS_ADMISSION_DECISION_LOG": "false"}) as served:
+        port = served.port
         total = 40
         for index in range(total):
             body = json.dumps(DENIED if index % 2 else CLEAN).encode()
@@ -189,6 +174,3 @@ def test_metrics_are_aggregated_across_gunicorn_workers(tmp_path):
             allow = scraped.get('ecs_admission_decisions_total{engine="embedded",mode="dry-run",verdict="allow"}')
             deny = scraped.get('ecs_admission_decisions_total{engine="embedded",mode="dry-run",verdict="deny"}')
             assert (allow, deny) == (total / 2, total / 2)
-    finally:
-        process.terminate()
-        process.wait(timeout=15)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 
 import pytest
 
-from .conftest import REPO, free_port, wait_ready
+from .conftest import REPO, serving
 
 README = (REPO / "README.md").read_text()
 BLOCK_RE = re.compile(r"```sh\n(# .*?\(expect: (\d{3})(?:, allowed (true|false))?\)\n)(curl .*?)\n```", re.DOTALL)
@@ -19,20 +17,9 @@ EXAMPLES = BLOCK_RE.findall(README)
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
     # The README quick start runs with authentication off (`make serve`); so does this server.
-    env = {**os.environ, "ECS_ADMISSION_PORT": str(port), "ECS_ADMISSION_WORKERS": "1", "ECS_ADMISSION_AUTH": "none"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ecs_admission.cli", "serve"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_ready(port, process)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+    with serving() as served:
+        yield served.port
 
 
 def test_readme_has_the_examples():

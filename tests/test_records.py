@@ -7,10 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,7 +22,7 @@ from ecs_admission.records import LOGGER_NAME, Caller, decision_record, input_di
 from ecs_admission.redaction import MASK, mask_text, redact_input, redact_task_definition
 from ecs_admission.web import create_app
 
-from .conftest import EXAMPLES, REPO, example, free_port, wait_ready
+from .conftest import EXAMPLES, REPO, example, serving
 
 CLEAN = example("taskdef-clean.json")
 DENIED = example("taskdef.json")
@@ -405,21 +402,10 @@ def handler_format(record: logging.LogRecord) -> str:
 
 @pytest.mark.slow
 def test_no_planted_secret_reaches_gunicorn_stdout_or_stderr(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        **auth_env(),
-        "ECS_ADMISSION_PORT": str(port),
-        "ECS_ADMISSION_WORKERS": "2",
-        "ECS_ADMISSION_AUTH": "required",
-    }
+    settings = {**auth_env(), "ECS_ADMISSION_WORKERS": "2", "ECS_ADMISSION_AUTH": "required"}
     out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
-    with open(out_path, "w") as out, open(err_path, "w") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ecs_admission.cli", "serve"], cwd=REPO, env=env, stdout=out, stderr=err
-        )
-    try:
-        wait_ready(port, process)
+    with open(out_path, "w") as out, open(err_path, "w") as err, serving(settings, stdout=out, stderr=err) as served:
+        port = served.port
         for name, path, body, headers, status in scenarios():
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}{path}", data=body or None, headers=headers, method="POST" if body else "GET"
@@ -430,9 +416,6 @@ def test_no_planted_secret_reaches_gunicorn_stdout_or_stderr(tmp_path):
             except urllib.error.HTTPError as exc:
                 code = exc.code
             assert code == status, name
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
     stdout, stderr = out_path.read_text(), err_path.read_text()
     assert_no_planted(stdout, "gunicorn stdout")
     assert_no_planted(stderr, "gunicorn stderr")

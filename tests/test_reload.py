@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from ecs_admission import reload
 from ecs_admission.config import Settings
 from ecs_admission.web import create_app
 
-from .conftest import REPO, example, free_port
+from .conftest import REPO, example, serving
 
 DENIED = example("taskdef.json")
 BROKEN = "package ecs.checks.broken\nimport rego.v1\nfindings := {x | x := \n"
@@ -208,24 +207,10 @@ def wait_for(predicate, what: str, timeout: float = 60):
 
 @pytest.mark.slow
 def test_sighup_validates_before_the_new_workers_load(policy_dir):
-    port = free_port()
-    env = {
-        **os.environ,
-        "ECS_ADMISSION_PORT": str(port),
-        "ECS_ADMISSION_WORKERS": "1",
-        "ECS_ADMISSION_AUTH": "none",
-        "ECS_ADMISSION_DECISION_LOG": "false",
-        "ECS_ADMISSION_POLICY_DIR": str(policy_dir),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ecs_admission.cli", "serve"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    ready = f"http://127.0.0.1:{port}/readyz"
-    try:
+    settings = {"ECS_ADMISSION_DECISION_LOG": "false", "ECS_ADMISSION_POLICY_DIR": str(policy_dir)}
+    with serving(settings) as served:
+        port, process = served.port, served.process
+        ready = f"http://127.0.0.1:{port}/readyz"
         original = wait_for(lambda: get_json(ready)[1].get("revision"), "the server")
         # A broken directory: the master refuses it, the new worker keeps the old snapshot.
         (policy_dir / "broken.rego").write_text(BROKEN)
@@ -247,6 +232,3 @@ def test_sighup_validates_before_the_new_workers_load(policy_dir):
         process.send_signal(signal.SIGHUP)
         status, body = wait_for(lambda: (r := get_json(ready)) and r[1].get("revision") != original and r, "the reload")
         assert status == 200 and "reload_error" not in body
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
