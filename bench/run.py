@@ -14,6 +14,10 @@ its numbers are lower bounds). It also times the embedded engine alone on the sa
 
 The OPA sidecar is measured too when the OPA engine and the test stand-in for OPA
 (tests/opa_standin.py, OPA's Go evaluator behind OPA's REST API) are present; otherwise skipped.
+
+`--facts cache` measures the other way role facts arrive: the same task definitions, their roles
+created in moto's IAM (ThreadedMotoServer on 127.0.0.1, never AWS) and looked up by the server
+(ECS_ADMISSION_IAM_LOOKUP=on), with every worker's IAM cache warmed before the clock starts.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import argparse
 import contextlib
 import http.client
 import json
+import logging
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -291,6 +297,95 @@ def run_python(port: int, clients: int, seconds: float, bodies: list[bytes]) -> 
     return result
 
 
+# --- IAM facts from a warm cache (moto) ----------------------------------------------------------
+
+ROLE_NAME_RE = re.compile(r"[^\w+=,.@-]")
+
+
+@contextlib.contextmanager
+def moto_iam(envelopes: list[dict[str, Any]]) -> Iterator[tuple[dict[str, str], list[dict[str, Any]]]]:
+    """moto's IAM on 127.0.0.1 holding the envelopes' roles; yields the server's environment and the
+    envelopes without inline roles, their role ARNs moved into moto's account (a lookup never
+    crosses accounts)."""
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    aws = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        iam = session.client("iam", endpoint_url=aws["AWS_ENDPOINT_URL"])
+        account = session.client("sts", endpoint_url=aws["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"]
+        created: dict[str, str] = {}
+        looked_up = []
+        for envelope in envelopes:
+            task = dict(envelope["taskDefinition"])
+            for field in ("taskRoleArn", "executionRoleArn"):
+                arn = task.get(field)
+                facts = envelope["roles"].get(arn) if isinstance(arn, str) else None
+                if facts is None:
+                    continue
+                name = ROLE_NAME_RE.sub("-", arn.rsplit("/", 1)[-1])[:64]
+                if name not in created:
+                    created[name] = iam.create_role(
+                        RoleName=name, AssumeRolePolicyDocument=json.dumps(facts["trustPolicy"])
+                    )["Role"]["Arn"]
+                    for index, document in enumerate(facts["policies"]):
+                        iam.put_role_policy(
+                            RoleName=name, PolicyName=f"inline-{index}", PolicyDocument=json.dumps(document)
+                        )
+                task[field] = created[name]
+            looked_up.append(
+                {
+                    **envelope,
+                    "taskDefinition": task,
+                    "roles": {},
+                    "context": {"account": account, "region": "us-east-1"},
+                }
+            )
+        env = {**aws, "ECS_ADMISSION_IAM_LOOKUP": "on", "ECS_ADMISSION_IAM_CACHE_TTL": "3600"}
+        yield env, looked_up
+    finally:
+        moto.stop()
+
+
+def iam_cache_misses(port: int) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/metrics")
+    text = connection.getresponse().read().decode()
+    return sum(
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith("ecs_admission_iam_cache_misses_total")
+    )
+
+
+def warm_iam_cache(port: int, bodies: list[bytes], rounds: int = 20) -> None:
+    """Post every body on fresh connections until a whole pass looks nothing up: then every worker
+    (each keeps its own cache, and the kernel picks which one accepts) holds every role."""
+    for _ in range(rounds):
+        before = iam_cache_misses(port)
+        for body in bodies * 2:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request(
+                "POST", "/v1/admit?dry_run=true", body=body, headers={"Content-Type": "application/json"}
+            )
+            connection.getresponse().read()
+            connection.close()
+        if iam_cache_misses(port) == before:
+            return
+    print("bench: warning: the IAM cache was still missing after the warm-up; cache numbers include lookups")
+
+
 # --- OPA (optional) ------------------------------------------------------------------------------
 
 
@@ -370,7 +465,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto", help="load generator")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--no-opa", action="store_true", help="skip the OPA sidecar even if available")
+    parser.add_argument(
+        "--facts",
+        default="inline,cache",
+        help="how role facts arrive, comma-separated: inline (in the envelope) and/or cache (IAM lookups "
+        "against moto on 127.0.0.1, cache warmed first); default both",
+    )
     args = parser.parse_args(argv)
+    fact_modes = [x.strip() for x in args.facts.split(",") if x.strip()]
+    if not fact_modes or set(fact_modes) - {"inline", "cache"}:
+        sys.exit("bench: --facts takes inline, cache or both")
     levels = [int(x) for x in args.clients.split(",") if x.strip()]
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
     if args.client == "wrk" and not shutil.which("wrk"):
@@ -378,12 +482,16 @@ def main(argv: list[str] | None = None) -> int:
 
     envelopes = build_inputs(corpus_dir())
     workdir = Path(tempfile.mkdtemp(prefix="ecs-admission-bench-"))
-    paths = []
-    for index, envelope in enumerate(envelopes):
-        path = workdir / f"body-{index:03d}.json"
-        path.write_bytes(json.dumps(envelope).encode())
-        paths.append(path)
-    bodies = [p.read_bytes() for p in paths]
+
+    def write_bodies(name: str, items: list[dict[str, Any]]) -> tuple[list[Path], list[bytes]]:
+        paths = []
+        for index, envelope in enumerate(items):
+            path = workdir / f"{name}-{index:03d}.json"
+            path.write_bytes(json.dumps(envelope).encode())
+            paths.append(path)
+        return paths, [p.read_bytes() for p in paths]
+
+    paths, bodies = write_bodies("inline", envelopes)
     size = statistics.fmean(len(b) for b in bodies)
     roles = sum(len(e["roles"]) for e in envelopes)
     print(f"machine: {machine()}")
@@ -400,35 +508,49 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: list[dict[str, Any]] = []
     columns = ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "p50/raw", "CPU ms")
-    print(f"{'engine':9} " + " ".join(f"{c:>8}" for c in columns))
+    print(f"{'engine':9} {'facts':>7} " + " ".join(f"{c:>8}" for c in columns))
 
-    def measure(engine: str, env: dict[str, str]) -> None:
+    def measure(engine: str, facts: str, env: dict[str, str], paths: list[Path], bodies: list[bytes]) -> None:
         with server(args.workers, workdir, env) as (port, pid):
             run = (
                 (lambda c, s: run_wrk(port, c, s, paths, workdir))
                 if use_wrk
                 else (lambda c, s: run_python(port, c, s, bodies))
             )
+            if facts == "cache":
+                warm_iam_cache(port, bodies)
             run(2, 1.0)  # warm up: every worker compiles and touches its code paths
             for clients in levels:
                 cpu_before = process_tree_cpu_seconds(pid)
                 point = run(clients, args.duration)
                 cpu_ms = (process_tree_cpu_seconds(pid) - cpu_before) * 1000 / max(1, point["requests"])
                 point.update(
-                    engine=engine, clients=clients, cpu_ms=cpu_ms, ratio_p50_to_raw=point["p50_ms"] / raw["mean_ms"]
+                    engine=engine,
+                    facts=facts,
+                    clients=clients,
+                    cpu_ms=cpu_ms,
+                    ratio_p50_to_raw=point["p50_ms"] / raw["mean_ms"],
                 )
                 results.append(point)
                 print(
-                    f"{engine:9} {clients:>8} {point['rps']:>8.0f} {point['p50_ms']:>8.2f} {point['p95_ms']:>8.2f} "
-                    f"{point['p99_ms']:>8.2f} {point['errors']:>8} {point['ratio_p50_to_raw']:>7.1f}x "
-                    f"{point['cpu_ms']:>8.2f}"
+                    f"{engine:9} {facts:>7} {clients:>8} {point['rps']:>8.0f} {point['p50_ms']:>8.2f} "
+                    f"{point['p95_ms']:>8.2f} {point['p99_ms']:>8.2f} {point['errors']:>8} "
+                    f"{point['ratio_p50_to_raw']:>7.1f}x {point['cpu_ms']:>8.2f}"
                 )
 
-    measure("embedded", {})
-    if not args.no_opa:
-        with opa_standin(workdir) as env:
-            if env is not None:
-                measure("opa", env)
+    with contextlib.ExitStack() as stack:
+        variants: list[tuple[str, dict[str, str], list[Path], list[bytes]]] = []
+        if "inline" in fact_modes:
+            variants.append(("inline", {}, paths, bodies))
+        if "cache" in fact_modes:
+            aws_env, looked_up = stack.enter_context(moto_iam(envelopes))
+            variants.append(("cache", aws_env, *write_bodies("cache", looked_up)))
+        for facts, env, variant_paths, variant_bodies in variants:
+            measure("embedded", facts, env, variant_paths, variant_bodies)
+        opa_env = None if args.no_opa else stack.enter_context(opa_standin(workdir))
+        if opa_env is not None:
+            for facts, env, variant_paths, variant_bodies in variants:
+                measure("opa", facts, {**env, **opa_env}, variant_paths, variant_bodies)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "raw_engine": raw, "points": results}, indent=2))
     shutil.rmtree(workdir, ignore_errors=True)
