@@ -168,7 +168,8 @@ class EmbeddedEngine:
             self._entrypoint = ENTRYPOINT
             self._bundle = self._compile(policy.modules, ENTRYPOINT)
             self.layout = f"one plan ({layout})"
-        log.debug("embedded engine: %s", self.layout)
+            # Slower, and a policy author may not expect it: say so once per worker.
+            log.info("embedded engine: %s", self.layout)
         self._runner = Interpreter()
         # One interpreter per worker; the lock keeps a threaded server from interleaving inputs.
         self._lock = threading.Lock()

@@ -53,13 +53,13 @@ class SplitLayout:
     decision: Plan
 
 
-def package_of(module: RegoFile) -> str:
-    match = _PACKAGE_RE.search("\n".join(code_of(line) for line in module.source.splitlines()))
-    return match.group(1) if match else ""
-
-
 def _code(module: RegoFile) -> str:
     return "\n".join(code_of(line) for line in module.source.splitlines())
+
+
+def package_of(module: RegoFile) -> str:
+    match = _PACKAGE_RE.search(_code(module))
+    return match.group(1) if match else ""
 
 
 def rule_texts(module: RegoFile) -> dict[str, list[str]]:
