@@ -373,6 +373,21 @@ def test_warm_lookups_come_from_the_cache_until_the_ttl(aws):
     assert len(aws.calls) > calls
 
 
+def test_a_cache_hit_is_served_without_the_lookup_threads(aws):
+    lookup = IamLookup(settings())
+    cold = lookup.lookup([EXEC_ARN], lookup.deadline())[EXEC_ARN]
+    lookup._pool().shutdown()  # a hit that still went through the pool would now raise
+    before = metrics_sample("ecs_admission_iam_cache_hits_total")
+    assert lookup.lookup([EXEC_ARN], lookup.deadline())[EXEC_ARN] == cold
+    assert metrics_sample("ecs_admission_iam_cache_hits_total") == before + 1
+
+
+def metrics_sample(name: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
 def test_one_client_per_worker(aws):
     sessions = []
 

@@ -257,13 +257,26 @@ class IamLookup:
         return self._account
 
     def account_within(self, deadline: float) -> str | LookupFailure:
+        if self._account is not None:
+            return self._account
         return self._run_within({"account": self.caller_account}, deadline)["account"]
 
     # -- roles ----------------------------------------------------------------------------------------
 
     def lookup(self, arns: Iterable[str], deadline: float) -> dict[str, dict[str, Any]]:
         """Facts for each role ARN (known, missing or unknown), within the deadline."""
-        results = self._run_within({arn: lambda arn=arn: self.role_facts(arn) for arn in dict.fromkeys(arns)}, deadline)
+        results: dict[str, Any] = {}
+        pending: dict[str, Callable[[], Any]] = {}
+        for arn in dict.fromkeys(arns):
+            cached = self.roles.get(arn)
+            if cached is not None:
+                # Served here: handing a cache hit to the pool and waiting for it cost more than the hit.
+                _count("iam_cache_hit")
+                results[arn] = dict(cached)
+            else:
+                pending[arn] = lambda arn=arn: self.role_facts(arn)
+        if pending:
+            results.update(self._run_within(pending, deadline))
         return {
             arn: unknown_facts(value.reason, value.status) if isinstance(value, LookupFailure) else value
             for arn, value in results.items()
