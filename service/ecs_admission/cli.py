@@ -1,4 +1,5 @@
-"""The `ecs-admission` command: check task definitions (locally or by a remote gate), serve the webhook.
+"""The `ecs-admission` command: check task definitions (locally or by a remote gate), audit the
+registered ones, serve the webhook.
 
 Exit codes (README "CLI"): 0 all allowed (or dry-run), 1 any denied, 2 usage or input error,
 3 the engine could not decide or the gate could not be reached.
@@ -231,6 +232,13 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         for result in checker.check(name, raw, args.dry_run):
             result.source = source
             results.append(result)
+    return _report(args, checker, results, stdout, stderr)
+
+
+def _report(
+    args: argparse.Namespace, checker: Checker, results: list[CheckResult], stdout: TextIO, stderr: TextIO
+) -> int:
+    """Print notes and errors, render the results as --format (and each --report), return the exit code."""
     for note in checker.notes:
         print(f"ecs-admission: note: {note}", file=stderr)
     for result in results:
@@ -259,7 +267,44 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         except OSError as exc:
             # The summary is a convenience: losing it must not turn a verdict into an error.
             print(f"ecs-admission: warning: cannot write GITHUB_STEP_SUMMARY: {exc.strerror}", file=stderr)
-    return max(r.exit_code for r in results)
+    return max((r.exit_code for r in results), default=EXIT_ALLOWED)
+
+
+def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    from .audit import AuditError, ecs_client, registered_task_definitions
+
+    settings = Settings.from_env()
+    region = (
+        args.region or settings.default_region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    if not region:
+        raise UsageError("no AWS Region: pass --region or set AWS_REGION")
+    checker = _checker(args, stderr)
+    client = ecs_client(region, settings.iam_connect_timeout, settings.iam_read_timeout, settings.iam_max_attempts)
+    results: list[CheckResult] = []
+    failure = None
+    try:
+        for registered in registered_task_definitions(client, args.family_prefix, args.all_revisions):
+            if registered.body is None:
+                results.append(
+                    CheckResult(registered.name, error=f"{registered.name}: {registered.error}", exit_code=EXIT_ENGINE)
+                )
+                continue
+            results.extend(checker.check(registered.name, registered.body, args.dry_run))
+    except AuditError as exc:
+        # Fail closed: what was judged is still reported, and the exit says the audit is incomplete.
+        failure = f"cannot list the task definitions in {region}: {exc.reason}"
+    if not results and failure is None:
+        print(
+            f"ecs-admission: note: no ACTIVE task definitions in {region}"
+            + (f" with family prefix {args.family_prefix!r}" if args.family_prefix else ""),
+            file=stderr,
+        )
+    code = _report(args, checker, results, stdout, stderr)
+    if failure:
+        print(f"ecs-admission: {failure}", file=stderr)
+        return EXIT_ENGINE
+    return code
 
 
 def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
@@ -271,16 +316,11 @@ def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     return run_gunicorn(settings)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ecs-admission", description="Policy gate for Amazon ECS task definitions.")
-    parser.add_argument("--version", action="version", version=f"ecs-admission {__version__}")
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-
-    check = commands.add_parser("check", help="evaluate task definition files, locally or by a remote gate")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="task definition file(s); - reads standard input")
-    check.add_argument("--format", choices=tuple(FORMATS), default="text")
-    check.add_argument("--output", type=Path, metavar="FILE", help="write the --format report to FILE, not stdout")
-    check.add_argument(
+def _add_decision_options(command: argparse.ArgumentParser) -> None:
+    """How a command decides (locally or by a gate at --url) and reports: shared by check and audit."""
+    command.add_argument("--format", choices=tuple(FORMATS), default="text")
+    command.add_argument("--output", type=Path, metavar="FILE", help="write the --format report to FILE, not stdout")
+    command.add_argument(
         "--report",
         type=_report_spec,
         action="append",
@@ -288,21 +328,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FORMAT=FILE",
         help="also write the same decisions as FORMAT to FILE (repeatable), e.g. sarif=results.sarif",
     )
-    check.add_argument("--dry-run", action="store_true", help="report the verdict but exit 0")
-    check.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
-    check.add_argument("--url", help="ask the gate at URL (POST URL/v1/admit) instead of evaluating locally")
-    check.add_argument("--token-env", metavar="NAME", help="send 'Authorization: Bearer $NAME' to the gate")
-    check.add_argument(
+    command.add_argument("--dry-run", action="store_true", help="report the verdict but exit 0")
+    command.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
+    command.add_argument("--url", help="ask the gate at URL (POST URL/v1/admit) instead of evaluating locally")
+    command.add_argument("--token-env", metavar="NAME", help="send 'Authorization: Bearer $NAME' to the gate")
+    command.add_argument(
         "--timeout",
         type=float,
         metavar="SECONDS",
         help=f"gate timeout (default ECS_ADMISSION_GATE_TIMEOUT or {DEFAULT_TIMEOUT:g})",
     )
-    check.add_argument(
+    command.add_argument(
         "--fail-open-on-unreachable",
         action="store_true",
         help="exit 0 with a warning, not 3, when the gate cannot be reached or answers 5xx",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ecs-admission", description="Policy gate for Amazon ECS task definitions.")
+    parser.add_argument("--version", action="version", version=f"ecs-admission {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    check = commands.add_parser("check", help="evaluate task definition files, locally or by a remote gate")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="task definition file(s); - reads standard input")
+    _add_decision_options(check)
     check.add_argument(
         "--source-file",
         type=Path,
@@ -310,6 +360,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="attribute findings to lines of FILE (the template PATH was rendered from)",
     )
     check.set_defaults(handler=cmd_check)
+
+    audit = commands.add_parser(
+        "audit", help="evaluate the task definitions already registered in an account and Region (read-only)"
+    )
+    audit.add_argument("--region", help="AWS Region (default ECS_ADMISSION_REGION, AWS_REGION or AWS_DEFAULT_REGION)")
+    audit.add_argument("--family-prefix", metavar="PREFIX", help="only task definition families starting with PREFIX")
+    audit.add_argument(
+        "--all-revisions", action="store_true", help="every ACTIVE revision, not only the latest of each family"
+    )
+    _add_decision_options(audit)
+    audit.set_defaults(handler=cmd_audit)
 
     serve = commands.add_parser("serve", help="serve the webhook under gunicorn")
     serve.add_argument("--host", help="bind address (default ECS_ADMISSION_HOST or 127.0.0.1)")
@@ -338,7 +399,7 @@ def main(
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
-            raise UsageError("a command is required: check, serve, policy")
+            raise UsageError("a command is required: check, audit, serve, policy")
         return args.handler(args, stdout, stderr, stdin)
     except UsageError as exc:
         print(f"ecs-admission: {exc} (see ecs-admission --help)", file=stderr)

@@ -1,0 +1,133 @@
+"""The task definitions already registered in an account and Region: what `ecs-admission audit` judges.
+
+The gate decides a task definition before it is registered; an audit asks the same question of
+the ones already there (Gatekeeper's audit, Kyverno's background scans), for example before a
+rule goes from warn to deny, or to find what a new rule would have stopped. Read-only:
+ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions and ecs:DescribeTaskDefinition.
+
+Each registered task definition is handed to the gate as an envelope with the account and Region
+it lives in as context, so the rules that compare accounts read the right one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+AUDIT_ACTIONS = ("ecs:ListTaskDefinitionFamilies", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition")
+
+
+class AuditError(RuntimeError):
+    """The task definitions could not be listed: nothing can be said about them."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RegisteredTaskDefinition:
+    name: str  # family:revision, as ECS names it
+    body: bytes | None  # an envelope: the described task definition and its account and Region
+    error: str | None = None  # why it could not be read (deregistered meanwhile, access denied)
+
+
+def ecs_client(region: str, connect_timeout: float, read_timeout: float, max_attempts: int) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "adaptive", "total_max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    return boto3.session.Session().client("ecs", region_name=region, config=config)
+
+
+def _describe_error(exc: Exception, operation: str) -> str:
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"ecs:{operation} failed: {error.get('Code', '?')}: {error.get('Message', '')}".rstrip(": ")
+    if isinstance(exc, NoCredentialsError):
+        return f"ecs:{operation} failed: no AWS credentials were found"
+    return f"ecs:{operation} failed: {exc}"
+
+
+def _call(operation: str, call: Any, **kwargs: Any) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call(**kwargs)
+    except (BotoCoreError, ClientError) as exc:
+        raise AuditError(_describe_error(exc, operation)) from None
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[str]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        for page in client.get_paginator(operation).paginate(**kwargs):
+            yield from page.get(key, [])
+    except (BotoCoreError, ClientError) as exc:
+        name = "".join(part.title() for part in operation.split("_"))
+        raise AuditError(_describe_error(exc, name)) from None
+
+
+def registered_task_definitions(
+    client: Any, family_prefix: str | None = None, all_revisions: bool = False
+) -> Iterator[RegisteredTaskDefinition]:
+    """The ACTIVE task definitions (the latest revision of each family, or every ACTIVE revision).
+
+    Listing failures raise AuditError; a task definition that cannot be described is yielded with
+    its error, so one missing permission or a revision deregistered meanwhile does not hide the rest.
+    """
+    prefix = {"familyPrefix": family_prefix} if family_prefix else {}
+    for family in _pages(client, "list_task_definition_families", "families", status="ACTIVE", **prefix):
+        if all_revisions:
+            # ListTaskDefinitions' familyPrefix takes a whole family name (the families listing, a prefix).
+            references = list(
+                _pages(
+                    client,
+                    "list_task_definitions",
+                    "taskDefinitionArns",
+                    status="ACTIVE",
+                    sort="ASC",
+                    familyPrefix=family,
+                )
+            )
+        else:
+            references = [family]  # DescribeTaskDefinition with a bare family reads its latest ACTIVE revision
+        yield from _described(client, references)
+
+
+def _described(client: Any, references: list[str]) -> Iterator[RegisteredTaskDefinition]:
+    for reference in references:
+        try:
+            described = _call(
+                "DescribeTaskDefinition", client.describe_task_definition, taskDefinition=reference, include=["TAGS"]
+            )
+        except AuditError as exc:
+            yield RegisteredTaskDefinition(_short_name(reference), None, exc.reason)
+            continue
+        task = described.get("taskDefinition", {})
+        arn = task.get("taskDefinitionArn", reference)
+        if task.get("status", "ACTIVE") != "ACTIVE":
+            continue  # deregistered between the listing and the read: nothing can run it any more
+        envelope = {"taskDefinition": task, "context": _context_of(arn)}
+        yield RegisteredTaskDefinition(_short_name(arn), json.dumps(envelope, default=str).encode())
+
+
+def _short_name(reference: str) -> str:
+    """family:revision from an ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/family:revision)."""
+    return reference.rsplit("task-definition/", 1)[-1]
+
+
+def _context_of(arn: str) -> dict[str, str]:
+    parts = arn.split(":")
+    if len(parts) > 5 and parts[0] == "arn":
+        return {key: value for key, value in (("region", parts[3]), ("account", parts[4])) if value}
+    return {}

@@ -1,0 +1,154 @@
+"""`ecs-admission audit`: the registered task definitions of an account, judged by the same gate.
+
+ECS is moto's server over real HTTP on 127.0.0.1; the roles the task definitions name are in
+moto's IAM, so the audit's IAM lookups (on, as they are wherever a Region and credentials are
+configured) find them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+
+import boto3
+import pytest
+
+from ecs_admission import cli
+
+MOTO_ACCOUNT = "123456789012"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": MOTO_ACCOUNT}},
+        }
+    ],
+}
+
+
+def container(**changes) -> dict:
+    return {
+        "name": "api",
+        "image": "public.ecr.aws/nginx/nginx:1.27",
+        "essential": True,
+        "memory": 256,
+        "readonlyRootFilesystem": True,
+        "user": "1000",
+        "logConfiguration": {"logDriver": "json-file"},
+        "healthCheck": {"command": ["CMD-SHELL", "true"]},
+        **changes,
+    }
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture()
+def account(moto_server, monkeypatch):
+    """Three families in moto: web (two revisions, the latest privileged), worker (clean), batch (deregistered)."""
+    import requests
+
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "ECS_ADMISSION_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "on")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="web-task", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    common = {"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512"}
+    ecs.register_task_definition(family="web", taskRoleArn=role, containerDefinitions=[container()], **common)
+    ecs.register_task_definition(
+        family="web", taskRoleArn=role, containerDefinitions=[container(privileged=True)], **common
+    )
+    ecs.register_task_definition(family="worker", taskRoleArn=role, containerDefinitions=[container()], **common)
+    batch = ecs.register_task_definition(family="batch", containerDefinitions=[container(privileged=True)], **common)[
+        "taskDefinition"
+    ]["taskDefinitionArn"]
+    ecs.deregister_task_definition(taskDefinition=batch)
+    return ecs
+
+
+def audit(*args: str) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = cli.main(["audit", *args], stdout=stdout, stderr=stderr)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def decisions(stdout: str) -> dict[str, dict]:
+    parsed = json.loads(stdout)
+    items = parsed if isinstance(parsed, list) else [parsed]
+    return {f"{d['task_definition']['family']}:{d['task_definition']['revision']}": d for d in items}
+
+
+def rules(decision: dict, bucket: str = "violations") -> set[str]:
+    return {finding["rule"] for finding in decision[bucket]}
+
+
+def test_audit_judges_the_latest_active_revision_of_each_family(account):
+    code, stdout, stderr = audit("--region", "us-east-1", "--format", "json")
+    assert code == 1, stderr  # web:2 runs privileged
+    found = decisions(stdout)
+    assert set(found) == {"web:2", "worker:1"}  # batch is deregistered, web:1 is not the latest
+    assert "ECS-ISO-002" in rules(found["web:2"]) and found["web:2"]["allowed"] is False
+    assert found["worker:1"]["allowed"] is True
+    # The role was looked up in IAM (moto): its trust policy is known, so no "facts unavailable" warning.
+    assert not {"ECS-ROLE-006", "ECS-ROLE-007"} & (rules(found["worker:1"], "warnings") | rules(found["worker:1"]))
+
+
+def test_audit_every_revision_and_by_family_prefix(account):
+    code, stdout, _ = audit("--region", "us-east-1", "--all-revisions", "--family-prefix", "we", "--format", "json")
+    assert code == 1
+    found = decisions(stdout)
+    assert set(found) == {"web:1", "web:2"}
+    assert found["web:1"]["allowed"] is True
+
+
+def test_audit_dry_run_exits_0_and_text_names_each_task_definition(account):
+    code, stdout, _ = audit("--region", "us-east-1", "--dry-run")
+    assert code == 0
+    lines = stdout.splitlines()
+    assert lines[0].startswith("web:2: WOULD DENY (dry-run) (family web, 1 violation(s), 0 warning(s)")
+    assert "ECS-ISO-002" in lines[1]
+    assert any(line.startswith("worker:1: ALLOWED") for line in lines)
+
+
+def test_audit_with_nothing_registered_says_so(account):
+    code, _, stderr = audit("--region", "us-east-1", "--family-prefix", "absent")
+    assert code == 0
+    assert "no ACTIVE task definitions in us-east-1 with family prefix 'absent'" in stderr
+
+
+def test_audit_needs_a_region(account):
+    code, _, stderr = audit()
+    assert code == 2
+    assert stderr.strip().splitlines() == [
+        "ecs-admission: no AWS Region: pass --region or set AWS_REGION (see ecs-admission --help)"
+    ]
+
+
+def test_audit_fails_closed_when_ecs_cannot_be_reached(account, monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("ECS_ADMISSION_IAM_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("ECS_ADMISSION_IAM_CONNECT_TIMEOUT", "0.5")
+    code, _, stderr = audit("--region", "us-east-1")
+    assert code == 3
+    assert "cannot list the task definitions in us-east-1: ecs:ListTaskDefinitionFamilies failed" in stderr
