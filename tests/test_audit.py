@@ -15,6 +15,10 @@ import boto3
 import pytest
 
 from ecs_admission import cli
+from ecs_admission.audit import AUDIT_ACTIONS
+from ecs_admission.facts.iam import READ_ACTIONS
+
+from .conftest import REPO
 
 MOTO_ACCOUNT = "123456789012"
 TRUST = {
@@ -152,3 +156,14 @@ def test_audit_fails_closed_when_ecs_cannot_be_reached(account, monkeypatch):
     code, _, stderr = audit("--region", "us-east-1")
     assert code == 3
     assert "cannot list the task definitions in us-east-1: ecs:ListTaskDefinitionFamilies failed" in stderr
+
+
+def test_the_auditor_policy_grants_exactly_what_the_audit_calls():
+    document = json.loads((REPO / "deploy" / "audit-iam-policy.json").read_text())
+    granted = {
+        action
+        for statement in document["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert granted == set(AUDIT_ACTIONS) | set(READ_ACTIONS)
+    assert all(statement["Effect"] == "Allow" for statement in document["Statement"])
