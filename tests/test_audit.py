@@ -72,9 +72,10 @@ def account(moto_server, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "on")
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    iam = boto3.client("iam", region_name="us-east-1")
+    session = boto3.session.Session()  # not boto3.client: the default session would keep these credentials
+    iam = session.client("iam", region_name="us-east-1")
     role = iam.create_role(RoleName="web-task", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
-    ecs = boto3.client("ecs", region_name="us-east-1")
+    ecs = session.client("ecs", region_name="us-east-1")
     common = {"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512"}
     ecs.register_task_definition(family="web", taskRoleArn=role, containerDefinitions=[container()], **common)
     ecs.register_task_definition(
