@@ -107,9 +107,7 @@ def registered_task_definitions(
 def _described(client: Any, references: list[str]) -> Iterator[RegisteredTaskDefinition]:
     for reference in references:
         try:
-            described = _call(
-                "DescribeTaskDefinition", client.describe_task_definition, taskDefinition=reference, include=["TAGS"]
-            )
+            described = _call("DescribeTaskDefinition", client.describe_task_definition, taskDefinition=reference)
         except AuditError as exc:
             yield RegisteredTaskDefinition(_short_name(reference), None, exc.reason)
             continue
