@@ -26,6 +26,7 @@ import yaml
 
 from ..errors import InputError
 from ..facts.documents import normalise_policy_document
+from ..facts.evaluator import EXECUTION_BASELINE
 from ..facts.needs import partition_of_region
 from ..facts.text import safe_text
 from .parse import _construct_mapping, _SafeLoader
@@ -709,14 +710,7 @@ ECS_TASK_EXECUTION_POLICY = {
     "Statement": [
         {
             "Effect": "Allow",
-            "Action": [
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-            ],
+            "Action": list(EXECUTION_BASELINE),
             "Resource": "*",
         }
     ],
