@@ -16,6 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .config import Settings
+from .facts.iam import client_config, configured_region
+
 AUDIT_ACTIONS = ("ecs:ListTaskDefinitionFamilies", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition")
 
 
@@ -34,16 +37,15 @@ class RegisteredTaskDefinition:
     error: str | None = None  # why it could not be read (deregistered meanwhile, access denied)
 
 
-def ecs_client(region: str, connect_timeout: float, read_timeout: float, max_attempts: int) -> Any:
+def ecs_client(settings: Settings, region: str | None = None) -> Any:
+    """An ECS client for `region`, else the Region in force; AuditError when there is none."""
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        retries={"mode": "adaptive", "total_max_attempts": max_attempts},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-    )
-    return boto3.session.Session().client("ecs", region_name=region, config=config)
+    session = boto3.session.Session()
+    region = region or configured_region(settings, session)
+    if not region:
+        raise AuditError("no AWS Region: pass --region or set AWS_REGION")
+    return session.client("ecs", region_name=region, config=client_config(settings))
 
 
 def _describe_error(exc: Exception, operation: str) -> str:

@@ -273,14 +273,12 @@ def _report(
 def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     from .audit import AuditError, ecs_client, registered_task_definitions
 
-    settings = Settings.from_env()
-    region = (
-        args.region or settings.default_region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    )
-    if not region:
-        raise UsageError("no AWS Region: pass --region or set AWS_REGION")
+    try:
+        client = ecs_client(Settings.from_env(), args.region)
+    except AuditError as exc:
+        raise UsageError(exc.reason) from None
+    region = client.meta.region_name
     checker = _checker(args, stderr)
-    client = ecs_client(region, settings.iam_connect_timeout, settings.iam_read_timeout, settings.iam_max_attempts)
     results: list[CheckResult] = []
     failure = None
     try:

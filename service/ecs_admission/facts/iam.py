@@ -110,18 +110,36 @@ class LookupMode:
     reason: str
 
 
+def configured_region(settings: Settings, session: Any, environ: Mapping[str, str] | None = None) -> str | None:
+    """The AWS Region in force: ECS_ADMISSION_REGION, else AWS_REGION / AWS_DEFAULT_REGION, else the
+    boto3 session's (its config file)."""
+    env = os.environ if environ is None else environ
+    return settings.default_region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or session.region_name
+
+
+def client_config(settings: Settings, **extra: Any) -> Any:
+    """botocore settings for every AWS call the gate makes: bounded retries and timeouts from settings."""
+    from botocore.config import Config
+
+    return Config(
+        # total_max_attempts counts the first call too (botocore's max_attempts would not).
+        retries={"mode": "adaptive", "total_max_attempts": settings.iam_max_attempts},
+        connect_timeout=settings.iam_connect_timeout,
+        read_timeout=settings.iam_read_timeout,
+        **extra,
+    )
+
+
 def resolve_mode(settings: Settings, environ: Mapping[str, str] | None = None) -> LookupMode:
     """Whether to look roles up: on, off, or auto (on when a Region and credentials are configured)."""
     if settings.iam_lookup == "on":
         return LookupMode(True, "ECS_ADMISSION_IAM_LOOKUP=on")
     if settings.iam_lookup == "off":
         return LookupMode(False, "IAM lookups are off (ECS_ADMISSION_IAM_LOOKUP=off)")
-    env = os.environ if environ is None else environ
     import boto3
 
     session = boto3.session.Session()
-    region = settings.default_region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or session.region_name
-    if not region:
+    if not configured_region(settings, session, environ):
         return LookupMode(False, "IAM lookups are off: no AWS Region is configured (ECS_ADMISSION_IAM_LOOKUP=auto)")
     if session.get_credentials() is None:
         return LookupMode(False, "IAM lookups are off: no AWS credentials were found (ECS_ADMISSION_IAM_LOOKUP=auto)")
@@ -200,16 +218,9 @@ class IamLookup:
         with self._lock:
             if service not in self._clients:
                 import boto3
-                from botocore.config import Config
 
                 session = self._session_factory() if self._session_factory else boto3.session.Session()
-                config = Config(
-                    # total_max_attempts counts the first call too (botocore's max_attempts would not).
-                    retries={"mode": "adaptive", "total_max_attempts": self.settings.iam_max_attempts},
-                    connect_timeout=self.settings.iam_connect_timeout,
-                    read_timeout=self.settings.iam_read_timeout,
-                    max_pool_connections=EXECUTOR_THREADS * 2,
-                )
+                config = client_config(self.settings, max_pool_connections=EXECUTOR_THREADS * 2)
                 region = self.settings.default_region or session.region_name or "us-east-1"
                 self._clients[service] = session.client(service, region_name=region, config=config)
             return self._clients[service]
