@@ -140,18 +140,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_ready(port: int, process: subprocess.Popen, path: str = "/readyz", timeout: float = 60) -> None:
+    """Until GET path answers 200 on 127.0.0.1:port; exit the bench if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"bench: server exited with {process.returncode}")
+            sys.exit(f"bench: the process meant to serve port {port} exited with {process.returncode}")
         with contextlib.suppress(OSError):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/readyz")
+            connection.request("GET", path)
             if connection.getresponse().status == 200:
                 return
         time.sleep(0.2)
-    sys.exit("bench: server did not become ready")
+    sys.exit(f"bench: nothing answered GET {path} on port {port} within {timeout:g}s")
 
 
 def process_tree_cpu_seconds(root: int) -> float:
@@ -435,14 +436,7 @@ def opa_standin(workdir: Path) -> Iterator[dict[str, str] | None]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                connection.request("GET", "/health")
-                if connection.getresponse().status == 200:
-                    break
-            time.sleep(0.2)
+        wait_ready(port, process, "/health", timeout=30)
         yield {"ECS_ADMISSION_OPA_URL": f"http://127.0.0.1:{port}"}
     finally:
         process.terminate()
