@@ -60,19 +60,19 @@ def example(name: str) -> dict:
     return json.loads((EXAMPLES / name).read_text())
 
 
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    """Wait for a server started by a test to answer /readyz with 200; fail the test if it dies or times out."""
+def wait_ready(port: int, process: subprocess.Popen, path: str = "/readyz", timeout: float = 30) -> None:
+    """Wait for a server started by a test to answer GET path with 200; fail the test if it dies or times out."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            pytest.fail("server did not become ready")
+            pytest.fail(f"nothing answered GET {path} on port {port}")
         time.sleep(0.2)
 
 

@@ -12,8 +12,6 @@ import os
 import shutil
 import subprocess
 import tarfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,7 @@ import pytest
 
 from ecs_admission.cli import main as cli_main
 
-from .conftest import POLICY_DIR, free_port
+from .conftest import POLICY_DIR, free_port, wait_ready
 
 STANDIN_MISSING = (
     "no OPA to test against: put `opa` on PATH (or set OPA_BIN), or install OPA's Go evaluator with "
@@ -65,20 +63,6 @@ def build_bundle(target: Path, policy_dir: Path = POLICY_DIR, revision: str | No
     return target
 
 
-def wait_ready(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health?bundles", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"OPA at {url} did not become ready")
-        time.sleep(0.1)
-
-
 def start_standin(bundle: Path):
     try:
         from .opa_standin import OpaStandin
@@ -104,10 +88,9 @@ def opa_server(policy_bundle) -> Iterator[OpaServer]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        url = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(url)
-            yield OpaServer(url, "opa", revision, policy_bundle)
+            wait_ready(port, process, "/health?bundles")
+            yield OpaServer(f"http://127.0.0.1:{port}", "opa", revision, policy_bundle)
         finally:
             process.terminate()
             process.wait(timeout=10)
