@@ -3,9 +3,10 @@
 moto 5.x does not implement CodePipeline's PutJobSuccessResult / PutJobFailureResult (its server
 answers 500 NotImplementedError), so the proxy answers those two operations itself, the way
 CodePipeline does: 200 `{}` for a job it knows, JobNotFoundException for one it does not, and
-InvalidJobStateException when a job is reported twice. Every other request (S3, ECS, ...) is
-forwarded to moto unchanged. Each call is recorded with the access key that signed it, so tests
-can see which credentials the handler used for what.
+InvalidJobStateException when a job is reported twice. A test can also have it refuse chosen
+calls with AccessDeniedException. Every other request (S3, ECS, ...) is forwarded to moto
+unchanged. Each call is recorded with the access key that signed it, so tests can see which
+credentials the handler used for what.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ class AwsProxy:
     jobs: set[str] = field(default_factory=set)  # job ids CodePipeline would know
     reported: dict[str, Call] = field(default_factory=dict)
     fail_job_results: bool = False  # answer PutJob*Result with 500, as during a CodePipeline outage
+    # (operation, fields of its JSON body) answered AccessDeniedException instead of forwarded.
+    refused: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def refuses(self, call: Call) -> bool:
+        body = call.body if isinstance(call.body, dict) else {}
+        return any(
+            call.operation == operation and all(body.get(k) == v for k, v in fields.items())
+            for operation, fields in self.refused
+        )
 
     def results(self) -> list[Call]:
         return [c for c in self.calls if c.operation in JOB_RESULT_TARGETS.values()]
@@ -95,6 +105,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.proxy.calls.append(call)
         if target in JOB_RESULT_TARGETS:
             self._job_result(call)
+            return
+        if self.proxy.refuses(call):
+            error = {"__type": "AccessDeniedException", "message": f"not authorized to perform {operation}"}
+            self._reply(400, json.dumps(error).encode(), [("Content-Type", "application/x-amz-json-1.1")])
             return
         connection = http.client.HTTPConnection(self.moto_host, self.moto_port, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}

@@ -19,6 +19,7 @@ from ecs_admission.audit import AUDIT_ACTIONS
 from ecs_admission.facts.iam import READ_ACTIONS
 
 from .conftest import REPO
+from .moto_proxy import aws_proxy
 
 MOTO_ACCOUNT = "123456789012"
 TRUST = {
@@ -49,27 +50,24 @@ def container(**changes) -> dict:
 
 
 @pytest.fixture(scope="module")
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+def proxy():
+    """moto behind the recording proxy (tests/moto_proxy.py): it sees every call and can refuse some."""
+    with aws_proxy() as server:
+        yield server
 
 
 @pytest.fixture()
-def account(moto_server, monkeypatch):
+def account(proxy, monkeypatch):
     """Three families in moto: web (two revisions, the latest privileged), worker (clean), batch (deregistered)."""
     import requests
 
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10)
+    requests.post(f"{proxy.moto_url}/moto-api/reset", timeout=10)
+    proxy.refused.clear()
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "ECS_ADMISSION_REGION"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "on")
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     session = boto3.session.Session()  # not boto3.client: the default session would keep these credentials
@@ -168,3 +166,18 @@ def test_the_auditor_policy_grants_exactly_what_the_audit_calls():
     }
     assert granted == set(AUDIT_ACTIONS) | set(READ_ACTIONS)
     assert all(statement["Effect"] == "Allow" for statement in document["Statement"])
+
+
+def test_a_task_definition_that_cannot_be_read_is_an_error_and_the_rest_are_judged(account, proxy):
+    proxy.refused.append(("DescribeTaskDefinition", {"taskDefinition": "worker"}))
+    code, stdout, stderr = audit("--region", "us-east-1", "--dry-run", "--format", "json")
+    assert code == 3  # never 0: one task definition went unjudged, even in dry-run
+    assert "worker: ecs:DescribeTaskDefinition failed: AccessDeniedException: not authorized" in stderr
+    assert set(decisions(stdout)) == {"web:2"}
+
+
+def test_the_audit_calls_only_the_ecs_reads_it_declares(account, proxy):
+    proxy.calls.clear()  # the fixture's own set-up registered task definitions
+    assert audit("--region", "us-east-1", "--all-revisions", "--dry-run")[0] == 0
+    ecs_calls = {f"ecs:{call.operation}" for call in proxy.calls if call.service == "ecs"}
+    assert ecs_calls == set(AUDIT_ACTIONS)
