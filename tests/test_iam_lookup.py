@@ -308,7 +308,9 @@ def test_arn_whose_path_differs_from_the_role_is_missing(aws):
 
 def test_access_denied_makes_the_role_unknown(aws):
     aws.errors["GetRole"] = (403, "AccessDenied")
+    before = failures("access_denied")
     role = roles_for(gate_for(settings()), task_definition(executionRoleArn=EXEC_ARN))["executionRoleArn"]
+    assert failures("access_denied") == before + 1
     assert (role["status"], role["source"]) == ("unknown", "iam")
     assert "access denied to IAM GetRole (AccessDenied" in role["reason"]
     assert role["permissions"] is None and role["access"] is None
@@ -322,7 +324,9 @@ def test_access_denied_on_a_policy_read_makes_the_role_unknown(aws):
 
 def test_throttling_after_retries_makes_the_role_unknown(aws):
     aws.errors["GetRole"] = (400, "Throttling")
+    before = failures("throttled")
     role = roles_for(gate_for(settings(iam_max_attempts=2)), task_definition(taskRoleArn=TASK_ARN))["taskRoleArn"]
+    assert failures("throttled") == before + 1  # one failed lookup, however many attempts it took
     assert role["status"] == "unknown" and "throttled after 2 attempt(s)" in role["reason"]
     assert aws.calls.count("GetRole") == 2
 
@@ -330,14 +334,18 @@ def test_throttling_after_retries_makes_the_role_unknown(aws):
 def test_slow_endpoint_times_out(aws):
     aws.delays["GetRole"] = 2.0
     gate = gate_for(settings(iam_read_timeout=0.3, iam_max_attempts=1))
+    before = failures("timeout")
     role = roles_for(gate, task_definition(taskRoleArn=TASK_ARN))["taskRoleArn"]
+    assert failures("timeout") == before + 1
     assert role["status"] == "unknown" and "did not answer in time" in role["reason"]
 
 
 def test_lookup_budget_bounds_the_request(aws):
     aws.delays["GetRole"] = 0.8
     gate = gate_for(settings(iam_budget_seconds=0.2))
+    before = failures("budget")
     role = roles_for(gate, task_definition(taskRoleArn=TASK_ARN))["taskRoleArn"]
+    assert failures("budget") == before + 1
     assert role["status"] == "unknown" and role["reason"] == "the IAM lookup budget of 0.2s ran out"
     # The call goes on in the background and fills the cache; wait for it so later tests see only their calls.
     gate.facts.lookup._pool().shutdown(wait=True)
@@ -345,9 +353,19 @@ def test_lookup_budget_bounds_the_request(aws):
 
 def test_role_in_another_account_is_not_looked_up(aws):
     other = "arn:aws:iam::999988887777:role/payments-exec"
+    before = all_failures()
     role = roles_for(gate_for(settings()), task_definition(taskRoleArn=other))["taskRoleArn"]
     assert role["status"] == "unknown" and "account 999988887777" in role["reason"]
     assert "GetRole" not in aws.calls
+    # What the task definition asks for, not a failure of IAM: the lookup-failure alarm stays quiet.
+    assert all_failures() == before
+
+
+def test_a_role_that_does_not_exist_is_not_a_lookup_failure(aws):
+    before = all_failures()
+    role = roles_for(gate_for(settings()), task_definition(taskRoleArn=f"arn:aws:iam::{MOTO_ACCOUNT}:role/nope"))
+    assert role["taskRoleArn"]["status"] == "missing"
+    assert all_failures() == before
 
 
 def test_caller_facts_take_precedence_over_lookups(aws):
@@ -382,10 +400,20 @@ def test_a_cache_hit_is_served_without_the_lookup_threads(aws):
     assert metrics_sample("ecs_admission_iam_cache_hits_total") == before + 1
 
 
-def metrics_sample(name: str) -> float:
+def metrics_sample(name: str, labels: dict[str, str] | None = None) -> float:
     from prometheus_client import REGISTRY
 
-    return REGISTRY.get_sample_value(name) or 0.0
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def failures(kind: str) -> float:
+    return metrics_sample("ecs_admission_iam_lookup_failures_total", {"kind": kind})
+
+
+def all_failures() -> float:
+    from ecs_admission.facts.iam import FAILURE_KINDS
+
+    return sum(failures(kind) for kind in FAILURE_KINDS)
 
 
 def test_one_client_per_worker(aws):

@@ -64,6 +64,12 @@ def _build() -> dict[str, Any]:
         ),
         "iam_cache_hits": Counter("ecs_admission_iam_cache_hits_total", "IAM role facts served from the cache."),
         "iam_cache_misses": Counter("ecs_admission_iam_cache_misses_total", "IAM role facts that had to be looked up."),
+        "iam_failures": Counter(
+            "ecs_admission_iam_lookup_failures_total",
+            "IAM lookups that gave no facts (the role's rules go unchecked), by kind (throttled, access_denied, "
+            "timeout, unreachable, credentials, budget, error).",
+            ["kind"],
+        ),
         "engine_errors": Counter(
             "ecs_admission_engine_errors_total",
             "Requests the engine could not decide (answered 503, never an allow).",
@@ -97,6 +103,13 @@ def _build() -> dict[str, Any]:
         "reload_failing": Gauge(
             "ecs_admission_policy_reload_failing",
             "1 while the last policy reload failed and older policies are still serving.",
+            multiprocess_mode="livemax",
+        ),
+        "break_glass": Gauge(
+            "ecs_admission_break_glass",
+            "1 while a break-glass setting is in force, by mode (dry-run: ECS_ADMISSION_MODE=dry-run, "
+            "fail-open: ECS_ADMISSION_FAILURE_POLICY=ignore).",
+            ["mode"],
             multiprocess_mode="livemax",
         ),
     }
@@ -164,6 +177,17 @@ def iam_cache_hit(count: int = 1) -> None:
 
 def iam_cache_miss(count: int = 1) -> None:
     _get()["iam_cache_misses"].inc(count)
+
+
+def iam_lookup_failure(kind: str) -> None:
+    """An IAM lookup that left a role's facts unknown (README "IAM facts"), by what went wrong."""
+    _child("iam_failures", kind).inc()
+
+
+def break_glass(modes: dict[str, bool]) -> None:
+    """Set the break-glass gauge for every mode, in force (1) or not (0): alarms need both states."""
+    for mode, active in modes.items():
+        _child("break_glass", mode).set(1 if active else 0)
 
 
 def input_rejected(error: str) -> None:

@@ -96,6 +96,7 @@ def decision_record(
     total_ms: float,
     digest: str | None,
     uid: str | None = None,
+    break_glass: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     summary = decision.task_definition
     record: dict[str, Any] = {
@@ -127,6 +128,13 @@ def decision_record(
         record["review_uid"] = _short(uid)
     if decision.engine_decision_id:
         record["policy"]["decision_id"] = decision.engine_decision_id
+    return _with_break_glass(record, break_glass)
+
+
+def _with_break_glass(record: dict[str, Any], modes: tuple[str, ...]) -> dict[str, Any]:
+    """Name the break-glass modes in force (breakglass.py); absent when the gate was closed."""
+    if modes:
+        record["break_glass"] = list(modes)
     return record
 
 
@@ -140,9 +148,10 @@ def failure_record(
     family: str | None,
     digest: str | None,
     verdict: str = "error",
+    break_glass: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """A request the engine could not decide (fail closed, or fail open under an `ignore` policy)."""
-    return {
+    record = {
         "record": "decision",
         "version": RECORD_VERSION,
         "decision_id": None,
@@ -159,6 +168,7 @@ def failure_record(
         "policy": {"engine": engine},
         "input_sha256": digest,
     }
+    return _with_break_glass(record, break_glass)
 
 
 def emit(record: dict[str, Any]) -> None:

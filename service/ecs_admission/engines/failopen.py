@@ -2,7 +2,7 @@
 
 Gatekeeper's `failurePolicy: Ignore`, made loud: when the engine cannot decide, the answer is
 allowed but carries warning ECS-GATE-001 saying no policy was evaluated and why; each such answer
-is logged and counted (`FAIL_OPEN.value`, for a metrics exporter). Readiness stays honest: this
+is logged and counted (`FAIL_OPEN.value`, and `ecs_admission_fail_open_total` on /metrics). Readiness stays honest: this
 wrapper never makes a broken engine look ready.
 """
 
@@ -12,6 +12,7 @@ import logging
 import threading
 from typing import Any
 
+from .. import metrics
 from ..decision import Finding, RawDecision
 from ..errors import EngineError
 from . import Engine
@@ -77,6 +78,7 @@ class FailOpenEngine:
             return self.inner.evaluate(input_document)
         except EngineError as exc:
             FAIL_OPEN.inc()
+            metrics.fail_open(exc.engine)
             log.warning(
                 "%s: allowing without policy evaluation (ECS_ADMISSION_FAILURE_POLICY=ignore): %s engine: %s",
                 GATE_RULE,

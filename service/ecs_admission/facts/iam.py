@@ -54,18 +54,24 @@ THROTTLING_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded",
 EXECUTOR_THREADS = 4
 
 
-def _count(name: str) -> None:
+def _count(name: str, *args: str) -> None:
     hook = getattr(_metrics, name, None)
     if callable(hook):
-        hook()
+        hook(*args)
+
+
+# What went wrong on IAM's side (or on the way to it), for ecs_admission_iam_lookup_failures_total.
+# "input" is a role this webhook cannot read by design (not a role ARN, another account): not a failure.
+FAILURE_KINDS = ("throttled", "access_denied", "timeout", "unreachable", "credentials", "budget", "error")
 
 
 class LookupFailure(Exception):
-    """A role's facts could not be had; `status` is "missing" or "unknown"."""
+    """A role's facts could not be had; `status` is "missing" or "unknown", `kind` says why (FAILURE_KINDS)."""
 
-    def __init__(self, status: str, reason: str):
+    def __init__(self, status: str, reason: str, kind: str = "error"):
         self.status = status
         self.reason = safe_text(reason)
+        self.kind = kind
         super().__init__(self.reason)
 
 
@@ -162,19 +168,21 @@ def _failure(exc: Exception, what: str) -> LookupFailure:
         code, message = error.get("Code", "Unknown"), error.get("Message", "")
         operation = exc.operation_name
         if code == "NoSuchEntity":
-            return LookupFailure("missing", f"{what}: IAM {operation} says it does not exist ({message})")
+            return LookupFailure("missing", f"{what}: IAM {operation} says it does not exist ({message})", "input")
         if code in ACCESS_DENIED_CODES:
-            return LookupFailure("unknown", f"{what}: access denied to IAM {operation} ({code}: {message})")
+            reason = f"{what}: access denied to IAM {operation} ({code}: {message})"
+            return LookupFailure("unknown", reason, "access_denied")
         if code in THROTTLING_CODES:
             attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
-            return LookupFailure("unknown", f"{what}: IAM {operation} throttled after {attempts} attempt(s)")
+            reason = f"{what}: IAM {operation} throttled after {attempts} attempt(s)"
+            return LookupFailure("unknown", reason, "throttled")
         return LookupFailure("unknown", f"{what}: IAM {operation} failed ({code}: {message})")
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
-        return LookupFailure("unknown", f"{what}: IAM did not answer in time ({exc})")
+        return LookupFailure("unknown", f"{what}: IAM did not answer in time ({exc})", "timeout")
     if isinstance(exc, EndpointConnectionError):
-        return LookupFailure("unknown", f"{what}: IAM endpoint unreachable ({exc})")
+        return LookupFailure("unknown", f"{what}: IAM endpoint unreachable ({exc})", "unreachable")
     if isinstance(exc, NoCredentialsError):
-        return LookupFailure("unknown", f"{what}: no AWS credentials for IAM lookups")
+        return LookupFailure("unknown", f"{what}: no AWS credentials for IAM lookups", "credentials")
     if isinstance(exc, BotoCoreError):
         return LookupFailure("unknown", f"{what}: IAM lookup failed ({exc})")
     return LookupFailure("unknown", f"{what}: IAM lookup failed ({type(exc).__name__}: {exc})")
@@ -242,7 +250,7 @@ class IamLookup:
         for key, future in futures.items():
             if not future.done():
                 budget = self.settings.iam_budget_seconds
-                results[key] = LookupFailure("unknown", f"the IAM lookup budget of {budget:g}s ran out")
+                results[key] = LookupFailure("unknown", f"the IAM lookup budget of {budget:g}s ran out", "budget")
                 continue
             try:
                 results[key] = future.result()
@@ -251,6 +259,9 @@ class IamLookup:
             except Exception as exc:  # a bug or an unexpected botocore error: unknown, never an allow
                 log.exception("IAM lookup failed unexpectedly")
                 results[key] = _failure(exc, key)
+        for result in results.values():
+            if isinstance(result, LookupFailure) and result.status == "unknown" and result.kind in FAILURE_KINDS:
+                _count("iam_lookup_failure", result.kind)
         return results
 
     def deadline(self) -> float:
@@ -306,13 +317,14 @@ class IamLookup:
     def _fetch_role(self, arn: str) -> dict[str, Any]:
         match = ROLE_ARN_RE.match(arn)
         if not match:
-            raise LookupFailure("unknown", f"{arn} is not a role ARN")
+            raise LookupFailure("unknown", f"{arn} is not a role ARN", "input")
         account, name = match.group(2), match.group(4)
         own = self.caller_account()
         if account != own:
             raise LookupFailure(
                 "unknown",
                 f"role {arn} is in account {account}; this webhook's credentials read IAM in account {own} only",
+                "input",
             )
         iam = self.client("iam")
         try:
@@ -320,23 +332,28 @@ class IamLookup:
         except Exception as exc:
             failure = _failure(exc, f"role {arn}")
             if failure.status == "missing":
-                raise LookupFailure("missing", f"role {name} does not exist in account {account}") from None
+                raise LookupFailure("missing", f"role {name} does not exist in account {account}", "input") from None
             raise failure from None
         if role.get("Arn") != arn:
-            raise LookupFailure("missing", f"no role has the ARN {arn}; a role named {name} has {role.get('Arn')}")
+            raise LookupFailure(
+                "missing", f"no role has the ARN {arn}; a role named {name} has {role.get('Arn')}", "input"
+            )
         try:
             policies = self._attached(iam, name) + self._inline(iam, name)
             boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
             boundary = self.policy_document(boundary_arn)[1] if boundary_arn else None
         except LookupFailure as failure:
             # A policy that vanished between the list and the read is a race, not a missing role.
-            raise LookupFailure("unknown", failure.reason) from None
+            raise LookupFailure(
+                "unknown", failure.reason, failure.kind if failure.status == "unknown" else "error"
+            ) from None
         except Exception as exc:
-            raise LookupFailure("unknown", _failure(exc, f"role {arn}").reason) from None
+            failure = _failure(exc, f"role {arn}")
+            raise LookupFailure("unknown", failure.reason, failure.kind) from None
         try:
             trust = normalise_policy_document(role.get("AssumeRolePolicyDocument"), "/AssumeRolePolicyDocument")
         except ValueError as exc:
-            raise LookupFailure("unknown", f"role {arn}: unreadable trust policy ({exc})") from None
+            raise LookupFailure("unknown", f"role {arn}: unreadable trust policy ({exc})", "input") from None
         return {
             "status": "known",
             "source": "iam",

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from .. import metrics, records
+from .. import breakglass, metrics, records
 from ..admission import build_gate
 from ..config import Settings
 from ..engines import Engine
@@ -46,7 +46,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if given_engine is None and getattr(gate.engine, "name", None) == "embedded":
         reloader = PolicyReloader(gate, settings.policy_dir, initial_error=status_from_env())
         reloader.start_polling(settings.policy_poll_seconds)
-    app.extensions[EXTENSION] = {"settings": settings, "gate": gate, "auth": authenticator, "reloader": reloader}
+    app.extensions[EXTENSION] = {
+        "settings": settings,
+        "gate": gate,
+        "auth": authenticator,
+        "reloader": reloader,
+        "break_glass": breakglass.announce(settings),
+    }
     observe.install(app)  # first, so the clock includes authentication
     auth.install(app, authenticator)
     app.register_blueprint(blueprint)

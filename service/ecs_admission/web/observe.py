@@ -31,6 +31,10 @@ def _records_on() -> bool:
     return bool(current_app.extensions["ecs_admission"]["settings"].decision_log)
 
 
+def _break_glass() -> tuple[str, ...]:
+    return current_app.extensions["ecs_admission"].get("break_glass", ())
+
+
 def decided(admission_request: AdmissionRequest, decision: Decision, status: int) -> None:
     total_ms = _elapsed_ms()
     timings = decision.timings_ms
@@ -49,7 +53,7 @@ def decided(admission_request: AdmissionRequest, decision: Decision, status: int
     if _records_on():
         digest = records.input_digest(admission_request.task_definition)
         record = records.decision_record(
-            decision, current_caller(), status, total_ms, digest, uid=admission_request.uid
+            decision, current_caller(), status, total_ms, digest, uid=admission_request.uid, break_glass=_break_glass()
         )
         records.emit(record)
 
@@ -68,6 +72,7 @@ def engine_failed(admission_request: AdmissionRequest, exc: EngineError, status:
             mode,
             admission_request.family,
             records.input_digest(admission_request.task_definition),
+            break_glass=_break_glass(),
         )
         records.emit(record)
 
