@@ -57,16 +57,24 @@ def test_our_cloudformation_template_passes_our_gate():
     decision = json.loads(out.getvalue())
     assert code == 0, decision
     assert decision["violations"] == []
-    # Only values CloudFormation fills in at deploy time (image parameters, stack name, Region).
-    assert {w["rule"] for w in decision["warnings"]} <= {"ECS-TPL-001", "ECS-EXEC-003"}
+    # Only values CloudFormation fills in at deploy time (image and secret parameters, stack name,
+    # Region): the collector's secrets cannot be matched to the execution role's grants before then,
+    # so those grants look like more than the task needs (ECS-PERM-006).
+    assert {w["rule"] for w in decision["warnings"]} <= {"ECS-TPL-001", "ECS-EXEC-003", "ECS-PERM-006"}
 
 
 def test_task_definition_hardening():
     definition = task_definition()
     assert definition["networkMode"] == "awsvpc" and definition["requiresCompatibilities"] == ["FARGATE"]
+    # The gate and its engine are essential; losing the metrics collector must not stop the gate.
+    assert {c["name"]: c["essential"] for c in definition["containerDefinitions"]} == {
+        "opa": True,
+        "webhook": True,
+        "metrics": False,
+    }
     for container in definition["containerDefinitions"]:
         name = container["name"]
-        assert container["essential"] is True and container.get("healthCheck"), name
+        assert container.get("healthCheck"), name
         assert container["readonlyRootFilesystem"] is True, name
         uid = container["user"].split(":")[0]
         assert uid.isdigit() and int(uid) > 0, name
@@ -74,10 +82,19 @@ def test_task_definition_hardening():
         assert PINNED.match(container["image"]), name
         assert container["logConfiguration"]["logDriver"] == "awslogs", name
         assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"], name
-        assert not container.get("privileged") and "secrets" not in container, name
+        assert not container.get("privileged"), name
         for variable in container.get("environment", []):
-            assert not re.search(r"SECRET|PASSWORD|TOKEN|KEY", variable["name"]), variable
+            # A secret's ARN may be named in the environment (the webhook reads it itself), never a value.
+            if variable["name"].endswith("_ARN"):
+                assert variable["value"].startswith("arn:aws:secretsmanager:"), variable
+            else:
+                assert not re.search(r"SECRET|PASSWORD|TOKEN|KEY", variable["name"]), variable
+        # Secrets reach a container only by reference, injected by the agent with the execution role.
+        for secret in container.get("secrets", []):
+            assert re.match(r"^arn:aws:(ssm|secretsmanager):", secret["valueFrom"]), secret
+    assert "secrets" not in containers()["webhook"] and "secrets" not in containers()["opa"]
     assert sum(c["memory"] for c in definition["containerDefinitions"]) <= int(definition["memory"])
+    assert sum(c["cpu"] for c in definition["containerDefinitions"]) <= int(definition["cpu"])
 
 
 def test_opa_sidecar_listens_on_loopback_and_the_webhook_waits_for_it():
@@ -107,6 +124,13 @@ SUBSTITUTIONS = {
     "WebhookImage": "111122223333.dkr.ecr.us-east-1.amazonaws.com/ecs-admission:0.1.0",
     "TaskRole": "arn:aws:iam::111122223333:role/ecs-admission-task",
     "ExecutionRole": "arn:aws:iam::111122223333:role/ecs-admission-execution",
+    "AWS::Partition": "aws",
+    "AWS::AccountId": "111122223333",
+    "TokensSecretArn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecs-admission/tokens-AbCdEf",
+    "MetricsTokenSecretArn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecs-admission/metrics-token-AbCdEf",
+    "AdotImage": "public.ecr.aws/aws-observability/aws-otel-collector:v0.45.1",
+    "AdotConfigParameterName": "/ecs-admission/adot-config",
+    "MetricsLogGroup": "/ecs/ecs-admission/metrics",
 }
 # Keys whose children are data (log driver options), not CloudFormation property names.
 VERBATIM = {"Options"}
@@ -143,10 +167,14 @@ def test_template_passes_cfn_lint():
     assert problems == []
 
 
+def task_role_policies() -> dict[str, list[dict[str, Any]]]:
+    policies = template()["Resources"]["TaskRole"]["Properties"]["Policies"]
+    return {p["PolicyName"]: p["PolicyDocument"]["Statement"] for p in policies}
+
+
 def test_task_role_grants_only_the_iam_reads_the_webhook_makes():
     resources = template()["Resources"]
-    statements = resources["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    assert len(resources["TaskRole"]["Properties"]["Policies"]) == 1
+    statements = task_role_policies()["read-iam-role-facts"]
     assert "ManagedPolicyArns" not in resources["TaskRole"]["Properties"]
     granted = set()
     for statement in statements:
@@ -161,6 +189,18 @@ def test_task_role_grants_only_the_iam_reads_the_webhook_makes():
     assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"} and "aws:SourceAccount" in str(trust)
 
 
+def test_task_role_beyond_the_iam_reads_names_one_secret_and_one_log_group():
+    policies = task_role_policies()
+    assert set(policies) == {"read-iam-role-facts", "read-caller-tokens", "publish-metrics"}
+    [tokens] = policies["read-caller-tokens"]
+    assert tokens["Action"] == "secretsmanager:GetSecretValue" and tokens["Resource"] == {"Ref": "TokensSecretArn"}
+    [emf] = policies["publish-metrics"]
+    assert set(emf["Action"]) == {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
+    assert all("${MetricsLogGroup" in resource["Fn::Sub"] for resource in emf["Resource"])
+    environment = {v["name"]: v["value"] for v in containers()["webhook"]["environment"]}
+    assert environment["ECS_ADMISSION_TOKENS_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+
+
 def test_execution_role_only_pulls_images_and_writes_logs():
     policy = template()["Resources"]["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     actions = {
@@ -173,7 +213,13 @@ def test_execution_role_only_pulls_images_and_writes_logs():
         "ecr:BatchGetImage",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        # The collector's configuration and its /metrics token, injected as `secrets`.
+        "ssm:GetParameters",
+        "secretsmanager:GetSecretValue",
     }
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["CollectorToken"]["Resource"] == {"Ref": "MetricsTokenSecretArn"}
+    assert statements["CollectorConfig"]["Resource"]["Fn::Sub"].endswith(":parameter${AdotConfigParameterName}")
 
 
 def test_service_sits_behind_an_internal_https_load_balancer():

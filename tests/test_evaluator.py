@@ -623,6 +623,12 @@ def test_needs_skip_placeholders_and_public_images():
     assert execution_needs(task, "us-east-1", ACCOUNT) == []
 
 
+def test_needs_skip_a_valuefrom_that_is_wholly_a_template_expression():
+    # `ValueFrom: !Ref TokenSecretArn` (a parameter without a default): not a parameter named "${!Ref ...}".
+    secrets = [{"name": "T", "valueFrom": "${!Ref TokenSecretArn}"}, {"name": "U", "valueFrom": "${!Sub arn:x}"}]
+    assert execution_needs({"containerDefinitions": [{"name": "a", "secrets": secrets}]}, "us-east-1", ACCOUNT) == []
+
+
 def test_needs_with_unknown_region_are_existential():
     task = {"containerDefinitions": [{"name": "a", "secrets": [{"name": "T", "valueFrom": "token"}]}]}
     (need,) = execution_needs(task, None, None)

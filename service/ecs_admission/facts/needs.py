@@ -76,6 +76,10 @@ def _mode(resource: str) -> Mode:
 
 def _value_from_needs(value: str, path: str, partition: str, region: str, account: str) -> list[Need]:
     """A `valueFrom`: a Secrets Manager ARN, an SSM parameter ARN, or a parameter name."""
+    if value.startswith("${!"):
+        # Wholly a template expression decided at deploy time (ECS-TPL-001 says so): not even the
+        # service it names is known, and reading it as a parameter name would invent a need.
+        return []
     if value.startswith("arn:"):
         service = value.split(":")[2] if value.count(":") >= 2 else ""
         if service == "secretsmanager":
