@@ -106,6 +106,23 @@ def test_opa_sidecar_listens_on_loopback_and_the_webhook_waits_for_it():
     environment = {v["name"]: v["value"] for v in webhook["environment"]}
     assert environment["ECS_ADMISSION_OPA_URL"] == "http://127.0.0.1:8181"
     assert environment["ECS_ADMISSION_FAILURE_POLICY"] == "fail"
+    assert environment["ECS_ADMISSION_MODE"] == "enforce"
+
+
+def test_break_glass_is_one_stack_parameter_each_closed_by_default():
+    parameters = template()["Parameters"]
+    assert (parameters["GateMode"]["Default"], parameters["GateMode"]["AllowedValues"]) == (
+        "enforce",
+        ["enforce", "dry-run"],
+    )
+    assert (parameters["FailurePolicy"]["Default"], parameters["FailurePolicy"]["AllowedValues"]) == (
+        "fail",
+        ["fail", "ignore"],
+    )
+    environment = template()["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][1]["Environment"]
+    values = {v["Name"]: v["Value"] for v in environment}
+    assert values["ECS_ADMISSION_MODE"] == {"Ref": "GateMode"}
+    assert values["ECS_ADMISSION_FAILURE_POLICY"] == {"Ref": "FailurePolicy"}
 
 
 def test_opa_image_is_the_official_one_pinned():
@@ -131,6 +148,9 @@ SUBSTITUTIONS = {
     "AdotImage": "public.ecr.aws/aws-observability/aws-otel-collector:v0.45.1",
     "AdotConfigParameterName": "/ecs-admission/adot-config",
     "MetricsLogGroup": "/ecs/ecs-admission/metrics",
+    # The break-glass parameters at their defaults: the gate closed.
+    "GateMode": "enforce",
+    "FailurePolicy": "fail",
 }
 # Keys whose children are data (log driver options), not CloudFormation property names.
 VERBATIM = {"Options"}
@@ -260,3 +280,176 @@ def test_compose_runs_the_real_sidecar_on_loopback(compose):
         assert service["healthcheck"]["test"][0] == "CMD"
     assert (REPO / webhook["build"]["context"].replace("..", ".")).is_dir()
     assert Path(DEPLOY / webhook["build"]["context"] / webhook["build"]["dockerfile"]).is_file()
+
+
+# --- running it as a service: scaling, metrics, alarms (docs/operations.md, docs/capacity.md) ---
+
+ADOT_CONFIG = DEPLOY / "ecs" / "adot-config.yaml"
+OPERATIONS = REPO / "docs" / "operations.md"
+SSM_STANDARD_LIMIT = 4096  # bytes in a Standard-tier SSM parameter
+
+
+def resources_of(kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template()["Resources"].items() if r["Type"] == kind}
+
+
+def exported_metrics() -> set[str]:
+    """The sample names /metrics exposes, read from prometheus-client's own registry of ours."""
+    from ecs_admission import metrics
+
+    names = set()
+    for metric in metrics._get().values():
+        family = metric.describe()[0]
+        names.add(family.name + "_total" if family.type == "counter" else family.name)
+    return names
+
+
+def adot() -> dict[str, Any]:
+    return yaml.safe_load(ADOT_CONFIG.read_text())
+
+
+def declared_dimensions(metric: str) -> list[set[str]]:
+    """The dimension sets the collector gives `metric` in CloudWatch."""
+    found = []
+    for declaration in adot()["exporters"]["awsemf"]["metric_declarations"]:
+        if any(re.search(selector, metric) for selector in declaration["metric_name_selectors"]):
+            found += [set(dimensions) for dimensions in declaration["dimensions"]]
+    return found
+
+
+def alarm_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every metric an alarm reads: {Namespace, MetricName, Dimensions, stat}, single or math."""
+    properties = alarm["Properties"]
+    if "MetricName" in properties:
+        stat = properties.get("Statistic") or properties.get("ExtendedStatistic")
+        return [{**{k: properties[k] for k in ("Namespace", "MetricName", "Dimensions")}, "stat": stat}]
+    return [
+        {**query["MetricStat"]["Metric"], "stat": query["MetricStat"]["Stat"]}
+        for query in properties["Metrics"]
+        if "MetricStat" in query
+    ]
+
+
+def test_service_runs_at_least_two_tasks_across_availability_zones_and_scales():
+    resources = template()["Resources"]
+    parameters = template()["Parameters"]
+    service = resources["Service"]["Properties"]
+    # The load balancer refuses subnets in fewer than two AZs, and the tasks use the same subnets.
+    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == {"Ref": "SubnetIds"}
+    assert resources["LoadBalancer"]["Properties"]["Subnets"] == {"Ref": "SubnetIds"}
+    assert service["AvailabilityZoneRebalancing"] == "ENABLED"
+    assert service["DesiredCount"] == {"Ref": "MinTasks"}
+    assert parameters["MinTasks"]["MinValue"] >= 2 and parameters["MinTasks"]["Default"] >= 2
+
+    [(target_id, target)] = resources_of("AWS::ApplicationAutoScaling::ScalableTarget").items()
+    properties = target["Properties"]
+    assert (properties["ServiceNamespace"], properties["ScalableDimension"]) == ("ecs", "ecs:service:DesiredCount")
+    assert properties["ResourceId"] == {"Fn::Sub": "service/${Cluster}/${Service.Name}"}
+    assert properties["MinCapacity"] == {"Ref": "MinTasks"} and properties["MaxCapacity"] == {"Ref": "MaxTasks"}
+
+    policies = resources_of("AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    tracked = {}
+    for policy in policies:
+        assert policy["Properties"]["PolicyType"] == "TargetTrackingScaling"
+        assert policy["Properties"]["ScalingTargetId"] == {"Ref": target_id}
+        configuration = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        predefined = configuration["PredefinedMetricSpecification"]
+        tracked[predefined["PredefinedMetricType"]] = (configuration["TargetValue"], predefined.get("ResourceLabel"))
+    assert set(tracked) == {"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}
+    target_value, label = tracked["ALBRequestCountPerTarget"]
+    assert target_value == {"Ref": "RequestsPerTaskPerMinute"}
+    # app/<lb>/<id>/targetgroup/<tg>/<id>: this stack's load balancer and target group.
+    assert label == {"Fn::Sub": "${LoadBalancer.LoadBalancerFullName}/${TargetGroup.TargetGroupFullName}"}
+    assert tracked["ECSServiceAverageCPUUtilization"][0] == {"Ref": "CpuTargetPercent"}
+
+
+def test_alarms_watch_metrics_that_exist_and_notify_the_topic():
+    alarms = resources_of("AWS::CloudWatch::Alarm")
+    exported = exported_metrics()
+    alb_dimensions = {
+        "LoadBalancer": {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]},
+        "TargetGroup": {"Fn::GetAtt": ["TargetGroup", "TargetGroupFullName"]},
+    }
+    watched = set()
+    for name, alarm in alarms.items():
+        properties = alarm["Properties"]
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopicArn"}], name
+        assert properties["OKActions"] == [{"Ref": "AlarmTopicArn"}], name
+        assert properties["TreatMissingData"] == "notBreaching", name
+        for metric in alarm_metrics(alarm):
+            dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+            watched.add((metric["Namespace"], metric["MetricName"], metric["stat"]))
+            if metric["Namespace"] == "ECSAdmission":
+                # A name /metrics exports, with dimensions the collector gives it, for this stack only.
+                assert metric["MetricName"] in exported, (name, metric["MetricName"])
+                assert set(dimensions) in declared_dimensions(metric["MetricName"]), (name, dimensions)
+                assert dimensions["Service"] == {"Fn::Sub": "${AWS::StackName}"}, name
+            else:
+                assert metric["Namespace"] == "AWS/ApplicationELB", name
+                assert dimensions["LoadBalancer"] == alb_dimensions["LoadBalancer"], name
+                if "TargetGroup" in dimensions:
+                    assert dimensions["TargetGroup"] == alb_dimensions["TargetGroup"], name
+    # The issue's list: 503s, 5xx, p99 latency, unhealthy targets, reload and IAM failures, deny rate.
+    assert {
+        ("ECSAdmission", "ecs_admission_engine_errors_total", "Sum"),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum"),
+        ("AWS/ApplicationELB", "TargetResponseTime", "p99"),
+        ("AWS/ApplicationELB", "UnHealthyHostCount", "Maximum"),
+        ("ECSAdmission", "ecs_admission_policy_reload_failing", "Maximum"),
+        ("ECSAdmission", "ecs_admission_iam_lookup_failures_total", "Sum"),
+        ("ECSAdmission", "ecs_admission_break_glass", "Maximum"),
+        ("ECSAdmission", "ecs_admission_fail_open_total", "Sum"),
+    } <= watched
+
+
+def test_deny_rate_alarm_is_an_anomaly_band_over_the_share_of_denies():
+    [alarm] = [a for a in resources_of("AWS::CloudWatch::Alarm").values() if "ThresholdMetricId" in a["Properties"]]
+    properties = alarm["Properties"]
+    queries = {q["Id"]: q for q in properties["Metrics"]}
+    band = queries[properties["ThresholdMetricId"]]
+    assert properties["ComparisonOperator"] == "LessThanLowerOrGreaterThanUpperThreshold"
+    watched = re.fullmatch(r"ANOMALY_DETECTION_BAND\((\w+), \d+\)", band["Expression"]).group(1)
+    assert re.search(r"\bdenied\b.*/ decisions", queries[watched]["Expression"])
+    denied = {d["Name"]: d["Value"] for d in queries["denied"]["MetricStat"]["Metric"]["Dimensions"]}
+    assert queries["denied"]["MetricStat"]["Metric"]["MetricName"] == "ecs_admission_decisions_total"
+    assert denied["verdict"] == "deny"
+
+
+def test_every_alarm_links_a_runbook_section_that_exists():
+    text = OPERATIONS.read_text()
+    anchors = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
+    for name, alarm in resources_of("AWS::CloudWatch::Alarm").items():
+        description = alarm["Properties"]["AlarmDescription"]["Fn::Sub"]
+        match = re.search(r"Runbook: \$\{RunbookUrl\}#([a-z0-9-]+)$", description)
+        assert match and match.group(1) in anchors, (name, description)
+        assert len(description) <= 1024  # CloudWatch's limit, before ${RunbookUrl} is filled in
+
+
+def test_collector_scrapes_metrics_and_exports_what_the_alarms_read():
+    config = adot()
+    assert len(ADOT_CONFIG.read_bytes()) < SSM_STANDARD_LIMIT
+    [job] = config["receivers"]["prometheus"]["config"]["scrape_configs"]
+    assert job["metrics_path"] == "/metrics" and job["static_configs"][0]["targets"] == ["127.0.0.1:8080"]
+    assert job["authorization"] == {"type": "Bearer", "credentials": "${env:METRICS_BEARER_TOKEN}"}
+    assert job["static_configs"][0]["labels"] == {"Service": "${env:ECS_ADMISSION_SERVICE}"}
+    emf = config["exporters"]["awsemf"]
+    assert emf["namespace"] == "ECSAdmission" and emf["log_group_name"] == "${env:METRICS_LOG_GROUP}"
+    assert config["service"]["pipelines"]["metrics"]["exporters"] == ["awsemf"]
+    exported = exported_metrics()
+    kept = config["processors"]["filter/alarmed"]["metrics"]["include"]["metric_names"]
+    for declaration in emf["metric_declarations"]:
+        for selector in declaration["metric_name_selectors"]:
+            matched = {m for m in exported if re.search(selector, m)}
+            assert matched, f"{selector} matches nothing /metrics exports"
+            assert all(any(re.search(k, m) for k in kept) for m in matched), selector
+
+    # The container provides every ${env:...} the configuration reads, and gets it from the SSM parameter.
+    collector = containers()["metrics"]
+    provided = {v["name"] for v in collector["environment"]} | {s["name"] for s in collector["secrets"]}
+    assert set(re.findall(r"\$\{env:(\w+)\}", ADOT_CONFIG.read_text())) <= provided
+    secrets = {s["name"]: s["valueFrom"] for s in collector["secrets"]}
+    assert secrets["AOT_CONFIG_CONTENT"].endswith(
+        ":parameter" + template()["Parameters"]["AdotConfigParameterName"]["Default"]
+    )
+    assert collector["healthCheck"]["command"] == ["CMD", "/healthcheck"]
+    assert PINNED.match(collector["image"]) and collector["image"].startswith("public.ecr.aws/aws-observability/")
