@@ -51,6 +51,7 @@ def test_closed_gate_leaves_no_break_glass_trace(caplog):
     assert "break_glass" not in record
     scraped = scrape(client)
     assert gauge(scraped, "dry-run") == 0 and gauge(scraped, "fail-open") == 0
+    assert "break_glass" not in client.get("/readyz").get_json()
 
 
 def test_server_wide_dry_run_is_announced_measured_and_recorded(caplog):
@@ -69,6 +70,8 @@ def test_server_wide_dry_run_is_announced_measured_and_recorded(caplog):
     assert (strict["enforced"], strict["break_glass"]) == (True, ["dry-run"])
     scraped = scrape(client)
     assert gauge(scraped, "dry-run") == 1 and gauge(scraped, "fail-open") == 0
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "ready" and ready["break_glass"] == ["dry-run"]
 
 
 def test_fail_open_is_announced_counted_and_recorded(tmp_path, caplog):

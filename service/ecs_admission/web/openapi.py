@@ -400,6 +400,8 @@ def document(version: str | None = None) -> dict[str, Any]:
                         "revision": {"type": "string"},
                         "reason": {"type": "string"},
                         "reload_error": {"type": "object"},
+                        # docs/operations.md "Break-glass": present only while one is in force.
+                        "break_glass": {"type": "array", "items": {"type": "string", "enum": ["dry-run", "fail-open"]}},
                     },
                 },
             },

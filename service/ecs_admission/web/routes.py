@@ -194,6 +194,8 @@ def readyz() -> Any:
     if auth_problem:
         return jsonify({"status": "not ready", "engine": engine.name, "reason": auth_problem}), 503
     body = {"status": "ready", "engine": engine.name, "revision": engine.revision}
+    if extension.get("break_glass"):
+        body["break_glass"] = list(extension["break_glass"])  # what an on-call curl should see first
     reloader = extension.get("reloader")
     if reloader is not None and reloader.last_error is not None:
         # Still ready: the previous policies serve. The field says the new ones were refused, and why.
