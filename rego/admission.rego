@@ -1,23 +1,16 @@
-# The decision document: the one entry point both engines evaluate.
+# The decision document: the one entry point OPA evaluates, in-process or as the sidecar.
 #
 # Check packages under data.ecs.checks each expose `findings`, a set of bare findings
 # {rule, path, message}. `decide` joins each with its catalog metadata (data.ecs.catalog) and the
 # platform team's settings (data.ecs.config: enforcement overrides, global and per task family,
-# and exemptions) and sorts them into violations, warnings and exempted. Python adds only
-# framing, so OPA and the embedded engine return the same decision.
+# and exemptions) and sorts them into violations, warnings and exempted. Python adds only framing.
 package ecs.admission
 
 import rego.v1
 
-# The check packages: the loader lists every ecs.checks.* package of the policy directory and
-# every package the catalogue names in data.ecs.check_packages (reading them by name is much
-# cheaper on the embedded engine than enumerating data.ecs.checks), so a renamed or broken one is
-# reported. A bundle built without that list falls back to enumerating, plus the catalogue's.
-check_packages := {concern | some concern in data.ecs.check_packages} if {
-	is_array(data.ecs.check_packages)
-} else := unlisted_packages
-
-unlisted_packages := {concern |
+# The check packages: every ecs.checks.* package, and every package the catalogue names, so a
+# renamed or broken one is reported rather than silently skipped.
+check_packages := {concern |
 	some concern
 	data.ecs.checks[concern]
 } | catalogued_packages
@@ -41,27 +34,14 @@ findings_collection(found) if is_set(found)
 findings_collection(found) if is_array(found)
 
 # Read as whole documents (not via data.ecs, which would include this package: recursion).
-# The decision hands decide() the precomputed table (for data.ecs.config) when the loader wrote
-# one, else the catalogue: comparing the catalogue itself would cost more than the table saves.
-catalog := data.ecs.decision_table if {
-	data.ecs.decision_table.precomputed == true
-} else := catalog_document
-
 catalog_document := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
 
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
-# The decision over the check packages' findings, {concern: findings}. OPA evaluates `decision`;
-# the embedded engine evaluates each check package in a plan of its own, which regopy runs about
-# twice as fast as one plan for all of them (README "Performance"), and then `findings_decision`
-# with their findings in input.package_findings and, in input.document, the two fields of the
-# task that decide() reads (task_definition.family and now). Both go through decision_for, so
-# they agree; the embedded engine uses the split only while these three rules read exactly so.
-decision := decision_for(package_findings, input)
+# The decision over the check packages' findings, {concern: findings}.
+decision := decide(all_findings, catalog_document, config, input)
 
-findings_decision := decision_for(input.package_findings, input.document)
-
-decision_for(found, doc) := decide(joined_findings(found) | package_failures(found), catalog, config, doc)
+all_findings := joined_findings(package_findings) | package_failures(package_findings)
 
 joined_findings(found) := {finding |
 	some findings in found
@@ -82,22 +62,11 @@ package_failures(found) := {finding |
 	}
 }
 
-# `catalog` is the catalogue, or the loader's table precomputed from it and config.yaml (below).
-decide(findings, catalog, config, doc) := decide_with(findings, table_for(catalog, config), config, doc)
+decide(findings, catalog, config, doc) := decide_with(findings, rule_table(catalog, config), config, doc)
 
 # {rule id: {bucket, meta}} for every catalogued rule under the global settings: the catalogue
 # joined with config.yaml's enforcement map, and where its findings go when no family override or
-# exemption applies. The loader precomputes it from data.ecs.catalog and data.ecs.config as
-# data.ecs.decision_table, {"precomputed": true, "table": …} (policy.py), because working it out
-# costs the embedded engine
-# milliseconds per decision; handed a catalogue instead (a unit test's, or from a bundle without
-# that document), decide works it out here, the same way. `precomputed` cannot be a catalogue
-# entry (entries are objects), so the two cannot be confused; only the `catalog` rule builds the
-# precomputed form into the decision, whose config is the one the table was worked out with.
-table_for(catalog, config) := catalog.table if {
-	catalog.precomputed == true
-} else := rule_table(catalog, config)
-
+# exemption applies.
 rule_table(catalog, config) := {rule: setting |
 	global_levels := object.get(config, "enforcement", {})
 	some rule
@@ -121,8 +90,7 @@ placement_bucket(level) := "warnings" if level == "warn"
 
 placement_bucket(level) := "violations" if not level in {"off", "warn"}
 
-# Only the table entries of the rules that found something: regopy's cost of an object lookup
-# grows with the object, and the whole table holds every catalogued rule.
+# Only the table entries of the rules that found something.
 decide_with(findings, table, config, doc) := decide_rules(findings, {finding.rule | some finding in findings}, table, config, doc)
 
 decide_rules(findings, rules, table, config, doc) := assemble(findings, relevant, task_table(rules, relevant, config, task_overrides(config, doc))) if {
@@ -180,7 +148,7 @@ overrides_for(config, family, today) := {"levels": levels, "exemptions": exempti
 # The settings this task's findings are placed by where the table does not say: rules without a
 # catalog entry, and (only when a family override or an exemption applies) each rule worked out
 # again with them. Most specific first: the family's override, then the global enforcement map,
-# then the catalogue default. Builtins rather than `not` and object.union: cheaper on regopy.
+# then the catalogue default.
 task_table(rules, table, config, overrides) := uncatalogued(rules - object.keys(table), config) if {
 	overrides == no_overrides
 } else := {rule: setting |
@@ -205,8 +173,7 @@ placement(level, meta, active) := {"bucket": "off", "meta": meta} if {
 	count(active) > 0
 } else := {"bucket": placement_bucket(level), "meta": meta}
 
-# One pass over the findings, then a split by bucket (a separate function: regopy re-evaluates
-# a local comprehension inside later comprehensions of the same body).
+# One pass over the findings, then a split by bucket.
 assemble(findings, table, task) := split_buckets([[setting.bucket, entry] |
 	some finding in findings
 	setting := object.get(task, finding.rule, object.get(table, finding.rule, null))
@@ -225,7 +192,7 @@ task_family(doc) := family if {
 } else := ""
 
 # The date exemptions are judged on: input.now (RFC 3339, set by the gate) cut to YYYY-MM-DD.
-# Without a readable date no exemption applies (fail closed); no time builtins, so both engines agree.
+# Without a readable date no exemption applies (fail closed).
 today_of(doc) := substring(doc.now, 0, 10) if {
 	is_string(doc.now)
 	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`, doc.now)

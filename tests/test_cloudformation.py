@@ -482,7 +482,7 @@ def test_corpus_known_verdicts(client):
 
 
 def test_reasons_with_quotes_and_backslashes_do_not_break_the_engine(client):
-    # regopy 1.5.2 does not escape these in its output; the reasons handed to the rules are made safe.
+    # Reasons quote the template's own text: quotes and backslashes must survive JSON both ways.
     template = {
         "Resources": {
             "T": {

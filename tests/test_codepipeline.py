@@ -605,9 +605,10 @@ def test_buildspec_substitutes_the_image_and_asks_the_gate(tmp_path):
     assert "<IMAGE1_NAME>" in (tmp_path / "taskdef.json").read_text()  # the source file is left alone
 
 
-def test_package_script_targets_the_runtime_regopy_supports():
+def test_package_script_targets_the_runtime_the_engine_installs_on():
     script = (DEPLOY / "package-lambda.sh").read_text()
-    assert "--platform manylinux_2_34_x86_64" in script and "LAMBDA_PYTHON_VERSION:-3.12" in script
+    assert "--platform manylinux_2_34_x86_64" in script and "LAMBDA_PYTHON_VERSION:-3.14" in script
+    assert template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]["Runtime"] == "python3.14"
     assert template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]["Handler"] in script
 
 

@@ -263,7 +263,7 @@ def test_health_ready_and_policies(client):
 
 
 def test_strings_with_quotes_and_backslashes_round_trip(client):
-    """regopy writes input strings back unescaped; the engine escapes them so the decision stays JSON."""
+    """Quotes and backslashes in the input survive into the decision, which stays JSON."""
     body = {
         "family": 'we"b\\app',
         "containerDefinitions": [{"name": 'api"v2', "image": "nginx:1.27", "privileged": True}],

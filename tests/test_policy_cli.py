@@ -26,27 +26,61 @@ def policy_copy(tmp_path):
 def test_policy_test_passes_on_the_shipped_policies():
     code, out, err = run("policy", "test")
     assert code == 0, out + err
+    assert out.strip().splitlines() == [f"PASS: {count}/{count}" for count in [int(out.split("/")[-1])]]
+    assert int(out.split("/")[-1]) >= 150
+
+
+def test_policy_test_verbose_lists_every_test_by_file_like_opa_test():
+    code, out, _ = run("policy", "test", "-v", "--run", "trust_test")
     lines = out.strip().splitlines()
-    assert all(line.startswith("PASS ") for line in lines[:-1])
-    assert "PASS data.ecs.checks.trust_test.test_recommended_trust_policy_has_no_findings (trust_test.rego)" in lines
-    summary = lines[-1]
-    assert " 0 failed (embedded engine, policy " in summary
-    assert int(summary.split()[0]) == len(lines) - 1 >= 150
+    assert code == 0 and lines[0] == "trust_test.rego:"
+    assert "data.ecs.checks.trust_test.test_recommended_trust_policy_has_no_findings: PASS" in lines
+    assert lines[-2] == "-" * 80 and lines[-1] == f"PASS: {len(lines) - 3}/{len(lines) - 3}"
 
 
-def test_policy_test_reports_failures_and_exits_1(tmp_path):
+def test_policy_test_reports_failures_with_file_line_and_expression_and_exits_1(tmp_path):
     directory = policy_copy(tmp_path)
     (directory / "team_test.rego").write_text(
-        "package ecs.team_test\n\nimport rego.v1\n\ntest_ok if { 1 == 1 }\n\ntest_broken if { 1 == 2 }\n"
+        "package ecs.team_test\n\nimport rego.v1\n\ntest_ok if { 1 == 1 }\n\n"
+        "test_broken if {\n\tcount([1, 2]) == 3\n}\n\ntodo_test_later if { false }\n"
     )
     code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "team_test")
     assert code == 1
     assert out.splitlines() == [
-        "PASS data.ecs.team_test.test_ok (team_test.rego)",
-        "FAIL data.ecs.team_test.test_broken (team_test.rego): undefined",
-        out.splitlines()[-1],
+        "team_test.rego:",
+        "data.ecs.team_test.test_broken: FAIL",
+        "  team_test.rego:7: undefined, failed at team_test.rego:8: count([1, 2]) == 3",
+        "-" * 80,
+        "PASS: 1/3",
+        "FAIL: 1/3",
+        "SKIPPED: 1/3",
     ]
-    assert out.splitlines()[-1].startswith("2 tests, 1 passed, 1 failed")
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "team_test", "--format", "json")
+    statuses = {t["name"]: (t["status"], t["location"]) for t in json.loads(out)["tests"]}
+    assert statuses == {
+        "data.ecs.team_test.test_ok": ("PASS", "team_test.rego:5"),
+        "data.ecs.team_test.test_broken": ("FAIL", "team_test.rego:7"),
+        "data.ecs.team_test.todo_test_later": ("SKIPPED", "team_test.rego:11"),
+    }
+
+
+def test_policy_test_coverage_reports_each_file(tmp_path):
+    directory = policy_copy(tmp_path)
+    (directory / "extra.rego").write_text(
+        "package ecs.extra\n\nimport rego.v1\n\nused if input.x == 1\n\nunused if input.y == 2\n"
+    )
+    (directory / "extra_test.rego").write_text(
+        "package ecs.extra_test\n\nimport rego.v1\n\nimport data.ecs.extra\n\n"
+        'test_used if extra.used with input as {"x": 1}\n'
+    )
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "extra_test", "--coverage")
+    assert code == 0
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("extra.rego ")] == [["extra.rego", "1/2"]]
+    code, out, _ = run(
+        "policy", "test", "--policy-dir", str(directory), "--run", "extra_test", "--coverage", "--format", "json"
+    )
+    report = json.loads(out)["coverage"]["files"]["extra.rego"]
+    assert report["covered_lines"] == 1 and report["not_covered"] == [7]
 
 
 def test_policy_test_without_tests_fails(tmp_path):
@@ -65,12 +99,12 @@ def test_policy_test_on_a_policy_that_does_not_load_is_exit_2(tmp_path):
     assert "config.yaml: enforcement.ECS-ISO-02" in err and len(err.strip().splitlines()) == 1
 
 
-def test_policy_test_reports_a_compile_error_per_test(tmp_path):
+def test_policy_test_reports_opas_compile_error_with_file_and_line(tmp_path):
     directory = policy_copy(tmp_path)
     (directory / "broken.rego").write_text("package ecs.checks.broken\n\nfindings := {x |\n")
-    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "lib_test")
-    assert code == 1
-    assert "FAIL data.ecs.lib_test." in out and "does not compile" in out
+    code, out, err = run("policy", "test", "--policy-dir", str(directory), "--run", "lib_test")
+    assert code == 1 and out == ""
+    assert err.startswith("ecs-admission: policies do not compile: broken.rego:4: rego_parse_error: unexpected eof")
 
 
 def test_policy_group_needs_a_subcommand():

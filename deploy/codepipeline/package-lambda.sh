@@ -4,14 +4,14 @@
 #   deploy/codepipeline/package-lambda.sh [OUT.zip]
 #   aws s3 cp dist/ecs-admission-lambda.zip s3://BUCKET/ecs-admission/lambda-0.1.0.zip
 #
-# Targets the python3.12 Lambda runtime on x86_64 (Amazon Linux 2023, glibc 2.34): regopy 1.5.2
-# ships manylinux_2_34 wheels only, so the python3.11 runtime (Amazon Linux 2, glibc 2.26) cannot
-# load it. LAMBDA_PYTHON_VERSION=3.13 targets python3.13.
+# Targets the python3.14 Lambda runtime on x86_64 (Amazon Linux 2023, glibc 2.34): OPA's Go
+# evaluator (opa-golib-python-bindings, the in-process engine) ships manylinux_2_34 wheels only and
+# declares Python >= 3.14, so it installs there as an ordinary dependency.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$(realpath -m "${1:-$repo/dist/ecs-admission-lambda.zip}")"
-python_version="${LAMBDA_PYTHON_VERSION:-3.12}"
+python_version="${LAMBDA_PYTHON_VERSION:-3.14}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -126,8 +126,7 @@ def cmd_policy_bundle(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, 
     directory = args.policy_dir or Settings.from_env().policy_dir
     try:
         policy = load_policy_set(directory)
-        # Refuse to ship policies that do not compile or fail their own Rego unit tests; the check
-        # runs in a child process because rego-cpp can abort on some policies (selfcheck.py).
+        # Refuse to ship policies that do not compile or fail their own Rego unit tests.
         check = self_check(policy)
         if not check.passed:
             print(f"ecs-admission: cannot bundle: {check.reason}", file=stderr)

@@ -40,6 +40,13 @@ from .templates import decide_template
 __all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
 
 
+def version_text() -> str:
+    # The pinned versions, not the loaded library's: --version must answer even where it cannot load.
+    from .engines.embedded import BINDINGS_DISTRIBUTION, BINDINGS_VERSION, OPA_VERSION
+
+    return f"ecs-admission {__version__} (OPA {OPA_VERSION} in-process ({BINDINGS_DISTRIBUTION} {BINDINGS_VERSION}))"
+
+
 class UsageError(Exception):
     """Raised instead of argparse's own exit so every usage error is one line and exit 2."""
 
@@ -345,7 +352,7 @@ def _add_decision_options(command: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecs-admission", description="Policy gate for Amazon ECS task definitions.")
-    parser.add_argument("--version", action="version", version=f"ecs-admission {__version__}")
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     check = commands.add_parser("check", help="evaluate task definition files, locally or by a remote gate")

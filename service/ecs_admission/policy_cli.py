@@ -1,24 +1,22 @@
 """`ecs-admission policy test|list`: the loop of the people who edit the rules.
 
-`policy test` runs every `test_` rule of the policy directory's `*_test.rego` files on the
-embedded engine and prints one line per test and a summary; `policy list` prints the rule
+`policy test` runs every `test_` rule of the policy directory's `*_test.rego` files on OPA's
+evaluator, in-process, and reports them as `opa test` does (`-v`, `--coverage`); `policy list` prints the rule
 catalogue (table, JSON, or the Markdown that docs/rules.md is generated from).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from .catalogue import rule_catalogue
+from .errors import EngineError
 from .policy import DATA_ROOT, PolicyError, PolicySet, load_policy_set
-from .rego_tests import RegoTestResult, run_embedded
+from .rego_tests import Coverage, RegoTestResult, run_tests
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 RESULTS_MARKER = "ecs-admission-test-results: "
@@ -46,55 +44,97 @@ def _load(policy_dir: Path | None, stderr: TextIO) -> PolicySet | None:
 # --- policy test -----------------------------------------------------------------------------
 
 
-def run_tests_isolated(policy_dir: Path) -> list[RegoTestResult]:
-    """Run the tests in a child process: a policy that crashes the native engine must be reported
-    as a failure, not take the command down without a word."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ecs_admission.policy_cli", "--run-tests-json", str(policy_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        raise RuntimeError(f"the embedded engine stopped while running the tests ({reason})")
-    # The native engine writes its own diagnostics to stdout; the results are the marked line.
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(RESULTS_MARKER):
-            return [RegoTestResult(**item) for item in json.loads(line[len(RESULTS_MARKER) :])]
-    raise RuntimeError("the test run produced no results")
-
-
 def cmd_policy_test(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    """Like `opa test`: failures (every test with -v) by file, then PASS/FAIL/SKIPPED counts."""
     policy = _load(args.policy_dir, stderr)
     if policy is None:
         return EXIT_USAGE
-    try:
-        results = run_tests_isolated(policy.directory)
-    except RuntimeError as exc:
-        print(f"ecs-admission: {exc}", file=stderr)
-        return EXIT_FAILED
+    pattern = None
     if args.run:
         try:
             pattern = re.compile(args.run)
         except re.error as exc:
             print(f"ecs-admission: --run {args.run!r} is not a regular expression: {exc}", file=stderr)
             return EXIT_USAGE
-        results = [r for r in results if pattern.search(r.qualified_name)]
+    coverage = Coverage() if args.coverage else None
+    try:
+        results = run_tests(policy, coverage=coverage, only=pattern)
+    except EngineError as exc:
+        print(f"ecs-admission: {exc.reason}", file=stderr)
+        return EXIT_FAILED
     if not results:
         print(f"no tests found in {policy.directory} (test_ rules in *_test.rego files)", file=stdout)
         return EXIT_FAILED
-    for result in results:
-        status = "PASS" if result.passed else "FAIL"
-        line = f"{status} {result.qualified_name} ({result.file})"
+    if args.format == "json":
+        report: dict[str, Any] = {"revision": policy.revision, "tests": [_result_json(r) for r in results]}
+        if coverage is not None:
+            report["coverage"] = _coverage_json(coverage)
+        print(json.dumps(report, indent=2), file=stdout)
+    else:
+        _print_results(results, args.verbose, stdout)
+        if coverage is not None:
+            _print_coverage(coverage, stdout)
+    return EXIT_FAILED if any(not r.passed for r in results) else EXIT_OK
+
+
+def _status(result: RegoTestResult) -> str:
+    return "SKIPPED" if result.skipped else "PASS" if result.passed else "FAIL"
+
+
+def _print_results(results: list[RegoTestResult], verbose: bool, stdout: TextIO) -> None:
+    shown = results if verbose else [r for r in results if not r.passed]
+    current_file = None
+    for result in shown:
+        if result.file != current_file:
+            current_file = result.file
+            print(f"{result.file}:", file=stdout)
+        print(f"{result.qualified_name}: {_status(result)}", file=stdout)
         if not result.passed:
-            line += f": {result.detail}"
-        print(line, file=stdout)
-    failed = sum(1 for r in results if not r.passed)
-    passed = len(results) - failed
-    engine = f"embedded engine, policy {policy.revision}"
-    print(f"{len(results)} tests, {passed} passed, {failed} failed ({engine})", file=stdout)
-    return EXIT_FAILED if failed else EXIT_OK
+            print(f"  {result.location}: {result.detail}", file=stdout)
+    if shown:
+        print("-" * 80, file=stdout)
+    total = len(results)
+    for status in ("PASS", "FAIL", "SKIPPED"):
+        count = sum(1 for r in results if _status(r) == status)
+        if count:
+            print(f"{status}: {count}/{total}", file=stdout)
+
+
+def _print_coverage(coverage: Coverage, stdout: TextIO) -> None:
+    files = coverage.files()
+    print("-" * 80, file=stdout)
+    print("COVERAGE", file=stdout)
+    width = max((len(name) for name in files), default=4)
+    covered_total = missing_total = 0
+    for name, (covered, missing, percent) in files.items():
+        covered_total, missing_total = covered_total + covered, missing_total + missing
+        print(f"{name:<{width}}  {covered:>4}/{covered + missing:<4} lines  {percent:5.1f}%", file=stdout)
+    lines = covered_total + missing_total
+    percent = 100.0 * covered_total / (lines or 1)
+    print(f"{'total':<{width}}  {covered_total:>4}/{lines:<4} lines  {percent:5.1f}%", file=stdout)
+
+
+def _result_json(result: RegoTestResult) -> dict[str, Any]:
+    return {
+        "name": result.qualified_name,
+        "location": result.location,
+        "status": _status(result),
+        "detail": result.detail,
+    }
+
+
+def _coverage_json(coverage: Coverage) -> dict[str, Any]:
+    return {
+        "files": {
+            name: {
+                "covered_lines": covered,
+                "not_covered_lines": missing,
+                "coverage": round(percent, 2),
+                "not_covered": sorted(coverage.not_covered.get(name, set()) - coverage.covered.get(name, set())),
+            }
+            for name, (covered, missing, percent) in coverage.files().items()
+        }
+    }
 
 
 # --- policy list -----------------------------------------------------------------------------
@@ -202,6 +242,9 @@ def add_policy_commands(commands: Any) -> Any:
     test = group.add_parser("test", help="run every test_ rule of the *_test.rego files")
     test.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
     test.add_argument("--run", metavar="REGEX", help="only tests whose data.<package>.<name> matches")
+    test.add_argument("-v", "--verbose", action="store_true", help="every test with its result, not only failures")
+    test.add_argument("--coverage", action="store_true", help="report the lines of each file the tests evaluated")
+    test.add_argument("--format", choices=("pretty", "json"), default="pretty")
     test.set_defaults(handler=cmd_policy_test)
 
     listing = group.add_parser("list", help="print the rule catalogue")
@@ -216,15 +259,3 @@ def _policy_command_required(args: argparse.Namespace, stdout: TextIO, stderr: T
         "ecs-admission: a policy command is required: test, list, bundle (see ecs-admission policy --help)", file=stderr
     )
     return EXIT_USAGE
-
-
-def _run_tests_json(policy_dir: str) -> int:
-    results = run_embedded(load_policy_set(Path(policy_dir)))
-    print(RESULTS_MARKER + json.dumps([dataclasses.asdict(r) for r in results]), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--run-tests-json":
-        sys.exit(_run_tests_json(sys.argv[2]))
-    sys.exit(EXIT_USAGE)

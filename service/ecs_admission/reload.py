@@ -15,9 +15,9 @@ pushed a broken policy would turn a bad commit into an outage).
   and only then makes the copy the active snapshot; a failure keeps the previous snapshot and is
   handed to the new workers (STATUS_ENV) to report on /readyz.
 
-Validation runs in a child process (`python -m ecs_admission.reload validate DIR`): rego-cpp
-aborts the whole process on some constructs, and a bad policy must not kill the worker that
-tries it.
+A worker validates in-process, on the engine it will serve with. The master validates in a
+child process (`python -m ecs_admission.reload validate DIR`), because OPA's Go evaluator starts
+the Go runtime when first used and the master must still be able to fork workers afterwards.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from typing import Any
 
 from . import metrics
 from .errors import EngineError
-from .policy import PolicyError, default_policy_dir, load_policy_set
+from .policy import PolicyError, PolicySet, default_policy_dir, load_policy_set
 
 log = logging.getLogger(__name__)
 
@@ -64,33 +64,44 @@ class Validation:
         return {"ok": self.ok, "revision": self.revision, "error": self.error, "tests": self.tests}
 
 
-def validate_in_process(directory: Path | None) -> Validation:
-    """Load, compile, run the canary and the directory's Rego tests. Use only in a throwaway process."""
+def build_validated(policy: PolicySet) -> tuple[Validation, Any]:
+    """Compile the set, answer the readiness canary and run its Rego tests; (verdict, engine or None)."""
     from .engines.embedded import EmbeddedEngine
-    from .rego_tests import run_embedded
+    from .rego_tests import run_tests
     from .web.routes import CANARY
 
-    revision = None
     try:
-        policy = load_policy_set(directory)
-        revision = policy.revision
         engine = EmbeddedEngine(policy)
         engine.evaluate(CANARY)
-    except PolicyError as exc:
-        return Validation(False, revision, str(exc))
+        results = [r for r in run_tests(policy) if not r.skipped]
     except EngineError as exc:
-        return Validation(False, revision, exc.reason)
-    results = run_embedded(policy)
+        return Validation(False, policy.revision, exc.reason), None
     failed = [r for r in results if not r.passed]
     if failed:
-        shown = "; ".join(f"{r.qualified_name}: {r.detail or 'false'}" for r in failed[:MAX_REPORTED_FAILURES])
+        engine.close()
+        shown = "; ".join(
+            f"{r.qualified_name} ({r.location}): {r.detail or 'false'}" for r in failed[:MAX_REPORTED_FAILURES]
+        )
         more = f" and {len(failed) - MAX_REPORTED_FAILURES} more" if len(failed) > MAX_REPORTED_FAILURES else ""
-        return Validation(False, revision, f"{len(failed)} of {len(results)} Rego test(s) fail: {shown}{more}")
-    return Validation(True, revision, None, tests=len(results))
+        error = f"{len(failed)} of {len(results)} Rego test(s) fail: {shown}{more}"
+        return Validation(False, policy.revision, error), None
+    return Validation(True, policy.revision, None, tests=len(results)), engine
+
+
+def validate_in_process(directory: Path | None) -> Validation:
+    """Load, compile, run the canary and the directory's Rego tests (the master's child process)."""
+    try:
+        policy = load_policy_set(directory)
+    except PolicyError as exc:
+        return Validation(False, None, str(exc))
+    validation, engine = build_validated(policy)
+    if engine is not None:
+        engine.close()
+    return validation
 
 
 def validate_in_subprocess(directory: Path, timeout: float = VALIDATE_TIMEOUT) -> Validation:
-    """validate_in_process in a child, so a policy that crashes rego-cpp only kills the child."""
+    """validate_in_process in a child, so the Go runtime never starts in the gunicorn master."""
     try:
         completed = subprocess.run(
             [sys.executable, "-m", "ecs_admission.reload", "validate", str(directory)],
@@ -166,20 +177,13 @@ class PolicyReloader:
             if revision == serving.revision and serving.name == "embedded" and hasattr(serving, "policy"):
                 self._clear()  # back to what is serving (a reverted bad push): nothing to report
                 return False
-            validation = validate_in_subprocess(self.source)
-            if not validation.ok:
-                return self._failed(revision, validation.error or "validation failed")
-            from .engines.embedded import EmbeddedEngine
-
             try:
-                # Build from the same content the child validated: reload the set, and refuse it if
-                # the directory changed in between (the next poll will look again).
                 policy = load_policy_set(self.source)
-                if policy.revision != validation.revision:
-                    return self._failed(policy.revision, "the policy directory changed during validation")
-                engine = EmbeddedEngine(policy)
-            except (PolicyError, EngineError) as exc:
-                return self._failed(revision, getattr(exc, "reason", None) or str(exc))
+            except PolicyError as exc:
+                return self._failed(revision, str(exc))
+            validation, engine = build_validated(policy)
+            if engine is None:
+                return self._failed(policy.revision, validation.error or "validation failed")
             previous = serving.revision
             _replace_embedded_engine(self.gate, engine)
             self._clear()

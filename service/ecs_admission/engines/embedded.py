@@ -1,194 +1,137 @@
-"""The embedded engine: regopy (rego-cpp) in-process, policies compiled once per worker.
+"""The in-process engine: OPA's own Go evaluator, loaded into each worker through its Python binding.
 
-`build` plans the entry points once; each request then only converts its input and runs the
-plans (about 0.1 ms against 1.6 ms for a fresh `query`, see reference/engines.md). Where the
-policy set allows it (engines/layout.py), each check package is its own plan and the decision a
-last, small one over their findings: regopy runs that about twice as fast as one plan for all.
+`opa_bindings` (PyPI: opa-golib-python-bindings) wraps OPA's `rego` package in a c-shared library,
+so the Rego a platform team writes is compiled and evaluated by OPA itself, exactly as the sidecar
+does it: one engine, two placements. The library starts the Go runtime on its first call, and a
+process must not fork after that, so the engine is built in each gunicorn worker (after the fork),
+never in the master (docs/engines.md).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import functools
 import logging
-import os
 import re
-import sys
-import threading
-from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-from regopy import Input, Interpreter, RegoError
-from regopy.rego_shared import rego as _lib
-from regopy.rego_shared import rego_bundle_query_entrypoint, rego_free_output, rego_new_input, rego_output_string
 
 from ..decision import RawDecision
 from ..errors import EngineError
 from ..policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, PolicySet, RegoFile
-from .layout import Plan, SplitLayout, split_layout
 
 log = logging.getLogger(__name__)
 
-ENTRYPOINT = f"{DECISION_PACKAGE.replace('.', '/')}/{DECISION_RULE}"
-# Characters JSON must escape inside a string.
-_NEEDS_ESCAPE = re.compile('["\\\\\x00-\x1f]')
+# What the in-process engine is: the binding's version, and the OPA release compiled into it. The
+# sidecar image in deploy/ is pinned to the same OPA release (tests/test_engine.py holds them equal).
+BINDINGS_DISTRIBUTION = "opa-golib-python-bindings"
+BINDINGS_VERSION = "0.4.4"
+OPA_VERSION = "1.20.2"
+SIDECAR_HINT = "set ECS_ADMISSION_OPA_URL to decide with an OPA sidecar instead"
+INSTALL_HINT = (
+    f"install it with `pip install --ignore-requires-python {BINDINGS_DISTRIBUTION}=={BINDINGS_VERSION}` "
+    f"(`make install` does this; on Python >= 3.14 it is an ordinary dependency), or {SIDECAR_HINT}"
+)
+DECISION_PATH = f"{DECISION_PACKAGE}.{DECISION_RULE}"
 
 
-def to_rego_input(value: Any) -> Input:
-    """The input document as a rego-cpp input, strings in their JSON-escaped form.
-
-    Escaped, because rego-cpp keeps strings escaped internally (a Rego literal "a\\"b" is held
-    as the four characters a\\"b) while regopy's Input() hands Python strings over raw: a quote
-    or backslash in the input then neither equals the same literal in a policy nor survives the
-    way out, and the decision text carries a bare quote and is not JSON (found by the fuzz suite:
-    a container named a"b made every request 503). Escaped, the output decodes back to the
-    original text.
-
-    Converted here rather than by Input(), because this is the hot path: one pass, exact type
-    checks instead of isinstance against collections.abc, and bytes handed to ctypes directly,
-    which halves the conversion (README "Performance"). Values are the JSON types the parsers
-    return (dict, list, str, int within 64 bits, finite float, bool, None).
-    """
-    handle = rego_new_input()
-    rego_input = Input.__new__(Input)
-    rego_input._impl = handle  # freed by Input.__del__, whatever happens below
-    string, integer, number = _lib.regoInputString, _lib.regoInputInt, _lib.regoInputFloat
-    boolean, null = _lib.regoInputBoolean, _lib.regoInputNull
-    item, obj, array = _lib.regoInputObjectItem, _lib.regoInputObject, _lib.regoInputArray
-    needs_escape, dumps = _NEEDS_ESCAPE.search, json.dumps
-
-    def add(val: Any) -> None:
-        kind = type(val)
-        if kind is str:
-            if needs_escape(val):
-                val = dumps(val, ensure_ascii=False)[1:-1]
-            code = string(handle, val.encode("utf-8"))
-        elif kind is dict:
-            for key, member in val.items():
-                add(key)
-                add(member)
-                code = item(handle)
-                if code:
-                    raise RegoError("Unable to create input", code)
-            code = obj(handle, len(val))
-        elif kind is list:
-            for member in val:
-                add(member)
-            code = array(handle, len(val))
-        elif kind is bool:
-            code = boolean(handle, val)
-        elif kind is int:
-            code = integer(handle, val)
-        elif kind is float:
-            code = number(handle, val)
-        elif val is None:
-            code = null(handle)
-        else:
-            raise ValueError(f"cannot hand a {kind.__name__} to the engine")
-        if code:
-            raise RegoError("Unable to create input", code)
-
-    add(value)
-    return rego_input
-
-
-_ERROR_RE = re.compile(r"\(error \d+:([^|\s]+)\|(\d+)\|\d+\s*\(errormsg \d+:([^)]*)\)")
-
-
-def describe_rego_error(error: Exception, sources: dict[str, str]) -> str:
-    """Turn rego-cpp's S-expression error dump into 'file:line: message' lines."""
-    text = str(error)
-    messages = []
-    for name, offset, message in _ERROR_RE.findall(text):
-        line = sources.get(name, "")[: int(offset)].count("\n") + 1 if name in sources else "?"
-        messages.append(f"{name}:{line}: {message.strip()}")
-    if messages:
-        return "; ".join(dict.fromkeys(messages))
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
-
-
-def parse_output(text: str, engine: str, what: str = f"data.{DECISION_PACKAGE}.{DECISION_RULE}") -> Any:
-    """The value of the single expression in a result, or EngineError for anything else."""
-    if text == "undefined":
-        raise EngineError(f"{what} is undefined", engine)
-    if text.startswith("(error") or text.startswith("<error"):
-        match = re.search(r"\(errormsg \d+:([^)]*)\)", text)
-        where = "" if what.endswith(f".{DECISION_RULE}") else f" in {what}"
-        raise EngineError(f"evaluation error{where}: {match.group(1) if match else text[:300]}", engine)
+def load_bindings() -> ModuleType:
+    """Import the binding and load its shared library, or say exactly why not and how to fix it."""
     try:
-        result = json.loads(text)
-        return result["expressions"][0]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise EngineError(f"unreadable engine output: {text[:200]}", engine) from None
-
-
-@contextlib.contextmanager
-def native_output_to_stderr() -> Iterator[None]:
-    """rego-cpp prints compile errors on the process's stdout; keep them off machine-readable output.
-
-    The errors are still reported through EngineError; this only moves the native echo to stderr.
-    """
-    sys.stdout.flush()
-    saved = os.dup(1)
+        import opa_bindings
+        from opa_bindings import engine as binding_engine
+    except ImportError as exc:
+        raise EngineError(f"OPA's Go evaluator is not installed ({exc}); {INSTALL_HINT}", "embedded") from None
     try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+        binding_engine._get_lib()
+    except OSError as exc:
+        raise EngineError(
+            f"OPA's Go evaluator could not be loaded ({exc}); its wheels are built for Linux x86_64/aarch64 "
+            f"with glibc >= 2.34 and macOS arm64; on another platform {SIDECAR_HINT}",
+            "embedded",
+        ) from None
+    return opa_bindings
 
 
-def decision_fields(document: dict[str, Any]) -> dict[str, Any]:
-    """The parts of the input that admission.rego's decide() reads: the task's family and the time."""
-    fields: dict[str, Any] = {}
-    task = document.get("task_definition")
-    if isinstance(task, dict) and "family" in task:
-        fields["task_definition"] = {"family": task["family"]}
-    if "now" in document:
-        fields["now"] = document["now"]
-    return fields
+@functools.cache
+def embedded_opa_version() -> str | None:
+    """The OPA release compiled into the binding's library, read from the Go build information."""
+    try:
+        import opa_bindings
+    except ImportError:
+        return None
+    library = Path(opa_bindings.__file__).with_name("libopabridge.so")
+    try:
+        found = re.search(rb"github\.com/open-policy-agent/opa\tv([0-9][0-9A-Za-z.+-]*)", library.read_bytes())
+    except OSError:
+        return None
+    return found.group(1).decode() if found else None
+
+
+def _print_to_log(message: str, location: str) -> None:
+    # Rego print() is a debugging aid: it goes to the log, never to stdout (decision records).
+    log.info("rego print %s: %s", location, message)
+
+
+def describe_opa_error(exc: Exception) -> str:
+    """OPA's own message, one line per error: OPA already names file:line for each."""
+    message = getattr(exc, "message", None) or str(exc)
+    lines = [line.strip() for line in message.splitlines() if line.strip() and line.strip() != "^"]
+    # The parser quotes the offending source line and a caret under it, and OPA prefixes a count
+    # ("2 errors occurred:"): keep the file:line errors themselves, each once.
+    kept = [line for line in lines if re.match(r"^\S+:\d+: ", line)]
+    return "; ".join(dict.fromkeys(kept or lines)) or type(exc).__name__
+
+
+# The binding's error codes for a policy set OPA refuses (as opposed to an evaluation that failed).
+COMPILE_ERROR_CODES = frozenset({"parse_error", "prepare_error", "compile_error"})
+
+
+def is_compile_error(exc: Exception) -> bool:
+    return getattr(exc, "code", None) in COMPILE_ERROR_CODES
+
+
+def new_opa(
+    modules: tuple[RegoFile, ...],
+    data: dict[str, Any],
+    engine: str = "embedded",
+    warm: str | None = None,
+    compile_now: bool = True,
+) -> Any:
+    """An OPA evaluator holding these modules and data, compiled now: a module OPA refuses raises
+    EngineError with OPA's message and file:line, before anything is decided.
+
+    The binding compiles the whole set once per distinct query it prepares, so `warm` names the
+    document the caller will evaluate (compiled here, once) rather than compiling for a throwaway query;
+    `compile_now=False` leaves the compile to the caller's first query (which must then treat
+    is_compile_error as such).
+    """
+    bindings = load_bindings()
+    opa = bindings.OpaEngine()
+    opa.print_handler = _print_to_log
+    try:
+        for module in modules:
+            opa.add_policy(module.name, module.source)
+        opa.add_data(data)
+        if warm is not None:
+            opa.eval_document(warm, {})
+        elif compile_now:
+            opa.eval_query("true")
+    except bindings.OpaError as exc:
+        if is_compile_error(exc):
+            opa.close()
+            raise EngineError(f"policies do not compile: {describe_opa_error(exc)}", engine) from None
+        # Compiled: the warm-up input ({}) is just not one the document is defined or valid for.
+    return opa
 
 
 class EmbeddedEngine:
     name = "embedded"
 
-    def __init__(self, policy: PolicySet, split: bool = True):
-        """`split=False` forces one plan for the whole set, as OPA evaluates it (tests compare the two)."""
+    def __init__(self, policy: PolicySet):
         self._policy = policy
-        self._sources = {module.name: module.source for module in policy.modules}
-        layout = split_layout(policy) if split else "asked for"
-        self._checks: tuple[tuple[Plan, Any], ...] = ()
-        if isinstance(layout, SplitLayout):
-            self._checks = tuple((plan, self._compile(plan.modules, plan.entrypoint)) for plan in layout.checks)
-            self._entrypoint = layout.decision.entrypoint
-            self._bundle = self._compile(layout.decision.modules, self._entrypoint)
-            self.layout = f"{len(self._checks)} check package plans and the decision"
-        else:
-            self._entrypoint = ENTRYPOINT
-            self._bundle = self._compile(policy.modules, ENTRYPOINT)
-            self.layout = f"one plan ({layout})"
-            # Slower, and a policy author may not expect it: say so once per worker.
-            log.info("embedded engine: %s", self.layout)
-        self._runner = Interpreter()
-        # One interpreter per worker; the lock keeps a threaded server from interleaving inputs.
-        self._lock = threading.Lock()
-
-    def _compile(self, modules: tuple[RegoFile, ...], entrypoint: str) -> Any:
-        compiler = Interpreter()
-        try:
-            with native_output_to_stderr():
-                for module in modules:
-                    compiler.add_module(module.name, module.source)
-                compiler.add_data(self._policy.data)
-                bundle = compiler.build(None, [entrypoint])
-        except RegoError as exc:
-            raise EngineError(
-                f"policies do not compile: {describe_rego_error(exc, self._sources)}", self.name
-            ) from None
-        if not bundle.ok():
-            raise EngineError("policies do not compile (rego-cpp reported a failed build)", self.name)
-        return bundle
+        self._bindings = load_bindings()
+        self._opa = new_opa(policy.modules, policy.data, self.name, warm=DECISION_PATH)
 
     @property
     def revision(self) -> str:
@@ -201,43 +144,18 @@ class EmbeddedEngine:
     def policy_data(self) -> dict[str, Any]:
         return self._policy.data[DATA_ROOT]
 
-    def query(self, input_document: dict[str, Any]) -> Any:
-        """Run the decision and return its raw value; undefined or an error raises."""
-        rego_input = self._convert(input_document)
-        with self._lock:
-            try:
-                self._runner.set_input(rego_input)
-                if self._checks:
-                    found = {}
-                    for plan, bundle in self._checks:
-                        text = self._run(bundle, plan.entrypoint)
-                        if text == "undefined":
-                            continue  # left out: admission.rego reports the package (ECS-POLICY-001)
-                        value = parse_output(text, self.name, f"data.ecs.checks.{plan.concern}.findings")
-                        if isinstance(value, list):  # a set or an array, as package_findings reads them
-                            found[plan.concern] = value
-                    decision_input = {"package_findings": found, "document": decision_fields(input_document)}
-                    self._runner.set_input(self._convert(decision_input))
-                text = self._run(self._bundle, self._entrypoint)
-            except RegoError as exc:
-                raise EngineError(f"evaluation failed: {describe_rego_error(exc, {})}", self.name) from None
-        return parse_output(text, self.name)
-
-    def _convert(self, document: dict[str, Any]) -> Input:
+    def query(self, input_document: dict[str, Any], path: str = DECISION_PATH) -> Any:
+        """Evaluate `data.<path>` and return its value; undefined or an error raises EngineError."""
         try:
-            return to_rego_input(document)
-        except Exception as exc:  # regopy raises plain exceptions for values it cannot convert
-            raise EngineError(f"input could not be handed to the engine: {exc}", self.name) from None
-
-    def _run(self, bundle: Any, entrypoint: str) -> str:
-        # regopy's Output wrapper json-parses in its constructor and reports ok() for error
-        # results, so read the raw result text and free it here instead.
-        impl = rego_bundle_query_entrypoint(self._runner._impl, bundle._impl, entrypoint)
-        try:
-            return rego_output_string(impl)
-        finally:
-            rego_free_output(impl)
+            return self._opa.eval_document(path, input_document)
+        except self._bindings.OpaUndefinedError:
+            raise EngineError(f"data.{path} is undefined", self.name) from None
+        except self._bindings.OpaError as exc:
+            raise EngineError(f"evaluation error: {describe_opa_error(exc)}", self.name) from None
 
     def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
         document = self.query(input_document)
         return RawDecision.from_document(document, engine=self.name, revision=self.revision)
+
+    def close(self) -> None:
+        self._opa.close()

@@ -46,19 +46,19 @@ def _build_embedded(settings: Settings, self_check: bool) -> Engine:
     except PolicyError as exc:
         log.error("policy engine unavailable: %s", exc)
         return UnavailableEngine("embedded", str(exc))
-    if self_check:
-        # Before the in-process compile: rego-cpp can abort while building, and then only the
-        # self-check's child process may die.
-        from ..selfcheck import self_check as run_self_check
-
-        check = run_self_check(policy, timeout=max(5.0, settings.worker_timeout / 2))
-        if not check.passed:
-            reason = check.reason if check.compile_error else f"startup self-check failed: {check.reason}"
-            log.error("policy engine unavailable: %s", reason)
-            return UnavailableEngine("embedded", reason)
-        log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
     try:
-        return EmbeddedEngine(policy)
+        engine = EmbeddedEngine(policy)
     except EngineError as exc:
         log.error("policy engine unavailable: %s", exc.reason)
         return UnavailableEngine("embedded", exc.reason)
+    if self_check:
+        from ..selfcheck import self_check as run_self_check
+
+        check = run_self_check(policy)
+        if not check.passed:
+            reason = f"startup self-check failed: {check.reason}"
+            log.error("policy engine unavailable: %s", reason)
+            engine.close()
+            return UnavailableEngine("embedded", reason)
+        log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
+    return engine

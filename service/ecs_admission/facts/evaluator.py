@@ -2,9 +2,9 @@
 
 Why Python rather than Rego functions: the answers need glob containment and intersection
 (does `arn:aws:logs:*:*:log-group:/ecs/*` cover every stream the agent will write?), which is a
-memoised automaton walk; Rego has no loops or memoisation, and regopy silently drops rules it
-mis-evaluates (see README, "Both engines must give the same answer"). Here it is one module with
-one test table, and the Rego rules read only its answers (`permissions`, `access`) as facts.
+memoised automaton walk, which Rego, without loops or memoisation, would express poorly and
+slowly. Here it is one module with one test table, and the Rego rules read only its answers
+(`permissions`, `access`) as facts; facts/judge.py judges each distinct role content once.
 
 Semantics (AWS "Policy evaluation logic" for identity-based policies and permissions boundaries):
 

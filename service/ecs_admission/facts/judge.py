@@ -3,10 +3,18 @@
 Runs for every role whose policies are known, whatever their source (caller, template, IAM):
 `permissions` for both roles, `access` for the execution role. Unknown policies leave both null,
 so a rule can tell "could not check" from "checked and clean".
+
+A judgement depends only on what it reads (the documents, the boundary, what the task needs, and
+where), and the same roles come back on request after request, so each distinct content is judged
+once and remembered in a bounded cache.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from .evaluator import derive_permissions
@@ -31,6 +39,55 @@ def known_documents(entry: dict[str, Any]) -> list[dict[str, Any]] | None:
     return documents
 
 
+CACHE_SIZE = 1024
+
+
+class JudgementCache:
+    """The last CACHE_SIZE judgements, keyed by a digest of everything a judgement reads.
+
+    Values are kept as JSON text, so every request gets its own copy to place in its input.
+    """
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[Any, Any] | None:
+        with self._lock:
+            text = self._entries.get(key)
+            if text is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+        permissions, access = json.loads(text)
+        return permissions, access
+
+    def put(self, key: str, permissions: Any, access: Any) -> None:
+        text = json.dumps([permissions, access])
+        with self._lock:
+            self._entries[key] = text
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
+
+
+JUDGEMENTS = JudgementCache()
+
+
+def judgement_key(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def judge_roles(
     task_roles: dict[str, dict[str, Any]], task_definition: dict[str, Any], context: dict[str, str]
 ) -> None:
@@ -45,7 +102,15 @@ def judge_roles(
         partition = _partition(entry, region)
         boundary = entry.get("permissions_boundary")
         needs = execution_needs(task_definition, region, account, partition)
-        entry["permissions"] = derive_permissions(
-            documents, boundary, needed_actions(needs), partition=partition, region=region, account=account
-        )
-        entry["access"] = judge_access(needs, documents, boundary) if field == "executionRoleArn" else None
+        is_execution = field == "executionRoleArn"
+        key = judgement_key(documents, boundary, needs, partition, region, account, is_execution)
+        cached = JUDGEMENTS.get(key)
+        if cached is None:
+            permissions = derive_permissions(
+                documents, boundary, needed_actions(needs), partition=partition, region=region, account=account
+            )
+            access = judge_access(needs, documents, boundary) if is_execution else None
+            JUDGEMENTS.put(key, permissions, access)
+        else:
+            permissions, access = cached
+        entry["permissions"], entry["access"] = permissions, access
