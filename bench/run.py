@@ -397,8 +397,8 @@ def warm_iam_cache(port: int, bodies: list[bytes], rounds: int = 20) -> None:
 
 
 @contextlib.contextmanager
-def opa_standin(workdir: Path) -> Iterator[dict[str, str] | None]:
-    """Start the test stand-in for the OPA sidecar if this checkout has it; None otherwise."""
+def opa_standin(workdir: Path) -> Iterator[tuple[dict[str, str], int] | None]:
+    """Start the test stand-in for the OPA sidecar if this checkout has it: (environment, pid), or None."""
     why = None
     if not (REPO / "tests" / "opa_standin.py").is_file():
         why = "tests/opa_standin.py is not in this checkout"
@@ -437,7 +437,7 @@ def opa_standin(workdir: Path) -> Iterator[dict[str, str] | None]:
     )
     try:
         wait_ready(port, process, "/health", timeout=30)
-        yield {"ECS_ADMISSION_OPA_URL": f"http://127.0.0.1:{port}"}
+        yield {"ECS_ADMISSION_OPA_URL": f"http://127.0.0.1:{port}"}, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -507,10 +507,18 @@ def main(argv: list[str] | None = None) -> int:
         f"p50 {raw['p50_ms']:.3f} ms, p99 {raw['p99_ms']:.3f} ms"
     )
     results: list[dict[str, Any]] = []
-    columns = ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "p50/raw", "CPU ms")
+    # CPU ms: the webhook's (gunicorn master and workers); +OPA ms: the sidecar's own, when there is one.
+    columns = ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "p50/raw", "CPU ms", "+OPA ms")
     print(f"{'engine':9} {'facts':>7} " + " ".join(f"{c:>8}" for c in columns))
 
-    def measure(engine: str, facts: str, env: dict[str, str], paths: list[Path], bodies: list[bytes]) -> None:
+    def measure(
+        engine: str,
+        facts: str,
+        env: dict[str, str],
+        paths: list[Path],
+        bodies: list[bytes],
+        sidecar: int | None = None,
+    ) -> None:
         with server(args.workers, workdir, env) as (port, pid):
             run = (
                 (lambda c, s: run_wrk(port, c, s, paths, workdir))
@@ -522,20 +530,27 @@ def main(argv: list[str] | None = None) -> int:
             run(2, 1.0)  # warm up: every worker compiles and touches its code paths
             for clients in levels:
                 cpu_before = process_tree_cpu_seconds(pid)
+                sidecar_before = process_tree_cpu_seconds(sidecar) if sidecar else 0.0
                 point = run(clients, args.duration)
                 cpu_ms = (process_tree_cpu_seconds(pid) - cpu_before) * 1000 / max(1, point["requests"])
+                sidecar_ms = (
+                    (process_tree_cpu_seconds(sidecar) - sidecar_before) * 1000 / max(1, point["requests"])
+                    if sidecar
+                    else 0.0
+                )
                 point.update(
                     engine=engine,
                     facts=facts,
                     clients=clients,
                     cpu_ms=cpu_ms,
+                    sidecar_cpu_ms=sidecar_ms,
                     ratio_p50_to_raw=point["p50_ms"] / raw["mean_ms"],
                 )
                 results.append(point)
                 print(
                     f"{engine:9} {facts:>7} {clients:>8} {point['rps']:>8.0f} {point['p50_ms']:>8.2f} "
                     f"{point['p95_ms']:>8.2f} {point['p99_ms']:>8.2f} {point['errors']:>8} "
-                    f"{point['ratio_p50_to_raw']:>7.1f}x {point['cpu_ms']:>8.2f}"
+                    f"{point['ratio_p50_to_raw']:>7.1f}x {point['cpu_ms']:>8.2f} {point['sidecar_cpu_ms']:>8.2f}"
                 )
 
     with contextlib.ExitStack() as stack:
@@ -547,10 +562,11 @@ def main(argv: list[str] | None = None) -> int:
             variants.append(("cache", aws_env, *write_bodies("cache", looked_up)))
         for facts, env, variant_paths, variant_bodies in variants:
             measure("embedded", facts, env, variant_paths, variant_bodies)
-        opa_env = None if args.no_opa else stack.enter_context(opa_standin(workdir))
-        if opa_env is not None:
+        sidecar = None if args.no_opa else stack.enter_context(opa_standin(workdir))
+        if sidecar is not None:
+            opa_env, sidecar_pid = sidecar
             for facts, env, variant_paths, variant_bodies in variants:
-                measure("opa", facts, {**env, **opa_env}, variant_paths, variant_bodies)
+                measure("opa", facts, {**env, **opa_env}, variant_paths, variant_bodies, sidecar_pid)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "raw_engine": raw, "points": results}, indent=2))
     shutil.rmtree(workdir, ignore_errors=True)
