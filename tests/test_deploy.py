@@ -453,3 +453,12 @@ def test_collector_scrapes_metrics_and_exports_what_the_alarms_read():
     )
     assert collector["healthCheck"]["command"] == ["CMD", "/healthcheck"]
     assert PINNED.match(collector["image"]) and collector["image"].startswith("public.ecr.aws/aws-observability/")
+
+
+def test_the_anomaly_model_is_the_alarms_expression():
+    [(model_id, model)] = resources_of("AWS::CloudWatch::AnomalyDetector").items()
+    alarm = next(a for a in resources_of("AWS::CloudWatch::Alarm").values() if "ThresholdMetricId" in a["Properties"])
+    band = alarm["Properties"]["ThresholdMetricId"]
+    assert alarm["DependsOn"] == model_id
+    queries = [q for q in alarm["Properties"]["Metrics"] if q["Id"] != band]
+    assert model["Properties"]["MetricMathAnomalyDetector"]["MetricDataQueries"] == queries
