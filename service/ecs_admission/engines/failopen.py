@@ -2,8 +2,8 @@
 
 Gatekeeper's `failurePolicy: Ignore`, made loud: when the engine cannot decide, the answer is
 allowed but carries warning ECS-GATE-001 saying no policy was evaluated and why; each such answer
-is logged and counted (`FAIL_OPEN.value`, and `ecs_admission_fail_open_total` on /metrics). Readiness stays honest: this
-wrapper never makes a broken engine look ready.
+is logged and counted (`FAIL_OPEN.value`, and `ecs_admission_fail_open_total` on /metrics).
+Readiness stays honest: this wrapper never makes a broken engine look ready.
 """
 
 from __future__ import annotations
