@@ -447,6 +447,15 @@ def test_collector_scrapes_metrics_and_exports_what_the_alarms_read():
     collector = containers()["metrics"]
     provided = {v["name"] for v in collector["environment"]} | {s["name"] for s in collector["secrets"]}
     assert set(re.findall(r"\$\{env:(\w+)\}", ADOT_CONFIG.read_text())) <= provided
+    # The Service label the collector puts on every series is what the alarms' Service dimension names.
+    [metrics_container] = [
+        c
+        for c in template()["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+        if c["Name"] == "metrics"
+    ]
+    labels = {v["Name"]: v["Value"] for v in metrics_container["Environment"]}
+    assert labels["ECS_ADMISSION_SERVICE"] == {"Fn::Sub": "${AWS::StackName}"}
+    assert labels["METRICS_LOG_GROUP"] == {"Ref": "MetricsLogGroup"}
     secrets = {s["name"]: s["valueFrom"] for s in collector["secrets"]}
     assert secrets["AOT_CONFIG_CONTENT"].endswith(
         ":parameter" + template()["Parameters"]["AdotConfigParameterName"]["Default"]
