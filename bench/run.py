@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Benchmark the webhook under gunicorn on loopback (README "Performance").
 
-    python bench/run.py                      # embedded engine, 1/8/32 clients, 5 s per point
+    python bench/run.py                      # in-process engine, 1/8/32 clients, 5 s per point
     python bench/run.py --duration 3 --clients 1,8 --workers 2 --json results.json
+    python bench/run.py --inputs corpus      # the corpus task definitions (ECS_ADMISSION_CORPUS)
 
-For each engine it starts `ecs-admission serve` on 127.0.0.1 (authentication off, decision records
-on and written to a file, as in production), drives POST /v1/admit with the corpus task
-definitions wrapped in envelopes that carry their IAM role facts inline, and prints requests/s and
-p50/p95/p99 latency per concurrency. The load generator is wrk when installed (Debian: `apt-get
+For each engine placement it starts `ecs-admission serve` on 127.0.0.1 (authentication off,
+decision records on and written to a file, as in production), drives POST /v1/admit with the
+inputs, and prints requests/s and p50/p95/p99 latency per concurrency. The default input is
+bench/hardened-fargate.json: a hardened Fargate task definition (two containers, secrets, awslogs)
+in an envelope with both roles' IAM facts inline, which the gate allows; `--inputs corpus` uses
+the corpus task definitions instead, each wrapped in an envelope with inline facts. In the same
+run it measures the bare-Flask floor (bench/floor_app.py under the same gunicorn worker model)
+and prints each point's ratio to it, and whether the target (>= 500 decisions/s and p99 <= 10 ms
+at 8 clients) is met. The load generator is wrk when installed (Debian: `apt-get
 install wrk`), else a keep-alive Python client (which competes with the server for the CPU, so
 its numbers are lower bounds). It also times the embedded engine alone on the same inputs
 (EmbeddedEngine.evaluate in a loop): the floor the webhook cannot beat, and the ratio to it.
@@ -59,6 +65,14 @@ def corpus_dir() -> Path:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
     sys.exit("bench: corpus not found; set ECS_ADMISSION_CORPUS")
+
+
+HARDENED = Path(__file__).resolve().parent / "hardened-fargate.json"
+TARGET = {"clients": 8, "rps": 500.0, "p99_ms": 10.0}
+
+
+def hardened_inputs() -> list[dict[str, Any]]:
+    return [json.loads(HARDENED.read_text())]
 
 
 def build_inputs(corpus: Path) -> list[dict[str, Any]]:
@@ -171,6 +185,34 @@ def process_tree_cpu_seconds(root: int) -> float:
                 if int(entry) == root or int(fields[1]) == root:
                     total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+@contextlib.contextmanager
+def floor_server(workers: int, workdir: Path) -> Iterator[tuple[int, int]]:
+    """bench/floor_app.py under gunicorn with the webhook's own worker model (ecs_admission.server)."""
+    from ecs_admission.config import Settings
+    from ecs_admission.server import gunicorn_options
+
+    options = gunicorn_options(Settings(workers=workers))
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "--chdir", str(Path(__file__).resolve().parent),
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", options["worker_class"],
+        "--keep-alive", str(options["keepalive"]), "--log-level", "warning",
+    ]  # fmt: skip
+    if options.get("threads"):
+        command += ["--threads", str(options["threads"])]
+    with open(workdir / "floor.log", "ab") as log:
+        process = subprocess.Popen([*command, "floor_app:app"], cwd=REPO, stdout=log, stderr=log)
+    try:
+        wait_ready(port, process)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @contextlib.contextmanager
@@ -466,6 +508,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--no-opa", action="store_true", help="skip the OPA sidecar even if available")
     parser.add_argument(
+        "--inputs",
+        choices=("hardened", "corpus"),
+        default="hardened",
+        help="bench/hardened-fargate.json (default) or the corpus task definitions (ECS_ADMISSION_CORPUS)",
+    )
+    parser.add_argument(
         "--facts",
         default="inline,cache",
         help="how role facts arrive, comma-separated: inline (in the envelope) and/or cache (IAM lookups "
@@ -480,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.client == "wrk" and not shutil.which("wrk"):
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
 
-    envelopes = build_inputs(corpus_dir())
+    envelopes = hardened_inputs() if args.inputs == "hardened" else build_inputs(corpus_dir())
     workdir = Path(tempfile.mkdtemp(prefix="ecs-admission-bench-"))
 
     def write_bodies(name: str, items: list[dict[str, Any]]) -> tuple[list[Path], list[bytes]]:
@@ -491,6 +539,11 @@ def main(argv: list[str] | None = None) -> int:
             paths.append(path)
         return paths, [p.read_bytes() for p in paths]
 
+    def runner(port: int, paths: list[Path], bodies: list[bytes]) -> Any:
+        if use_wrk:
+            return lambda clients, seconds: run_wrk(port, clients, seconds, paths, workdir)
+        return lambda clients, seconds: run_python(port, clients, seconds, bodies)
+
     paths, bodies = write_bodies("inline", envelopes)
     size = statistics.fmean(len(b) for b in bodies)
     roles = sum(len(e["roles"]) for e in envelopes)
@@ -499,7 +552,20 @@ def main(argv: list[str] | None = None) -> int:
         f"server: gunicorn, {args.workers} sync worker(s), auth off, decision records on; load: "
         f"{'wrk' if use_wrk else 'Python keep-alive threads'}, {args.duration:g} s per point"
     )
-    print(f"inputs: {len(envelopes)} corpus task definitions as envelopes, {roles} inline role(s), {size:.0f} B mean")
+    what = "the hardened Fargate task definition" if args.inputs == "hardened" else "corpus task definitions"
+    print(f"inputs: {len(envelopes)} x {what} as envelopes, {roles} inline role(s), {size:.0f} B mean")
+
+    floor: dict[int, dict[str, Any]] = {}
+    with floor_server(args.workers, workdir) as (port, _pid):
+        run_floor = runner(port, paths, bodies)
+        run_floor(2, 1.0)
+        for clients in levels:
+            floor[clients] = run_floor(clients, args.duration)
+            point = floor[clients]
+            print(
+                f"bare Flask floor, {clients} client(s): {point['rps']:.0f} req/s, p50 {point['p50_ms']:.2f} ms, "
+                f"p99 {point['p99_ms']:.2f} ms"
+            )
 
     raw = raw_engine(envelopes, min(args.duration, 3.0))
     print(
@@ -508,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: list[dict[str, Any]] = []
     # CPU ms: the webhook's (gunicorn master and workers); +OPA ms: the sidecar's own, when there is one.
-    columns = ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "p50/raw", "CPU ms", "+OPA ms")
+    columns = ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "p50/raw", "CPU ms", "+OPA ms", "floor/rps")
     print(f"{'engine':9} {'facts':>7} " + " ".join(f"{c:>8}" for c in columns))
 
     def measure(
@@ -520,11 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         sidecar: int | None = None,
     ) -> None:
         with server(args.workers, workdir, env) as (port, pid):
-            run = (
-                (lambda c, s: run_wrk(port, c, s, paths, workdir))
-                if use_wrk
-                else (lambda c, s: run_python(port, c, s, bodies))
-            )
+            run = runner(port, paths, bodies)
             if facts == "cache":
                 warm_iam_cache(port, bodies)
             run(2, 1.0)  # warm up: every worker compiles and touches its code paths
@@ -545,12 +607,15 @@ def main(argv: list[str] | None = None) -> int:
                     cpu_ms=cpu_ms,
                     sidecar_cpu_ms=sidecar_ms,
                     ratio_p50_to_raw=point["p50_ms"] / raw["mean_ms"],
+                    floor_rps=floor[clients]["rps"],
+                    ratio_floor_to_rps=floor[clients]["rps"] / max(point["rps"], 1e-9),
                 )
                 results.append(point)
                 print(
                     f"{engine:9} {facts:>7} {clients:>8} {point['rps']:>8.0f} {point['p50_ms']:>8.2f} "
                     f"{point['p95_ms']:>8.2f} {point['p99_ms']:>8.2f} {point['errors']:>8} "
-                    f"{point['ratio_p50_to_raw']:>7.1f}x {point['cpu_ms']:>8.2f} {point['sidecar_cpu_ms']:>8.2f}"
+                    f"{point['ratio_p50_to_raw']:>7.1f}x {point['cpu_ms']:>8.2f} {point['sidecar_cpu_ms']:>8.2f} "
+                    f"{point['ratio_floor_to_rps']:>8.1f}x"
                 )
 
     with contextlib.ExitStack() as stack:
@@ -567,8 +632,17 @@ def main(argv: list[str] | None = None) -> int:
             opa_env, sidecar_pid = sidecar
             for facts, env, variant_paths, variant_bodies in variants:
                 measure("opa", facts, {**env, **opa_env}, variant_paths, variant_bodies, sidecar_pid)
+    for point in results:
+        if point["clients"] == TARGET["clients"]:
+            met = point["rps"] >= TARGET["rps"] and point["p99_ms"] <= TARGET["p99_ms"]
+            print(
+                f"target ({TARGET['rps']:.0f}/s, p99 <= {TARGET['p99_ms']:.0f} ms at {TARGET['clients']} clients), "
+                f"{point['engine']}/{point['facts']}: {'met' if met else 'NOT met'} "
+                f"({point['rps']:.0f}/s, p99 {point['p99_ms']:.2f} ms; floor {point['floor_rps']:.0f}/s)"
+            )
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "raw_engine": raw, "points": results}, indent=2))
+        summary = {"machine": machine(), "floor": floor, "raw_engine": raw, "points": results}
+        args.json.write_text(json.dumps(summary, indent=2))
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

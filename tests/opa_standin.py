@@ -95,8 +95,14 @@ class OpaStandin:
                 self.engine.add_data(value, data_path)
             system = {"bundles": {self.bundle_name: {"manifest": self.manifest, "etag": ""}}}
             self.engine.add_data(system, "system")
-            # OPA compiles the bundle before it activates it; a probe query surfaces compile errors.
-            self.engine.eval_query("x := 1")
+            # OPA compiles the bundle once, when it activates it. The binding compiles per distinct
+            # query, so the documents the webhook asks for are prepared here, surfacing compile errors.
+            for warm in ("ecs.admission.decision", "system.bundles"):
+                try:
+                    self.engine.eval_document(warm, {})
+                except OpaError as exc:
+                    if exc.code in ("parse_error", "prepare_error", "compile_error"):
+                        raise
         except OpaError as exc:
             self.engine.close()
             raise BundleLoadError(f"bundle does not compile: {exc.message}") from None

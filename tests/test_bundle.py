@@ -91,11 +91,15 @@ def copy_policies(tmp_path):
     [
         ("broken.rego", "package ecs.checks.broken\n\nfindings := {x |\n", "do not compile"),
         ("other.rego", "package elsewhere\n\nimport rego.v1\n\nx := 1\n", "outside the bundle root 'ecs'"),
-        ("bad.rego", 'package ecs.checks.bad\n\nimport rego.v1\n\nx := sprintf("%s", ["a"])\n', "bad.rego:5: sprintf"),
+        (
+            "bad.rego",
+            "package ecs.checks.bad\n\nimport rego.v1\n\nx := y\n",
+            "bad.rego:5: rego_unsafe_var_error: var y is unsafe",
+        ),
         (
             "extra_test.rego",
             "package ecs.extra_test\n\nimport rego.v1\n\ntest_wrong if 1 == 2\n",
-            "Rego unit test data.ecs.extra_test.test_wrong (extra_test.rego) failed",
+            "Rego unit test data.ecs.extra_test.test_wrong (extra_test.rego:5) failed",
         ),
     ],
 )

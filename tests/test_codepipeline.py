@@ -524,7 +524,7 @@ def test_lambda_role_is_least_privilege():
     function = template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]
     module, _, attribute = function["Handler"].rpartition(".")
     assert getattr(importlib.import_module(module), attribute) is handler
-    assert function["Runtime"] == "python3.12" and function["Architectures"] == ["x86_64"]
+    assert function["Runtime"] == "python3.14" and function["Architectures"] == ["x86_64"]
 
 
 def test_every_call_the_function_makes_is_allowed_by_its_role(env, service):

@@ -76,9 +76,12 @@ def test_unchanged_directory_is_not_rebuilt(policy_dir):
             "Rego test(s) fail",
         ),
         (lambda d: (d / "catalog.yaml").write_text("rules: [unclosed"), "catalog.yaml"),
-        (lambda d: (d / "sneaky.rego").write_text('package ecs.checks.sneaky\nx := sprintf("%v", [1])\n'), "sprintf"),
+        (
+            lambda d: (d / "unsafe.rego").write_text("package ecs.checks.unsafe\nx := y\n"),
+            "unsafe.rego:2: rego_unsafe_var_error: var y is unsafe",
+        ),
     ],
-    ids=["compile-error", "failing-rego-test", "bad-data-document", "not-portable"],
+    ids=["compile-error", "failing-rego-test", "bad-data-document", "opa-refuses"],
 )
 def test_a_bad_change_keeps_the_old_policies_serving(policy_dir, caplog, change, reason):
     app, reloader = make_app(policy_dir)
@@ -115,14 +118,19 @@ def test_fixing_the_directory_clears_the_error(policy_dir):
     assert "reload_error" not in client.get("/readyz").get_json()
 
 
-def test_a_validator_that_crashes_is_a_refusal(policy_dir, monkeypatch):
-    # rego-cpp aborts the process on some policies: the child dies, the worker carries on.
-    app, reloader = make_app(policy_dir)
-    (policy_dir / "config.yaml").write_text(WARN_PRIVILEGED)
-    monkeypatch.setattr(reload.sys, "executable", shutil.which("false"))
-    assert reloader.reload() is False
-    assert "validation crashed" in reloader.last_error["error"]
-    assert verdict(app.test_client())[1] == ["ECS-EXEC-001", "ECS-ISO-002"]
+def test_a_master_validator_that_crashes_is_a_refusal(policy_dir, monkeypatch):
+    # The master validates in a child process (the Go runtime must not start before the fork):
+    # a child that dies is a refusal, and the previous snapshot keeps serving.
+    snapshots = reload.MasterSnapshots(policy_dir)
+    snapshots.start()
+    try:
+        active = snapshots.active
+        monkeypatch.setattr(reload.sys, "executable", shutil.which("false"))
+        validation = snapshots.reload()
+        assert not validation.ok and "validation crashed" in (validation.error or "")
+        assert snapshots.active == active
+    finally:
+        snapshots.cleanup()
 
 
 def test_reload_keeps_a_wrapping_engine(policy_dir):
