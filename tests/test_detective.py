@@ -14,12 +14,14 @@ import uuid
 
 import boto3
 import pytest
+import yaml
 
 from ecs_admission.integrations import detective
 from ecs_admission.integrations.cloudtrail import EventError
 from ecs_admission.integrations.detective_config import DetectiveSettings
 from ecs_admission.securityhub import SecurityHubError, finding_id
 
+from .conftest import REPO
 from .moto_proxy import aws_proxy
 
 ACCOUNT = "123456789012"
@@ -363,3 +365,108 @@ def test_settings_defaults_and_patterns():
     assert settings.pipeline_role(PIPELINE_ROLE) == PIPELINE_ROLE
     assert settings.pipeline_role("arn:aws:iam::999999999999:role/gate-ci") == "arn:aws:iam::*:role/gate-*"
     assert settings.pipeline_role(CONSOLE_ROLE) is None and settings.pipeline_role(None) is None
+
+
+# --- what the handler calls, and what deploy/detective/detective.yaml grants ------------------------
+
+TEMPLATE = REPO / "deploy" / "detective" / "detective.yaml"
+# The proxy names a REST call by method and path; Security Hub is a REST service.
+REST_ACTIONS = {"POST /findings": "securityhub:GetFindings", IMPORT: "securityhub:BatchImportFindings"}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics (!Ref, !Sub, !GetAtt ...) as their long forms."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        value = value.split(".", 1) if suffix == "GetAtt" else value
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def template() -> dict:
+    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def actions_of(policy: dict) -> set[str]:
+    found = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions)
+        if any(a.startswith(("iam:", "securityhub:", "ecs:TagResource")) for a in actions):
+            assert statement["Resource"] != "*", actions  # these have resource-level permissions
+        found |= set(actions)
+    return found
+
+
+def test_the_handler_makes_only_the_calls_its_role_is_granted(aws, proxy, monkeypatch):
+    monkeypatch.setenv("ECS_ADMISSION_DETECTIVE_RESPONSE", "tag,deregister")
+    ecs, _ = aws
+    _, registered = register(ecs, privileged=True)
+    older, first = register(ecs, family="batch", privileged=True)
+    newer, second = register(ecs, family="batch")
+    gone = deregister(ecs, newer)
+    proxy.calls.clear()
+    for each in (registered, first, second, gone):
+        detective.handler(each, None)
+    made = {REST_ACTIONS.get(c.operation, f"{c.service}:{c.operation}") for c in proxy.calls}
+    granted = set(detective.DETECTIVE_ACTIONS) | set(detective.RESPONSE_ACTIONS.values())
+    assert made <= granted, made - granted
+    assert {"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", *REST_ACTIONS.values()} <= made
+
+
+def test_template_passes_cfn_lint():
+    from cfnlint.api import lint_file
+
+    problems = [str(m) for m in lint_file(TEMPLATE) if m.rule.id[0] in "EW"]
+    assert problems == []
+
+
+def test_template_grants_exactly_the_calls_the_handler_makes():
+    resources = template()["Resources"]
+    base = resources["Role"]["Properties"]["Policies"]
+    assert len(base) == 1 and "ManagedPolicyArns" not in resources["Role"]["Properties"]
+    own = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}  # its logs and its dead letters
+    assert actions_of(base[0]["PolicyDocument"]) == set(detective.DETECTIVE_ACTIONS) | own
+    # The responses are granted only when the Response parameter turns them on.
+    assert resources["TagPolicy"]["Condition"] == "Tag"
+    assert actions_of(resources["TagPolicy"]["Properties"]["PolicyDocument"]) == {detective.RESPONSE_ACTIONS["tag"]}
+    assert resources["DeregisterPolicy"]["Condition"] == "Deregister"
+    deregister_actions = actions_of(resources["DeregisterPolicy"]["Properties"]["PolicyDocument"])
+    assert deregister_actions == {detective.RESPONSE_ACTIONS["deregister"]}
+    granted = " ".join(json.dumps(r) for r in resources.values())
+    assert "ecs:UpdateService" not in granted  # services are never touched
+
+
+def test_template_wires_the_rule_the_handler_and_the_dead_letter_queue():
+    from ecs_admission.integrations.cloudtrail import DETAIL_TYPE, EVENT_NAMES
+    from ecs_admission.integrations.detective_config import PREFIX, parse_responses
+
+    document = template()
+    resources = document["Resources"]
+    function = resources["Function"]["Properties"]
+    assert function["Handler"] == "ecs_admission.integrations.detective.handler"
+    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    variables = function["Environment"]["Variables"]
+    assert {name for name in variables if name.startswith(PREFIX)} == {
+        PREFIX + suffix for suffix in ("PIPELINE_ROLES", "RESPONSE", "TOUCH_SERVICES", "SCOPE")
+    }
+    pattern = resources["Rule"]["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == [DETAIL_TYPE] and tuple(pattern["detail"]["eventName"]) == EVENT_NAMES
+    target = resources["Rule"]["Properties"]["Targets"][0]
+    assert target["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert resources["AsyncConfig"]["Properties"]["MaximumRetryAttempts"] >= 1
+    for value in document["Parameters"]["Response"]["AllowedValues"]:
+        parse_responses("Response", value)  # every choice the template offers, the handler reads
+    assert document["Parameters"]["Response"]["Default"] == "none"
+    assert document["Parameters"]["TouchServices"]["Default"] == "false"
