@@ -211,7 +211,7 @@ def test_registering_a_fixed_revision_resolves_the_finding(aws, proxy):
     ecs, hub = aws
     bad, registered = register(ecs, privileged=True)
     detective.handler(registered, None)
-    good, fixed = register(ecs)
+    _good, fixed = register(ecs)
     outcome = detective.handler(fixed, None)
     assert outcome["verdict"] == "allow" and outcome["findings"]["active"] == []
     finding = findings(hub)[finding_id(bad, "ECS-ISO-002")]
@@ -313,8 +313,8 @@ def test_failed_calls_and_updates_without_a_task_definition_are_skipped_with_a_r
 
 
 def test_describe_denied_fails_loudly(aws, proxy):
-    ecs, hub = aws
-    arn, registered = register(ecs, privileged=True)
+    ecs, _hub = aws
+    _arn, registered = register(ecs, privileged=True)
     proxy.refused.append(("DescribeTaskDefinition", {}))
     with pytest.raises(detective.DetectiveError, match="AccessDeniedException"):
         detective.handler(registered, None)
@@ -323,7 +323,7 @@ def test_describe_denied_fails_loudly(aws, proxy):
 
 def test_import_throttled_is_retried_then_fails_loudly(aws, proxy, monkeypatch):
     monkeypatch.setenv("ECS_ADMISSION_IAM_MAX_ATTEMPTS", "3")
-    ecs, hub = aws
+    ecs, _hub = aws
     _, registered = register(ecs, privileged=True)
     proxy.throttled.append(IMPORT)
     with pytest.raises(SecurityHubError, match="ThrottlingException"):
@@ -393,7 +393,7 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 def template() -> dict:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
 
 
 def actions_of(policy: dict) -> set[str]:
@@ -412,7 +412,7 @@ def test_the_handler_makes_only_the_calls_its_role_is_granted(aws, proxy, monkey
     monkeypatch.setenv("ECS_ADMISSION_DETECTIVE_RESPONSE", "tag,deregister")
     ecs, _ = aws
     _, registered = register(ecs, privileged=True)
-    older, first = register(ecs, family="batch", privileged=True)
+    _older, first = register(ecs, family="batch", privileged=True)
     newer, second = register(ecs, family="batch")
     gone = deregister(ecs, newer)
     proxy.calls.clear()

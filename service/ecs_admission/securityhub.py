@@ -110,7 +110,12 @@ class Context:
 
 
 def build_finding(
-    revision: Revision, rule: str, findings: list[Finding], decision: Decision, context: Context, now: dt.datetime,
+    revision: Revision,
+    rule: str,
+    findings: list[Finding],
+    decision: Decision,
+    context: Context,
+    now: dt.datetime,
     created_at: str | None = None,
 ) -> dict[str, Any]:
     """One ASFF finding for one rule on one revision: its severity, every JSON pointer it fired at, the fix."""
@@ -320,4 +325,6 @@ def findings_client(settings: Any, region: str) -> FindingsClient:
 
     from .facts.iam import client_config
 
-    return FindingsClient(boto3.session.Session().client("securityhub", region_name=region, config=client_config(settings)))
+    return FindingsClient(
+        boto3.session.Session().client("securityhub", region_name=region, config=client_config(settings))
+    )

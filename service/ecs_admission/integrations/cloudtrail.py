@@ -79,7 +79,9 @@ def parse(event: Any) -> ApiCall:
     service = _dict(response.get("service"))
     service_arn = service.get("serviceArn") if isinstance(service.get("serviceArn"), str) else None
     if name == UPDATE_SERVICE and not request.get("taskDefinition"):
-        return ApiCall(revision=None, service=service_arn, skip="UpdateService did not change the task definition", **common)
+        return ApiCall(
+            revision=None, service=service_arn, skip="UpdateService did not change the task definition", **common
+        )
     revision = service.get("taskDefinition") or request.get("taskDefinition")
     if not isinstance(revision, str) or not revision:
         raise EventError(f"{name} event names no task definition (responseElements.service.taskDefinition)")

@@ -168,7 +168,9 @@ class Detective:
         revision = _revision(str(task.get("taskDefinitionArn", call.revision)))
         context = self._context(call)
         if task.get("status", "ACTIVE") != "ACTIVE":
-            result = self.hub.sync(revision, None, context, self._now(), gone_reason="deregistered before it was judged")
+            result = self.hub.sync(
+                revision, None, context, self._now(), gone_reason="deregistered before it was judged"
+            )
             return Outcome(call.name, "resolved", revision.arn, findings=result, reason="the revision is INACTIVE")
         decision = self._decide(revision, task)
         self._record(call, decision, task, started)
@@ -203,7 +205,9 @@ class Detective:
             record["detective"]["service"] = call.service
         records.emit(record)
 
-    def _respond(self, call: ApiCall, revision: Revision, decision: Decision, rules: tuple[str, ...]) -> tuple[str, ...]:
+    def _respond(
+        self, call: ApiCall, revision: Revision, decision: Decision, rules: tuple[str, ...]
+    ) -> tuple[str, ...]:
         done: list[str] = []
         if "tag" in self.detective.responses:
             tags = [
@@ -215,11 +219,15 @@ class Detective:
             done.append("tagged")
         if "deregister" in self.detective.responses:
             if call.names_a_service and not self.detective.touch_services:
-                reason = f"not deregistered: {call.service or 'a service'} runs it (ECS_ADMISSION_DETECTIVE_TOUCH_SERVICES)"
+                reason = (
+                    f"not deregistered: {call.service or 'a service'} runs it (ECS_ADMISSION_DETECTIVE_TOUCH_SERVICES)"
+                )
                 records.emit(detective_record(call, "kept", reason, revision.arn))
                 done.append("kept: a service runs it")
             else:
-                self._ecs_call("DeregisterTaskDefinition", self.ecs.deregister_task_definition, taskDefinition=revision.arn)
+                self._ecs_call(
+                    "DeregisterTaskDefinition", self.ecs.deregister_task_definition, taskDefinition=revision.arn
+                )
                 done.append("deregistered")
         return tuple(done)
 
@@ -240,7 +248,7 @@ def _revision(arn: str) -> Revision:
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """Lambda entry point: one CloudTrail event in; raises on any failure so the event is retried, then dead-lettered."""
+    """Lambda entry point: one CloudTrail event in; any failure raises, so the event is retried, then dead-lettered."""
     settings = Settings.from_env()
     records.configure_logging(settings.decision_log)
     detective = DetectiveSettings.from_env()
