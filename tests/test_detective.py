@@ -14,13 +14,13 @@ import uuid
 
 import boto3
 import pytest
-import yaml
 
 from ecs_admission.integrations import detective
 from ecs_admission.integrations.cloudtrail import EventError
 from ecs_admission.integrations.detective_config import DetectiveSettings
 from ecs_admission.securityhub import SecurityHubError, finding_id
 
+from . import cfn_yaml
 from .conftest import REPO
 from .moto_proxy import aws_proxy
 
@@ -374,26 +374,8 @@ TEMPLATE = REPO / "deploy" / "detective" / "detective.yaml"
 REST_ACTIONS = {"POST /findings": "securityhub:GetFindings", IMPORT: "securityhub:BatchImportFindings"}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form intrinsics (!Ref, !Sub, !GetAtt ...) as their long forms."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        value = value.split(".", 1) if suffix == "GetAtt" else value
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def template() -> dict:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    return cfn_yaml.load(TEMPLATE)
 
 
 def actions_of(policy: dict) -> set[str]:
