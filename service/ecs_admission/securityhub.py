@@ -319,6 +319,27 @@ class FindingsClient:
         return result
 
 
+def sync_judged(
+    hub: FindingsClient, judged: Iterable[tuple[str, Decision]], latest_only: bool, now: dt.datetime | None = None
+) -> SyncResult:
+    """`ecs-admission audit --report securityhub`: the findings of each judged revision, as the detective keeps them.
+
+    latest_only (an audit of each family's latest revision): earlier revisions' findings are
+    resolved as superseded, as the detective does under its default scope.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    result = SyncResult()
+    for arn, decision in judged:
+        try:
+            revision = Revision.parse(arn)
+        except ValueError as exc:
+            raise SecurityHubError(str(exc)) from None
+        result.extend(hub.sync(revision, decision, Context("audit"), now))
+        if latest_only:
+            result.extend(hub.resolve_superseded(revision, now))
+    return result
+
+
 def findings_client(settings: Any, region: str) -> FindingsClient:
     """Security Hub in `region`, honouring AWS_ENDPOINT_URL and the project's retry and timeout settings."""
     import boto3
