@@ -443,7 +443,11 @@ def test_template_wires_the_rule_the_handler_and_the_dead_letter_queue():
         PREFIX + suffix for suffix in ("PIPELINE_ROLES", "RESPONSE", "TOUCH_SERVICES", "SCOPE")
     }
     pattern = resources["Rule"]["Properties"]["EventPattern"]
-    assert pattern["detail-type"] == [DETAIL_TYPE] and tuple(pattern["detail"]["eventName"]) == EVENT_NAMES
+    assert pattern["detail-type"] == [DETAIL_TYPE] and pattern["detail"]["eventSource"] == ["ecs.amazonaws.com"]
+    matched = [name for branch in pattern["detail"]["$or"] for name in branch["eventName"]]
+    assert sorted(matched) == sorted(EVENT_NAMES)
+    update = next(b for b in pattern["detail"]["$or"] if b["eventName"] == ["UpdateService"])
+    assert update["requestParameters"] == {"taskDefinition": [{"exists": True}]}
     target = resources["Rule"]["Properties"]["Targets"][0]
     assert target["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
@@ -452,3 +456,27 @@ def test_template_wires_the_rule_the_handler_and_the_dead_letter_queue():
         parse_responses("Response", value)  # every choice the template offers, the handler reads
     assert document["Parameters"]["Response"]["Default"] == "none"
     assert document["Parameters"]["TouchServices"]["Default"] == "false"
+
+
+def test_the_rule_delivers_what_the_handler_reads_and_not_scaling(aws, proxy):
+    """The template's event pattern on moto's EventBridge: the event goes in through PutEvents, comes out
+    of a queue target as EventBridge delivers it, and that is what the handler is given."""
+    ecs, hub = aws
+    session = boto3.session.Session()
+    events, sqs = session.client("events", region_name=REGION), session.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="delivered")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = template()["Resources"]["Rule"]["Properties"]["EventPattern"]
+    events.put_rule(Name="detective", EventPattern=json.dumps(pattern), State="ENABLED")
+    events.put_targets(Rule="detective", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    arn, registered = register(ecs, privileged=True)
+    scaled = event("UpdateService", {"service": "web", "desiredCount": 3}, {"service": {"serviceArn": "arn:x"}})
+    for each in (scaled, registered):  # CloudTrail's side: the record becomes an event on the default bus
+        entry = {"Source": each["source"], "DetailType": each["detail-type"], "Detail": json.dumps(each["detail"])}
+        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    delivered = [json.loads(m["Body"]) for m in messages]
+    assert [d["detail"]["eventName"] for d in delivered] == ["RegisterTaskDefinition"]  # scaling is not delivered
+    outcome = detective.handler(delivered[0], None)
+    assert outcome["revision"] == arn and "ECS-ISO-002" in outcome["rules"]
+    assert finding_id(arn, "ECS-ISO-002") in findings(hub)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .decision import Decision, Finding
+from .redaction import mask_text
 
 SECURITYHUB_ACTIONS = ("securityhub:BatchImportFindings", "securityhub:GetFindings")
 SCHEMA_VERSION = "2018-10-08"
@@ -90,6 +91,8 @@ def _iso(now: dt.datetime) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
+    """Bounded to ASFF's limit, and masked: a policy message that quotes a credential must not carry it off."""
+    text = mask_text(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
