@@ -163,3 +163,21 @@ def aws_proxy() -> Iterator[AwsProxy]:
         server.server_close()
         thread.join(timeout=5)
         moto.stop()
+
+
+def fresh_account(proxy: AwsProxy, monkeypatch: Any) -> None:
+    """An empty moto account, nothing refused or throttled, and boto3 pointed at the proxy.
+
+    Test credentials, no profile, no Region (a test sets the one it means): nothing can reach AWS.
+    """
+    import requests
+
+    # Resetting every backend takes seconds on a loaded machine.
+    requests.post(f"{proxy.moto_url}/moto-api/reset", timeout=60)
+    proxy.refused.clear()
+    proxy.throttled.clear()
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "ECS_ADMISSION_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)

@@ -22,27 +22,14 @@ from ecs_admission.securityhub import SecurityHubError, finding_id
 
 from . import cfn_yaml
 from .conftest import REPO
-from .moto_proxy import aws_proxy
+from .moto_proxy import aws_proxy, fresh_account
+from .test_audit import container
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PIPELINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/deploy-pipeline"
 CONSOLE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/Admin"
 IMPORT = "POST /findings/import"
-
-
-def container(**changes) -> dict:
-    return {
-        "name": "api",
-        "image": "public.ecr.aws/nginx/nginx:1.27",
-        "essential": True,
-        "memory": 256,
-        "readonlyRootFilesystem": True,
-        "user": "1000",
-        "logConfiguration": {"logDriver": "json-file"},
-        "healthCheck": {"command": ["CMD-SHELL", "true"]},
-        **changes,
-    }
 
 
 COMMON = {"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512"}
@@ -57,20 +44,11 @@ def proxy():
 @pytest.fixture()
 def aws(proxy, monkeypatch):
     """A fresh moto account behind the proxy; the handler's clients reach it through AWS_ENDPOINT_URL."""
-    import requests
-
-    requests.post(f"{proxy.moto_url}/moto-api/reset", timeout=10)
-    proxy.refused.clear()
-    proxy.throttled.clear()
+    fresh_account(proxy, monkeypatch)
     proxy.calls.clear()
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "ECS_ADMISSION_REGION"):
-        monkeypatch.delenv(key, raising=False)
     for key in ("PIPELINE_ROLES", "RESPONSE", "TOUCH_SERVICES", "SCOPE"):
         monkeypatch.delenv(f"ECS_ADMISSION_DETECTIVE_{key}", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "off")
     monkeypatch.setenv("ECS_ADMISSION_DETECTIVE_PIPELINE_ROLES", PIPELINE_ROLE)
     session = boto3.session.Session()

@@ -252,17 +252,20 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     settings = Settings.from_env()
     records.configure_logging(settings.decision_log)
     detective = DetectiveSettings.from_env()
-    call = cloudtrail.parse(event)
-    region = call.region
-    if not region and call.revision and call.revision.startswith("arn:"):
-        region = _revision(call.revision).region
     try:
+        call = cloudtrail.parse(event)
+    except EventError as exc:
+        LOG.error("cannot read the event (id %s): %s", event.get("id") if isinstance(event, dict) else None, exc)
+        raise
+    try:
+        arn_region = _revision(call.revision).region if (call.revision or "").startswith("arn:") else None
+        region = call.region or arn_region
         ecs = ecs_client(settings, region)
-    except AuditError as exc:
-        raise DetectiveError(exc.reason) from None
-    hub = findings_client(settings, ecs.meta.region_name)
-    try:
+        hub = findings_client(settings, ecs.meta.region_name)
         outcome = Detective(settings, detective, ecs, hub).handle(call)
+    except AuditError as exc:
+        LOG.error("%s %s (event %s): FAILED: %s", call.name, call.revision, call.event_id, exc.reason)
+        raise DetectiveError(exc.reason) from None
     except (DetectiveError, SecurityHubError, EventError) as exc:
         LOG.error("%s %s (event %s): FAILED: %s", call.name, call.revision, call.event_id, exc)
         raise
