@@ -40,9 +40,6 @@ from .templates import decide_template
 __all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
 
 
-SECURITYHUB = "securityhub"  # --report securityhub (audit): findings to AWS Security Hub
-
-
 class UsageError(Exception):
     """Raised instead of argparse's own exit so every usage error is one line and exit 2."""
 
@@ -157,6 +154,9 @@ class RemoteChecker:
 
     def rules(self) -> list[dict]:
         return self.client.policies()
+
+
+SECURITYHUB = "securityhub"  # --report securityhub (audit): findings to AWS Security Hub
 
 
 def _report_spec(value: str) -> tuple[str, Path | None]:
