@@ -4,9 +4,9 @@ moto 5.x does not implement CodePipeline's PutJobSuccessResult / PutJobFailureRe
 answers 500 NotImplementedError), so the proxy answers those two operations itself, the way
 CodePipeline does: 200 `{}` for a job it knows, JobNotFoundException for one it does not, and
 InvalidJobStateException when a job is reported twice. A test can also have it refuse chosen
-calls with AccessDeniedException. Every other request (S3, ECS, ...) is forwarded to moto
-unchanged. Each call is recorded with the access key that signed it, so tests can see which
-credentials the handler used for what.
+calls with AccessDeniedException, or throttle chosen operations (ThrottlingException, every attempt).
+Every other request (S3, ECS, ...) is forwarded to moto unchanged. Each call is recorded with the
+access key that signed it, so tests can see which credentials the handler used for what.
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ class AwsProxy:
     fail_job_results: bool = False  # answer PutJob*Result with 500, as during a CodePipeline outage
     # (operation, fields of its JSON body) answered AccessDeniedException instead of forwarded.
     refused: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Operations answered ThrottlingException (HTTP 400) every time: "Operation" for JSON (X-Amz-Target)
+    # services, "METHOD /path" for REST ones such as Security Hub ("POST /findings/import").
+    throttled: list[str] = field(default_factory=list)
 
     def refuses(self, call: Call) -> bool:
         body = call.body if isinstance(call.body, dict) else {}
@@ -110,6 +113,11 @@ class _Handler(BaseHTTPRequestHandler):
             error = {"__type": "AccessDeniedException", "message": f"not authorized to perform {operation}"}
             self._reply(400, json.dumps(error).encode(), [("Content-Type", "application/x-amz-json-1.1")])
             return
+        if operation in self.proxy.throttled:
+            error = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+            headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ThrottlingException")]
+            self._reply(400, json.dumps(error).encode(), headers)
+            return
         connection = http.client.HTTPConnection(self.moto_host, self.moto_port, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         connection.request(self.command, self.path, body=body, headers=headers)
@@ -155,3 +163,21 @@ def aws_proxy() -> Iterator[AwsProxy]:
         server.server_close()
         thread.join(timeout=5)
         moto.stop()
+
+
+def fresh_account(proxy: AwsProxy, monkeypatch: Any) -> None:
+    """An empty moto account, nothing refused or throttled, and boto3 pointed at the proxy.
+
+    Test credentials, no profile, no Region (a test sets the one it means): nothing can reach AWS.
+    """
+    import requests
+
+    # Resetting every backend takes seconds on a loaded machine.
+    requests.post(f"{proxy.moto_url}/moto-api/reset", timeout=60)
+    proxy.refused.clear()
+    proxy.throttled.clear()
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "ECS_ADMISSION_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)

@@ -19,7 +19,7 @@ from ecs_admission.audit import AUDIT_ACTIONS
 from ecs_admission.facts.iam import READ_ACTIONS
 
 from .conftest import REPO
-from .moto_proxy import aws_proxy
+from .moto_proxy import aws_proxy, fresh_account
 
 MOTO_ACCOUNT = "123456789012"
 TRUST = {
@@ -59,17 +59,8 @@ def proxy():
 @pytest.fixture()
 def account(proxy, monkeypatch):
     """Three families in moto: web (two revisions, the latest privileged), worker (clean), batch (deregistered)."""
-    import requests
-
-    requests.post(f"{proxy.moto_url}/moto-api/reset", timeout=10)
-    proxy.refused.clear()
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "ECS_ADMISSION_REGION"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    fresh_account(proxy, monkeypatch)
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "on")
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     session = boto3.session.Session()  # not boto3.client: the default session would keep these credentials
     iam = session.client("iam", region_name="us-east-1")
     role = iam.create_role(RoleName="web-task", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]

@@ -35,6 +35,7 @@ class RegisteredTaskDefinition:
     name: str  # family:revision, as ECS names it
     body: bytes | None  # an envelope: the described task definition and its account and Region
     error: str | None = None  # why it could not be read (deregistered meanwhile, access denied)
+    arn: str | None = None  # the revision's ARN, once described
 
 
 def ecs_client(settings: Settings, region: str | None = None) -> Any:
@@ -106,19 +107,54 @@ def registered_task_definitions(
         yield from _described(client, references)
 
 
+def describe(client: Any, reference: str) -> dict[str, Any]:
+    """The described task definition (a family, family:revision or ARN); AuditError when it cannot be read.
+
+    Shared with the detective Lambda, which judges one revision per CloudTrail event.
+    """
+    described = _call("DescribeTaskDefinition", client.describe_task_definition, taskDefinition=reference)
+    return described.get("taskDefinition") or {}
+
+
+def latest_active(client: Any, family: str) -> str | None:
+    """The ARN of the family's newest ACTIVE revision, None when it has none; AuditError when it cannot be listed.
+
+    Listed rather than described by bare family name, so the answer is ACTIVE whatever the endpoint.
+    """
+    listed = _call(
+        "ListTaskDefinitions",
+        client.list_task_definitions,
+        familyPrefix=family,
+        status="ACTIVE",
+        sort="DESC",
+        maxResults=10,
+    )
+
+    def number(arn: str) -> int:
+        tail = arn.rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else -1
+
+    arns = [arn for arn in listed.get("taskDefinitionArns", []) if _short_name(arn).rsplit(":", 1)[0] == family]
+    return max(arns, key=number, default=None)
+
+
+def envelope_of(task: dict[str, Any]) -> bytes:
+    """What the gate is handed for a described task definition: it and the account and Region it lives in."""
+    envelope = {"taskDefinition": task, "context": _context_of(task.get("taskDefinitionArn", ""))}
+    return json.dumps(envelope, default=str).encode()
+
+
 def _described(client: Any, references: list[str]) -> Iterator[RegisteredTaskDefinition]:
     for reference in references:
         try:
-            described = _call("DescribeTaskDefinition", client.describe_task_definition, taskDefinition=reference)
+            task = describe(client, reference)
         except AuditError as exc:
             yield RegisteredTaskDefinition(_short_name(reference), None, exc.reason)
             continue
-        task = described.get("taskDefinition", {})
         arn = task.get("taskDefinitionArn", reference)
         if task.get("status", "ACTIVE") != "ACTIVE":
             continue  # deregistered between the listing and the read: nothing can run it any more
-        envelope = {"taskDefinition": task, "context": _context_of(arn)}
-        yield RegisteredTaskDefinition(_short_name(arn), json.dumps(envelope, default=str).encode())
+        yield RegisteredTaskDefinition(_short_name(arn), envelope_of(task), arn=arn)
 
 
 def _short_name(reference: str) -> str:

@@ -163,11 +163,45 @@ class RemoteChecker:
         return self.client.policies()
 
 
-def _report_spec(value: str) -> tuple[str, Path]:
+SECURITYHUB = "securityhub"  # --report securityhub (audit): findings to AWS Security Hub
+
+
+def _report_spec(value: str) -> tuple[str, Path | None]:
+    if value == SECURITYHUB:
+        return SECURITYHUB, None  # audit only: findings go to Security Hub, not to a file
     fmt, sep, path = value.partition("=")
     if not sep or fmt not in FORMATS or not path:
-        raise argparse.ArgumentTypeError(f"expected FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}, got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected FORMAT=FILE with FORMAT one of {', '.join(FORMATS)} (or securityhub for audit), got {value!r}"
+        )
     return fmt, Path(path)
+
+
+def _take_securityhub(args: argparse.Namespace, command: str) -> bool:
+    """Whether `--report securityhub` was given (removed from args.report, which lists files to write)."""
+    wanted = any(fmt == SECURITYHUB for fmt, _ in args.report)
+    if wanted and command != "audit":
+        raise UsageError("--report securityhub is for audit (it reports registered revisions)")
+    args.report = [(fmt, path) for fmt, path in args.report if fmt != SECURITYHUB]
+    return wanted
+
+
+def _report_securityhub(
+    args: argparse.Namespace, region: str, judged: list[tuple[str, CheckResult]], stderr: TextIO
+) -> int:
+    """Sync each judged revision's Security Hub findings, as the detective Lambda does; exit 3 if that fails."""
+    from .securityhub import SecurityHubError, findings_client, sync_judged
+
+    try:
+        hub = findings_client(Settings.from_env(), region)
+        decided = [(arn, result.decision) for arn, result in judged if result.decision is not None]
+        result = sync_judged(hub, decided, latest_only=not args.all_revisions)
+    except SecurityHubError as exc:
+        print(f"ecs-admission: cannot report to Security Hub in {region}: {exc.reason}", file=stderr)
+        return EXIT_ENGINE
+    active, resolved = len(result.active), len(result.resolved)
+    print(f"ecs-admission: Security Hub ({region}): {active} active finding(s), {resolved} resolved", file=stderr)
+    return EXIT_ALLOWED
 
 
 def _checker(args: argparse.Namespace, stderr: TextIO) -> Checker:
@@ -217,6 +251,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    _take_securityhub(args, "check")
     if args.source_file and len(args.paths) != 1:
         raise UsageError("--source-file needs exactly one PATH")
     checker = _checker(args, stderr)
@@ -285,8 +320,10 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     except AuditError as exc:
         raise UsageError(exc.reason) from None
     region = client.meta.region_name
+    securityhub = _take_securityhub(args, "audit")
     checker = _checker(args, stderr)
     results: list[CheckResult] = []
+    judged: list[tuple[str, CheckResult]] = []  # (revision ARN, its result) for --report securityhub
     failure = None
     try:
         for registered in registered_task_definitions(client, args.family_prefix, args.all_revisions):
@@ -295,7 +332,9 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
                     CheckResult(registered.name, error=f"{registered.name}: {registered.error}", exit_code=EXIT_ENGINE)
                 )
                 continue
-            results.extend(checker.check(registered.name, registered.body, args.dry_run))
+            checked = checker.check(registered.name, registered.body, args.dry_run)
+            judged.extend((registered.arn or registered.name, result) for result in checked)
+            results.extend(checked)
     except AuditError as exc:
         # Fail closed: what was judged is still reported, and the exit says the audit is incomplete.
         failure = f"cannot list the task definitions in {region}: {exc.reason}"
@@ -306,6 +345,8 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
             file=stderr,
         )
     code = _report(args, checker, results, stdout, stderr)
+    if securityhub:
+        code = max(code, _report_securityhub(args, region, judged, stderr))
     if failure:
         print(f"ecs-admission: {failure}", file=stderr)
         return EXIT_ENGINE
@@ -331,7 +372,8 @@ def _add_decision_options(command: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FORMAT=FILE",
-        help="also write the same decisions as FORMAT to FILE (repeatable), e.g. sarif=results.sarif",
+        help="also write the same decisions as FORMAT to FILE (repeatable), e.g. sarif=results.sarif; audit also "
+        "takes 'securityhub': each denied revision as Security Hub findings (docs/bypass.md)",
     )
     command.add_argument("--dry-run", action="store_true", help="report the verdict but exit 0")
     command.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
