@@ -12,6 +12,7 @@ from .config import Settings
 from .decision import Decision, TaskDefinitionSummary
 from .engines import Engine
 from .engines.factory import build_engine
+from .facts.account import DeployAccount, deploy_account
 from .facts.gather import RoleFactsProvider
 from .facts.iam import IamLookup, resolve_mode
 from .facts.judge import judge_roles
@@ -72,7 +73,7 @@ class Gate:
         self, request: AdmissionRequest, now: dt.datetime, timings: dict[str, float] | None = None
     ) -> dict[str, Any]:
         """The document the Rego policies see as `input` (README: "The policy input")."""
-        context = {**self.default_context, **request.context}
+        context = self.context(request)
         return {
             "task_definition": request.task_definition,
             "task_roles": self.facts.gather(request, context, timings),
@@ -82,6 +83,24 @@ class Gate:
             "template": request.template,
             "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+
+    def deploy_account(self, request: AdmissionRequest) -> DeployAccount:
+        return deploy_account(
+            request.context.get("account"),
+            self.default_context.get("account"),
+            request.task_definition,
+            request.task_definition_arn,
+        )
+
+    def context(self, request: AdmissionRequest) -> dict[str, str]:
+        """`input.context`: the request's, over the configured one, with the deploy account and its source."""
+        context = {**self.default_context, **request.context}
+        found = self.deploy_account(request)
+        context.pop("account", None)
+        if found.account:
+            context["account"] = found.account
+        context["account_source"] = found.source
+        return context
 
     def decide(self, request: AdmissionRequest, dry_run: bool | None = None) -> Decision:
         """Evaluate the request; EngineError propagates so the caller can fail closed."""
@@ -113,6 +132,7 @@ class Gate:
             engine_decision_id=raw.engine_decision_id,
             duration_ms=(time.perf_counter() - started) * 1000,
             timings_ms={"engine": engine_ms, **timings},
+            deploy_account=self.deploy_account(request).to_dict(),
         )
 
 
