@@ -235,3 +235,11 @@ def test_combinations_match_cfn_lint_scenarios(expressions):
         for scenario in lint.conditions.build_scenarios({name: set() for name in conditions})
     }
     assert ours == theirs
+
+
+def test_short_form_paths_have_lines():
+    from ecs_admission.formats.locate import SourceLocator
+
+    locator = SourceLocator(ADMIN_BEHIND_IF.encode(), "template.yaml")
+    line = locator.line("/Resources/TaskRole/Properties/Policies/Fn::If/1/0/PolicyDocument")
+    assert ADMIN_BEHIND_IF.splitlines()[line - 1].strip().startswith("PolicyDocument:")
