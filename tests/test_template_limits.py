@@ -133,3 +133,18 @@ def test_served_gate_answers_400_within_a_second_and_keeps_its_worker(tmp_path):
             assert answer.status == 200
     log.close()
     assert "WORKER TIMEOUT" not in (tmp_path / "server.log").read_text()
+
+
+def test_many_combinations_of_a_large_task_definition_hit_the_step_budget():
+    names = [f"P{i}" for i in range(6)]  # 2**6 = 64 combinations, each resolving 1,000 variables
+    text = "Parameters:\n" + "".join(f"  {n}: {{Type: String}}\n" for n in names)
+    text += "Conditions:\n" + "".join(f"  C{n}: !Equals [!Ref {n}, x]\n" for n in names)
+    text += "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      Family: app\n"
+    text += "      ContainerDefinitions:\n        - Name: app\n          Image: nginx\n          Environment:\n"
+    text += "".join(f"            - {{Name: V{i}, Value: v}}\n" for i in range(1000))
+    # Both branches alike: every combination gives the same task definition, so none is refused as a variant.
+    text += "".join(f"            - {{Name: {n}, Value: !If [C{n}, a, a]}}\n" for n in names)
+    started = time.perf_counter()
+    error = refused(text)
+    assert "MAX_RESOLVE_STEPS" in error.problem and error.field
+    assert time.perf_counter() - started < 2.0

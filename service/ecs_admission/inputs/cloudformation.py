@@ -814,6 +814,7 @@ def pascal(token: str) -> str:
 class _Conversion:
     # Containers the resolver built, by id, with their template pointer (Resolver.origins).
     origins: dict[int, tuple[Any, str]] = field(default_factory=dict)
+    budget: Budget = field(default_factory=lambda: Budget())
     pointers: dict[str, str] = field(default_factory=dict)
     map_pointers: set[str] = field(default_factory=set)
     unresolved: list[dict[str, str]] = field(default_factory=list)
@@ -839,6 +840,8 @@ def _convert(value: Any, spec: Any, template_pointer: str, pointer: str, state: 
     if origin is not None and origin[0] is value:
         template_pointer = origin[1]  # written elsewhere: an Fn::If branch, a parameter default, a mapping
     state.pointers[pointer] = template_pointer
+    if isinstance(value, dict | list):
+        state.budget.step(template_pointer)  # converting costs more than resolving: it counts too
     if value is NO_VALUE:
         return _DROP
     if isinstance(value, Unresolved):
@@ -1182,9 +1185,25 @@ def _named_roles(raw: Any) -> set[str]:
     return set()
 
 
+@dataclass
+class _Resolved:
+    """A task definition's properties and role facts, resolved but not yet converted to the API's form."""
+
+    properties: dict[str, Any]
+    template_roles: dict[str, dict[str, Any]]
+
+    def fingerprint(self) -> str:
+        # Cheap (C json) and before conversion: identical variants are converted and judged once.
+        return json.dumps([self.properties, self.template_roles], sort_keys=True, default=repr)
+
+
 def _task_definition(
     logical_id: str, resource: dict[str, Any], resolver: Resolver, roles: RoleFacts
 ) -> TemplateTaskDefinition:
+    return _build(logical_id, _resolve_parts(logical_id, resource, resolver, roles), resolver)
+
+
+def _resolve_parts(logical_id: str, resource: dict[str, Any], resolver: Resolver, roles: RoleFacts) -> _Resolved:
     root = f"/Resources/{escape(logical_id)}/Properties"
     properties = resource.get("Properties")
     if properties is None:
@@ -1218,8 +1237,14 @@ def _task_definition(
             # The role's own facts are known; only its generated name or ARN is not. No warning for that.
             resolved[prop] = value.expression
             template_roles[field_name]["valid"] = True
-    state = _Conversion(origins=resolver.origins)
-    task_definition = _convert(resolved, TYPES, root, "", state, data_keys=False)
+    return _Resolved(resolved, template_roles)
+
+
+def _build(logical_id: str, parts: _Resolved, resolver: Resolver) -> TemplateTaskDefinition:
+    root = f"/Resources/{escape(logical_id)}/Properties"
+    template_roles = parts.template_roles
+    state = _Conversion(origins=resolver.origins, budget=resolver.budget)
+    task_definition = _convert(parts.properties, TYPES, root, "", state, data_keys=False)
     task_definition = drop_nulls(task_definition)
     try:
         validate_task_definition(task_definition)
@@ -1260,11 +1285,6 @@ def _discover(document: dict[str, Any], context: dict[str, str], logical_id: str
     return resolver
 
 
-def _fingerprint(task_definition: TemplateTaskDefinition) -> str:
-    request = task_definition.request
-    return json.dumps([request.task_definition, request.template_roles], sort_keys=True, default=str)
-
-
 def _judged(
     document: dict[str, Any], context: dict[str, str], logical_id: str, resource: dict[str, Any], budget: Budget
 ) -> tuple[TemplateTaskDefinition | None, str]:
@@ -1284,12 +1304,11 @@ def _judged(
     variants: dict[str, TemplateTaskDefinition] = {}
     for assumed in unknowns.assignments(where):
         resolver = Resolver(document, context, assumed=assumed, budget=budget)
-        created = not isinstance(condition, str) or resolver.condition(condition, f"{where}/Condition") is not False
-        built = _task_definition(logical_id, resource, resolver, RoleFacts(document, resolver)) if created else None
-        if built is None:
+        if isinstance(condition, str) and resolver.condition(condition, f"{where}/Condition") is False:
             continue
+        parts = _resolve_parts(logical_id, resource, resolver, RoleFacts(document, resolver))
         conditions = resolver.consulted(unknowns.conditions)
-        key = _fingerprint(built)
+        key = parts.fingerprint()
         if key in variants:
             variants[key].assignments.append(conditions)
             continue
@@ -1301,6 +1320,7 @@ def _judged(
                 field=where,
                 error="template_too_complex",
             )
+        built = _build(logical_id, parts, resolver)
         built.assignments = [conditions]
         variants[key] = built
     if not variants:
