@@ -110,10 +110,15 @@ def test_switched_off_in_config(tmp_path):
     assert input_findings(gate.decide(normalise(TASK), dry_run=False).warnings) == []
 
 
-def test_catalogue_entry_matches_the_finding():
-    entry = yaml.safe_load((REPO / "rego" / "catalog.yaml").read_text())[fields.RULE]
+def test_listed_with_the_rules():
+    from ecs_admission.catalogue import rule_catalogue
+
+    (entry,) = [r for r in rule_catalogue({"catalog": {}, "config": {}}) if r["id"] == fields.RULE]
     assert (entry["title"], entry["severity"], entry["enforcement"]) == (fields.TITLE, fields.SEVERITY, "warn")
-    assert " ".join(entry["remediation"].split()) == fields.REMEDIATION and entry["docs"] == fields.DOCS
+    assert (entry["remediation"], entry["docs"]) == (fields.REMEDIATION, fields.DOCS)
+    code = main(["policy", "list"], stdout=(out := io.StringIO()), stderr=io.StringIO(), stdin=io.StringIO(""))
+    assert code == 0 and fields.RULE in out.getvalue()
+    assert fields.RULE in (REPO / "docs" / "rules.md").read_text()
 
 
 @pytest.mark.parametrize("face", ["json", "text", "sarif", "junit", "github"])

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any, Protocol
 
-from .catalogue import effective_enforcement
+from .catalogue import INPUT_RULES, effective_enforcement
 from .config import Settings
 from .decision import Decision, Finding, TaskDefinitionSummary
 from .engines import Engine
@@ -93,7 +93,7 @@ class Gate:
             data = self.engine.policy_data()
         except EngineError:
             return "warn"  # the engine has just decided; its data only moves this finding, never drops it
-        entry = (data.get("catalog") or {}).get(rule_id) or {"enforcement": "warn"}
+        entry = (data.get("catalog") or {}).get(rule_id) or INPUT_RULES.get(rule_id) or {"enforcement": "warn"}
         return effective_enforcement(rule_id, entry, data.get("config") or {})
 
     def deploy_account(self, request: AdmissionRequest) -> DeployAccount:

@@ -15,6 +15,7 @@ from typing import Any
 
 import botocore.loaders
 
+from ..catalogue import INPUT_RULES
 from ..decision import Finding
 from .schema import escape
 
@@ -22,13 +23,8 @@ from .schema import escape
 ROOT_SHAPES = ("RegisterTaskDefinitionRequest", "TaskDefinition")
 
 RULE = "ECS-INPUT-001"
-TITLE = "Unknown task definition field"
-SEVERITY = "low"
-REMEDIATION = (
-    "Rename the key to the field the ECS API defines (the closest one is named) or remove it: "
-    "ECS refuses unknown fields and some tools drop them silently, so the setting is not applied."
-)
-DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html"
+_ENTRY = INPUT_RULES[RULE]
+TITLE, SEVERITY, REMEDIATION, DOCS = (_ENTRY[key] for key in ("title", "severity", "remediation", "docs"))
 
 # A tree of known fields: a dict (structure: field -> subtree), the string "map" (keys are data),
 # or None (a scalar: nothing below it to check). Lists are transparent: their subtree is the member's.
