@@ -243,3 +243,17 @@ def test_short_form_paths_have_lines():
     locator = SourceLocator(ADMIN_BEHIND_IF.encode(), "template.yaml")
     line = locator.line("/Resources/TaskRole/Properties/Policies/Fn::If/1/0/PolicyDocument")
     assert ADMIN_BEHIND_IF.splitlines()[line - 1].strip().startswith("PolicyDocument:")
+
+
+def test_unknown_pseudo_parameter_in_a_condition_judges_both_regions(gate):
+    text = ADMIN_BEHIND_IF.replace(
+        "CreateExecPolicy: !Equals [a, a]", "CreateExecPolicy: !Equals [!Ref AWS::Region, us-east-1]"
+    )
+    template = load_template(parse_yaml(text), {})  # no deploy Region configured
+    (judged,) = template.task_definitions
+    assert [v.assignments for v in judged.variants] == [[{"CreateExecPolicy": True}], [{"CreateExecPolicy": False}]]
+    (admin,) = findings(decide_template(gate, template, dry_run=False), "ECS-PERM-001")
+    assert admin.message.endswith("(when CreateExecPolicy is true)")
+    # With the Region known the condition is decided and nothing is annotated.
+    known = load_template(parse_yaml(text), {"region": "eu-west-1"})
+    assert known.task_definitions[0].variants == []
