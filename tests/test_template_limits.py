@@ -147,4 +147,5 @@ def test_many_combinations_of_a_large_task_definition_hit_the_step_budget():
     started = time.perf_counter()
     error = refused(text)
     assert "MAX_RESOLVE_STEPS" in error.problem and error.field
-    assert time.perf_counter() - started < 2.0
+    # About 0.6 s on a loaded 2-core machine; the bound only catches a runaway, not a regression of speed.
+    assert time.perf_counter() - started < 5.0
