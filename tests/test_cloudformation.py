@@ -13,7 +13,6 @@ from ecs_admission.cli import main
 from ecs_admission.config import Settings
 from ecs_admission.errors import InputError
 from ecs_admission.inputs.cloudformation import (
-    ECS_TASK_EXECUTION_POLICY,
     Resolver,
     Unresolved,
     is_template,
@@ -333,11 +332,14 @@ def test_unresolved_resource_in_a_template_policy_is_conditional(template, gate)
 
 
 def test_managed_policy_arns_need_iam_lookups(gate):
-    document = parse_yaml(TEMPLATE.replace("service-role/AmazonECSTaskExecutionRolePolicy", "ReadOnlyAccess"))
+    # An AWS managed policy the gate does not ship (facts/aws_managed_policies.json) needs IAM.
+    document = parse_yaml(
+        TEMPLATE.replace("service-role/AmazonECSTaskExecutionRolePolicy", "AmazonKinesisReadOnlyAccess")
+    )
     request = by_id(load_template(document, CONTEXT), "Api").request
     execution = gate.input_document(request, datetime.datetime(2026, 1, 1))["task_roles"]["executionRoleArn"]
     assert execution["status"] == "unknown" and execution["source"] == "template"
-    assert "arn:aws:iam::aws:policy/ReadOnlyAccess is not defined in the template" in execution["reason"]
+    assert "arn:aws:iam::aws:policy/AmazonKinesisReadOnlyAccess is not defined in the template" in execution["reason"]
     assert execution["policies"] is None and execution["permissions"] is None
     assert execution["trust_policy"] is not None
 
@@ -351,15 +353,14 @@ def test_unresolved_role_parameter_is_unknown_not_invalid(gate):
     assert "!Ref ExecutionRoleARN" in role["reason"] and "no default" in role["reason"]
 
 
-def test_shipped_execution_policy_matches_the_aws_managed_copy():
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    data = (
-        json.loads(aws_managed_policies_data)
-        if isinstance(aws_managed_policies_data, str)
-        else aws_managed_policies_data
-    )
-    assert data["AmazonECSTaskExecutionRolePolicy"]["Document"] == ECS_TASK_EXECUTION_POLICY
+def test_shipped_aws_managed_policy_is_known_without_iam(gate):
+    document = parse_yaml(TEMPLATE.replace("service-role/AmazonECSTaskExecutionRolePolicy", "ReadOnlyAccess"))
+    request = by_id(load_template(document, CONTEXT), "Api").request
+    execution = gate.input_document(request, datetime.datetime(2026, 1, 1))["task_roles"]["executionRoleArn"]
+    assert execution["status"] == "known" and execution["permissions"] is not None
+    (policy,) = execution["policies"]
+    assert (policy["name"], policy["source"], policy["version_id"]) == ("ReadOnlyAccess", "shipped", "v190")
+    assert policy["template_path"] == "/Resources/ExecutionRole/Properties/ManagedPolicyArns/0"
 
 
 # -- invalid templates ------------------------------------------------------------------------------
@@ -399,7 +400,10 @@ def test_http_template_response(client):
     # Api's task role comes from the same template with "*" on "*": the evaluator judges it.
     assert results["Api"]["allowed"] is False and results["Worker"]["allowed"] is False
     api_paths = {(v["rule"], v["path"]) for v in results["Api"]["violations"]}
-    assert ("ECS-PERM-001", "/Resources/Api/Properties/TaskRoleArn") in api_paths
+    # It points at the policy that grants it; role_path keeps the task definition's field.
+    assert ("ECS-PERM-001", "/Resources/TaskRole/Properties/Policies/0/PolicyDocument") in api_paths
+    admin = next(v for v in results["Api"]["violations"] if v["rule"] == "ECS-PERM-001")
+    assert admin["role_path"] == "/Resources/Api/Properties/TaskRoleArn"
     assert results["Worker"]["task_definition"]["logical_id"] == "Worker"
     paths = {(v["rule"], v["path"]) for v in results["Worker"]["violations"]}
     assert ("ECS-ISO-002", "/Resources/Worker/Properties/ContainerDefinitions/0/Privileged") in paths

@@ -522,6 +522,8 @@ def test_template_managed_policies_resolve_through_iam(aws):
     assert (role["status"], role["source"]) == ("known", "template")
     assert [p["kind"] for p in role["policies"]] == ["aws-managed", "managed", "aws-managed"]
     assert all(p["document"] for p in role["policies"])
+    # The AWS managed policies the gate ships are read from IAM too when lookups are on: IAM wins.
+    assert all("source" not in p and "version_id" not in p for p in role["policies"])
     assert role["access"][0]["decision"] == "allowed"
     assert "GetRole" not in aws.calls and "GetPolicyVersion" in aws.calls
     # A managed policy IAM does not have leaves the role's policies unknown, with the reason.

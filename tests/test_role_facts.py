@@ -115,7 +115,7 @@ def test_gate_hands_task_roles_to_the_policies():
     request = normalise({"taskRoleArn": "app", "containerDefinitions": [{"name": "a"}]})
     document = gate.input_document(request, now=__import__("datetime").datetime(2026, 1, 1))
     assert document["task_roles"]["taskRoleArn"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/app"
-    assert document["context"] == {"account": ACCOUNT}
+    assert document["context"] == {"account": ACCOUNT, "account_source": "configured"}
 
 
 def test_malformed_caller_trust_policy_is_400(client):

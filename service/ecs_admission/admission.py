@@ -8,15 +8,19 @@ import time
 import uuid
 from typing import Any, Protocol
 
+from .catalogue import INPUT_RULES, effective_enforcement
 from .config import Settings
-from .decision import Decision, TaskDefinitionSummary
+from .decision import Decision, Finding, TaskDefinitionSummary
 from .engines import Engine
 from .engines.factory import build_engine
+from .errors import EngineError
+from .facts.account import DeployAccount, deploy_account
 from .facts.gather import RoleFactsProvider
 from .facts.iam import IamLookup, resolve_mode
 from .facts.judge import judge_roles
 from .facts.roles import build_task_roles
 from .inputs import AdmissionRequest
+from .inputs.fields import unknown_key_findings
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +76,7 @@ class Gate:
         self, request: AdmissionRequest, now: dt.datetime, timings: dict[str, float] | None = None
     ) -> dict[str, Any]:
         """The document the Rego policies see as `input` (README: "The policy input")."""
-        context = {**self.default_context, **request.context}
+        context = self.context(request)
         return {
             "task_definition": request.task_definition,
             "task_roles": self.facts.gather(request, context, timings),
@@ -82,6 +86,33 @@ class Gate:
             "template": request.template,
             "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+
+    def _enforcement(self, rule_id: str) -> str:
+        """config.yaml's enforcement of an input-layer rule (the catalogue's default: warn)."""
+        try:
+            data = self.engine.policy_data()
+        except EngineError:
+            return "warn"  # the engine has just decided; its data only moves this finding, never drops it
+        entry = (data.get("catalog") or {}).get(rule_id) or INPUT_RULES.get(rule_id) or {"enforcement": "warn"}
+        return effective_enforcement(rule_id, entry, data.get("config") or {})
+
+    def deploy_account(self, request: AdmissionRequest) -> DeployAccount:
+        return deploy_account(
+            request.context.get("account"),
+            self.default_context.get("account"),
+            request.task_definition,
+            request.task_definition_arn,
+        )
+
+    def context(self, request: AdmissionRequest) -> dict[str, str]:
+        """`input.context`: the request's, over the configured one, with the deploy account and its source."""
+        context = {**self.default_context, **request.context}
+        found = self.deploy_account(request)
+        context.pop("account", None)
+        if found.account:
+            context["account"] = found.account
+        context["account_source"] = found.source
+        return context
 
     def decide(self, request: AdmissionRequest, dry_run: bool | None = None) -> Decision:
         """Evaluate the request; EngineError propagates so the caller can fail closed."""
@@ -93,14 +124,21 @@ class Gate:
         engine_started = time.perf_counter()
         raw = self.engine.evaluate(document)
         engine_ms = (time.perf_counter() - engine_started) * 1000
-        allowed = not raw.violations
+        violations, warnings = list(raw.violations), list(raw.warnings)
+        # Findings of the input layer (not of a Rego rule), placed by config.yaml's enforcement.
+        for finding in unknown_key_findings(request.task_definition):
+            enforcement = self._enforcement(finding.rule)
+            if enforcement != "off":
+                (violations if enforcement == "deny" else warnings).append(finding)
+        violations.sort(key=Finding.sort_key)
+        warnings.sort(key=Finding.sort_key)
         return Decision(
             decision_id=str(uuid.uuid4()),
-            allowed=allowed,
+            allowed=not violations,
             enforced=not dry_run,
             mode="dry-run" if dry_run else "enforce",
-            violations=list(raw.violations),
-            warnings=list(raw.warnings),
+            violations=violations,
+            warnings=warnings,
             exempted=list(raw.exempted),
             task_definition=TaskDefinitionSummary(
                 family=request.family,
@@ -113,6 +151,7 @@ class Gate:
             engine_decision_id=raw.engine_decision_id,
             duration_ms=(time.perf_counter() - started) * 1000,
             timings_ms={"engine": engine_ms, **timings},
+            deploy_account=self.deploy_account(request).to_dict(),
         )
 
 

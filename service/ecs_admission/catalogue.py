@@ -6,6 +6,30 @@ from typing import Any
 
 ENFORCEMENTS = ("deny", "warn", "off")
 
+# Rules the gate's input layer produces in Python, not a Rego check package (so they are not in
+# rego/catalog.yaml, whose every rule the engine tests make fire). Listed, documented and
+# configurable (config.yaml `enforcement`) like the catalogue's own; a catalog.yaml entry of the
+# same id would win.
+INPUT_RULES: dict[str, dict[str, Any]] = {
+    "ECS-INPUT-001": {
+        "title": "Unknown task definition field",
+        "package": None,
+        "severity": "low",
+        "enforcement": "warn",
+        "remediation": (
+            "Rename the key to the field the ECS API defines (the closest one is named) or remove it: "
+            "ECS refuses unknown fields and some tools drop them silently, so the setting is not applied."
+        ),
+        "docs": "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
+        "anchors": [],
+        "beyond_anchors": (
+            "The AWS CLI and SDKs refuse unknown parameters, but Terraform's provider drops them silently "
+            "and scanners read the misspelt key as if it were the field (Checkov reads `privilege`); here "
+            "the key is named with the field ECS knows (from botocore's ECS service model)."
+        ),
+    },
+}
+
 
 def effective_enforcement(rule_id: str, entry: dict[str, Any], config: dict[str, Any]) -> str:
     """Mirror admission.rego: the config override, else the catalog default; unknown words deny.
@@ -16,7 +40,7 @@ def effective_enforcement(rule_id: str, entry: dict[str, Any], config: dict[str,
 
 
 def rule_catalogue(policy_data: dict[str, Any]) -> list[dict[str, Any]]:
-    catalog = policy_data.get("catalog") or {}
+    catalog = {**INPUT_RULES, **(policy_data.get("catalog") or {})}
     config = policy_data.get("config") or {}
     rules = []
     for rule_id in sorted(catalog):

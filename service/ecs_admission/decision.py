@@ -113,6 +113,8 @@ class Decision:
     duration_ms: float
     engine_decision_id: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # {"account", "source", "detail"}: the account the rules compared with, and where it came from.
+    deploy_account: dict[str, Any] | None = None
 
     @property
     def rule_ids(self) -> list[str]:
@@ -132,5 +134,6 @@ class Decision:
             "exempted": [f.to_dict() for f in self.exempted],
             "task_definition": self.task_definition.to_dict(),
             "policy": policy,
+            **({"deploy_account": self.deploy_account} if self.deploy_account is not None else {}),
             "duration_ms": round(self.duration_ms, 3),
         }

@@ -12,6 +12,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from .catalogue import INPUT_RULES
+
 SEVERITIES = ("critical", "high", "medium", "low")
 ENFORCEMENTS = ("deny", "warn", "off")
 CATALOG_REQUIRED = ("title", "severity", "enforcement", "remediation", "docs")
@@ -195,6 +197,7 @@ def validate_config(config: Any, rule_ids: set[str] | None, name: str = "config.
 
 def validate_policy_data(documents: dict[str, Any]) -> None:
     """Validate `catalog` and `config` in place (config gains its defaults); PolicyDataError on the first problem."""
-    rule_ids = validate_catalog(documents["catalog"]) if "catalog" in documents else None
+    # config.yaml may set the enforcement of the input layer's rules too (catalogue.INPUT_RULES).
+    rule_ids = validate_catalog(documents["catalog"]) | set(INPUT_RULES) if "catalog" in documents else None
     if "config" in documents:
         documents["config"] = validate_config(documents["config"], rule_ids)

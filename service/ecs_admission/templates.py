@@ -15,6 +15,7 @@ from typing import Any
 
 from .admission import Gate
 from .decision import Decision, Finding
+from .facts.judge import responsible_policy_path
 from .inputs.cloudformation import Template, TemplateTaskDefinition
 
 
@@ -36,6 +37,14 @@ class TemplateDecision:
         """Denied and enforced: HTTP 403, CLI exit 1."""
         return any(decision.violations and decision.enforced for _, decision in self.results)
 
+    def _result(self, logical_id: str, decision: Decision) -> dict[str, Any]:
+        result = {"logical_id": logical_id, **decision.to_dict()}
+        judged = next((t for t in self.template.task_definitions if t.logical_id == logical_id), None)
+        if judged is not None and judged.variants:
+            # Judged once per combination of the conditions the template does not decide.
+            result["condition_variants"] = [variant.assignments for variant in judged.variants]
+        return result
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "decision_id": self.decision_id,
@@ -47,14 +56,70 @@ class TemplateDecision:
                 "skipped": self.template.skipped,
                 "parameters_defaulted": self.template.parameters_defaulted,
             },
-            "results": [{"logical_id": logical_id, **decision.to_dict()} for logical_id, decision in self.results],
+            "results": [self._result(logical_id, decision) for logical_id, decision in self.results],
             "duration_ms": round(self.duration_ms, 3),
         }
 
 
 def _in_template(finding: Finding, task_definition: TemplateTaskDefinition) -> Finding:
     path = task_definition.template_pointer(finding.path)
-    return dataclasses.replace(finding, path=path, extra={**finding.extra, "task_definition_path": finding.path})
+    extra = {**finding.extra, "task_definition_path": finding.path}
+    policy_path = responsible_policy_path(finding, task_definition.request.template_roles)
+    if policy_path:
+        # A permission finding about a role of the template points at the policy that grants it.
+        extra["role_path"] = path
+        path = policy_path
+    return dataclasses.replace(finding, path=path, extra=extra)
+
+
+def _decide_one(gate: Gate, task_definition: TemplateTaskDefinition, dry_run: bool | None) -> Decision:
+    decision = gate.decide(task_definition.request, dry_run=dry_run)
+    decision.violations = [_in_template(f, task_definition) for f in decision.violations]
+    decision.warnings = [_in_template(f, task_definition) for f in decision.warnings]
+    decision.exempted = [_in_template(f, task_definition) for f in decision.exempted]
+    decision.task_definition.logical_id = task_definition.logical_id
+    return decision
+
+
+def _when(assignments: list[dict[str, bool]]) -> str:
+    """The condition values a set of combinations shares, in words: "IsProd is true, UseExec is false"."""
+    common = {k: v for k, v in assignments[0].items() if all(a.get(k) == v for a in assignments)}
+    shown = [common] if common else assignments
+    return " or ".join(", ".join(f"{k} is {str(v).lower()}" for k, v in sorted(a.items())) for a in shown)
+
+
+def merge_variants(variants: list[tuple[TemplateTaskDefinition, Decision]]) -> Decision:
+    """One decision for a task definition judged once per undecided-condition variant: the worst of them.
+
+    A finding every variant has is reported as it is; one only some variants have names the
+    conditions under which it applies (in its message and in `conditions`), so no branch is dropped.
+    """
+    if len(variants) == 1:
+        return variants[0][1]
+    decision = dataclasses.replace(variants[0][1])
+    for kind in ("violations", "warnings", "exempted"):
+        seen: dict[tuple[str, str, str], tuple[Finding, list[dict[str, bool]]]] = {}
+        for task_definition, variant in variants:
+            for finding in getattr(variant, kind):
+                key = (finding.rule, finding.path, finding.message)
+                if key not in seen:
+                    seen[key] = (finding, [])
+                seen[key][1].extend(task_definition.assignments)
+        everywhere = sum(len(t.assignments) for t, _ in variants)
+        merged = []
+        for finding, assignments in seen.values():
+            if len(assignments) < everywhere:
+                when = _when(assignments)
+                finding = dataclasses.replace(
+                    finding,
+                    message=f"{finding.message} (when {when})",
+                    extra={**finding.extra, "conditions": assignments},
+                )
+            merged.append(finding)
+        setattr(decision, kind, sorted(merged, key=Finding.sort_key))
+    decision.allowed = not decision.violations
+    decision.duration_ms = sum(d.duration_ms for _, d in variants)
+    return decision
 
 
 def decide_template(gate: Gate, template: Template, dry_run: bool | None = None) -> TemplateDecision:
@@ -62,12 +127,8 @@ def decide_template(gate: Gate, template: Template, dry_run: bool | None = None)
     started = time.perf_counter()
     results = []
     for task_definition in template.task_definitions:
-        decision = gate.decide(task_definition.request, dry_run=dry_run)
-        decision.violations = [_in_template(f, task_definition) for f in decision.violations]
-        decision.warnings = [_in_template(f, task_definition) for f in decision.warnings]
-        decision.exempted = [_in_template(f, task_definition) for f in decision.exempted]
-        decision.task_definition.logical_id = task_definition.logical_id
-        results.append((task_definition.logical_id, decision))
+        variants = [(v, _decide_one(gate, v, dry_run)) for v in task_definition.variants or [task_definition]]
+        results.append((task_definition.logical_id, merge_variants(variants)))
     if results:
         enforced, mode = results[0][1].enforced, results[0][1].mode
     else:

@@ -67,22 +67,30 @@ class RoleFactsProvider:
     def _complete_template_role(self, entry: dict[str, Any], deadline: float) -> None:
         """Resolve the managed policies (and boundary) a template role names only by ARN.
 
-        With IAM lookups on they are read from IAM; otherwise they stay unresolved and the role's
-        policies are unknown: permissions are never judged from part of a role's policies.
+        With IAM lookups on they are read from IAM, the AWS managed policies the gate ships too
+        (IAM has the current version; the shipped one stands if IAM cannot answer). Otherwise a
+        policy that is not shipped stays unresolved and the role's policies are unknown:
+        permissions are never judged from part of a role's policies.
         """
         details = entry.get("details") or {}
         boundary_arn = details.get("permissions_boundary_arn") if entry.get("permissions_boundary") is None else None
         policies = entry.get("policies") or []
+        shipped = [p["arn"] for p in policies if p.get("source") == "shipped" and p.get("arn")] if self.lookup else []
         wanted = [p["arn"] for p in policies if p.get("document") is None and p.get("arn")]
         wanted += [boundary_arn] if boundary_arn else []
-        if not wanted:
+        if not wanted and not shipped:
             return
-        found: dict[str, Any] = self.lookup.policy_documents_within(wanted, deadline) if self.lookup else {}
+        found: dict[str, Any] = self.lookup.policy_documents_within(wanted + shipped, deadline) if self.lookup else {}
         problems = []
         for policy in policies:
             result = found.get(policy.get("arn"))
-            if policy.get("document") is None and result is not None and not isinstance(result, LookupFailure):
+            if result is None or isinstance(result, LookupFailure):
+                continue
+            if policy.get("document") is None or policy.get("source") == "shipped":
                 policy["document"] = result[1]
+                if policy.pop("source", None) == "shipped":
+                    policy.pop("version_id", None)
+                    policy.pop("updated", None)
         if boundary_arn and found.get(boundary_arn) is not None and not isinstance(found[boundary_arn], LookupFailure):
             entry["permissions_boundary"] = found[boundary_arn][1]
         for arn in wanted:

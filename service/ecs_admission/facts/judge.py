@@ -114,3 +114,32 @@ def judge_roles(
         else:
             permissions, access = cached
         entry["permissions"], entry["access"] = permissions, access
+
+
+# The `permissions` answer each permission rule reads (rego/permissions.rego). ECS-PERM-006 is
+# left out: what lies beyond the baseline is usually spread over several policies.
+RULE_PERMISSION = {
+    "ECS-PERM-001": "admin_equivalent",
+    "ECS-PERM-002": "escalation_paths",
+    "ECS-PERM-003": "passrole_any",
+    "ECS-PERM-004": "assumerole_any",
+    "ECS-PERM-005": "wildcard_data_access",
+}
+
+
+def responsible_policy_path(finding: Any, roles: dict[str, dict[str, Any]]) -> str | None:
+    """For a permission finding about a role written in a template: the template pointer of the first
+    policy that grants it on its own (within the boundary), or None (then the role's field is the place)."""
+    key = RULE_PERMISSION.get(finding.rule)
+    field = finding.path.lstrip("/")
+    entry = roles.get(field) if key else None
+    if not entry or not entry.get("policies"):
+        return None
+    boundary = entry.get("permissions_boundary")
+    for policy in entry["policies"]:
+        document, where = policy.get("document"), policy.get("template_path")
+        if document is None or not where:
+            continue
+        if derive_permissions([document], boundary).get(key):
+            return where
+    return None

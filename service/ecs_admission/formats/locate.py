@@ -129,6 +129,9 @@ def index_json(text: str) -> dict[str, int]:
 
 def _yaml_child(node: Any, token: str) -> tuple[Any, int] | None:
     """The child node a pointer token selects and the line it is declared on."""
+    if token.startswith("Fn::") and node.tag == "!" + token[4:]:
+        # A CloudFormation short form (`!If [...]`) is the long form's `Fn::If` key: the same node.
+        return node, node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == token:

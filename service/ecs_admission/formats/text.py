@@ -17,6 +17,10 @@ def render_result(result: CheckResult) -> str:
         f"{result.name}: {VERDICTS[result.verdict]} (family {family}, {len(decision.violations)} violation(s), "
         f"{len(decision.warnings)} warning(s), decision {decision.decision_id})"
     ]
+    account = decision.deploy_account or {}
+    if account.get("source") == "task-definition":
+        # Not configured nor sent: say which account the rules assumed, and why.
+        lines.append(f"  deploy account {account['account']}: {account.get('detail', '')}")
     for label, findings in (("deny", decision.violations), ("warn", decision.warnings), ("exempt", decision.exempted)):
         for finding in findings:
             lines.append(f"  {label:6} {finding.rule:13} {finding.severity:8} {finding.path}: {finding.message}")

@@ -51,6 +51,8 @@ class AdmissionRequest:
     # From a CloudFormation template: role facts by field, and what could not be resolved (input.template).
     template_roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     template: dict[str, Any] | None = None
+    # describe output's taskDefinitionArn (dropped from the task definition): it names the deploy account.
+    task_definition_arn: str | None = None
 
     @property
     def family(self) -> str | None:
@@ -80,8 +82,9 @@ def find_placeholders(value: Any, pointer: str = "") -> list[dict[str, str]]:
     return found
 
 
-def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, int | None]:
-    """Normalise a bare or describe-wrapped task definition; return it, its shape and its revision."""
+def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, int | None, str | None]:
+    """Normalise a bare or describe-wrapped task definition; return it, its shape, its revision and the
+    taskDefinitionArn describe output carries (it names the deploy account)."""
     if not isinstance(raw, dict):
         raise InputError("must be an object holding a task definition", field=field_prefix or "/")
     shape = "register"
@@ -96,8 +99,10 @@ def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, 
             raw = {**raw, "tags": tags}
     cleaned = drop_nulls(raw)
     revision = cleaned.get("revision") if isinstance(cleaned.get("revision"), int) else None
+
     if any(name in cleaned for name in READ_ONLY_FIELDS):
         shape = "describe"
+    arn = cleaned.get("taskDefinitionArn") if isinstance(cleaned.get("taskDefinitionArn"), str) else None
     cleaned = {key: item for key, item in cleaned.items() if key not in READ_ONLY_FIELDS}
     try:
         validate_task_definition(cleaned)
@@ -105,7 +110,7 @@ def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, 
         if field_prefix and exc.field is not None:
             exc.field = field_prefix + (exc.field if exc.field != "/" else "")
         raise
-    return cleaned, shape, revision
+    return cleaned, shape, revision, arn
 
 
 def _roles(raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
@@ -169,8 +174,9 @@ def _dry_run(raw: Any, pointer: str) -> bool | None:
 
 
 def _from_envelope(document: dict[str, Any], pointer: str) -> AdmissionRequest:
-    task_definition, shape, revision = _task_definition(document["taskDefinition"], f"{pointer}/taskDefinition")
+    task_definition, shape, revision, arn = _task_definition(document["taskDefinition"], f"{pointer}/taskDefinition")
     return AdmissionRequest(
+        task_definition_arn=arn,
         task_definition=task_definition,
         source=shape,
         envelope="request",
@@ -196,8 +202,8 @@ def _from_review(document: dict[str, Any]) -> AdmissionRequest:
     if isinstance(inner, dict) and "taskDefinition" in inner and set(inner) & (ENVELOPE_KEYS - {"taskDefinition"}):
         result = _from_envelope(inner, "/request/object")
     else:
-        task_definition, shape, revision = _task_definition(inner, "/request/object")
-        result = AdmissionRequest(task_definition=task_definition, source=shape, revision=revision)
+        task_definition, shape, revision, arn = _task_definition(inner, "/request/object")
+        result = AdmissionRequest(task_definition, shape, revision=revision, task_definition_arn=arn)
     dry_run = _dry_run(request.get("dryRun"), "/request/dryRun")
     result.envelope = "admission-review"
     result.uid = uid
@@ -213,8 +219,8 @@ def normalise(document: Any) -> AdmissionRequest:
         request = _from_review(document)
     elif "taskDefinition" in document and "containerDefinitions" not in document:
         if set(document) <= DESCRIBE_WRAPPER_KEYS:
-            task_definition, shape, revision = _task_definition(document, "")
-            request = AdmissionRequest(task_definition=task_definition, source=shape, revision=revision)
+            task_definition, shape, revision, arn = _task_definition(document, "")
+            request = AdmissionRequest(task_definition, shape, revision=revision, task_definition_arn=arn)
         else:
             unknown = sorted(set(document) - ENVELOPE_KEYS)
             if unknown:
@@ -232,8 +238,8 @@ def normalise(document: Any) -> AdmissionRequest:
             error="unsupported_shape",
         )
     else:
-        task_definition, shape, revision = _task_definition(document, "")
-        request = AdmissionRequest(task_definition=task_definition, source=shape, revision=revision)
+        task_definition, shape, revision, arn = _task_definition(document, "")
+        request = AdmissionRequest(task_definition, shape, revision=revision, task_definition_arn=arn)
     request.placeholders = find_placeholders(request.task_definition)
     if request.placeholders and request.source == "register":
         request.source = "codedeploy"

@@ -114,6 +114,7 @@ def decision_from_dict(payload: Any) -> Decision:
             revision=str(policy.get("revision", "unknown")),
             engine_decision_id=policy.get("decision_id"),
             duration_ms=float(payload.get("duration_ms", 0.0)),
+            deploy_account=payload["deploy_account"] if isinstance(payload.get("deploy_account"), dict) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EngineError(f"response is not a decision: {exc}", "remote") from None

@@ -189,6 +189,16 @@ DECISION = {
             "required": ["engine", "revision"],
             "properties": {"engine": {"type": "string"}, "revision": {"type": "string"}},
         },
+        "deploy_account": {
+            "type": "object",
+            "description": "The account the rules compared roles and principals with, and where it came from.",
+            "required": ["account", "source"],
+            "properties": {
+                "account": {"type": ["string", "null"]},
+                "source": {"type": "string", "enum": ["request", "configured", "task-definition", "none"]},
+                "detail": {"type": "string"},
+            },
+        },
         "duration_ms": {"type": "number", "minimum": 0},
     },
 }

@@ -1,0 +1,100 @@
+"""The fields the ECS API knows, from botocore's own service model, to name keys it does not.
+
+The AWS CLI and SDKs refuse an unknown parameter; Terraform's provider drops it silently and
+CloudFormation refuses the stack. Either way the setting the author wrote (`privilege: true`
+for `privileged`) is not applied. The gate says so as a warning (ECS-INPUT-001) naming the key
+and the closest field ECS knows, never a 400: a field ECS adds after this botocore was built
+must not stop a deploy. The model is read once, when the module is imported.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.loaders
+
+from ..catalogue import INPUT_RULES
+from ..decision import Finding
+from .schema import escape
+
+# Request and response shapes of a task definition: describe output adds read-only fields.
+ROOT_SHAPES = ("RegisterTaskDefinitionRequest", "TaskDefinition")
+
+RULE = "ECS-INPUT-001"
+_ENTRY = INPUT_RULES[RULE]
+TITLE, SEVERITY, REMEDIATION, DOCS = (_ENTRY[key] for key in ("title", "severity", "remediation", "docs"))
+
+# A tree of known fields: a dict (structure: field -> subtree), the string "map" (keys are data),
+# or None (a scalar: nothing below it to check). Lists are transparent: their subtree is the member's.
+Tree = dict[str, Any] | str | None
+
+
+def _tree(shapes: dict[str, Any], name: str, seen: frozenset[str] = frozenset()) -> Tree:
+    shape = shapes[name]
+    kind = shape.get("type")
+    if kind == "list":
+        return _tree(shapes, shape["member"]["shape"], seen)
+    if kind == "map":
+        return "map"
+    if kind != "structure" or name in seen:
+        return None
+    return {member: _tree(shapes, spec["shape"], seen | {name}) for member, spec in shape["members"].items()}
+
+
+def _load() -> tuple[dict[str, Any], str]:
+    model = botocore.loaders.create_loader().load_service_model("ecs", "service-2")
+    shapes = model["shapes"]
+    root: dict[str, Any] = {}
+    for name in ROOT_SHAPES:
+        tree = _tree(shapes, name)
+        assert isinstance(tree, dict)
+        root.update(tree)
+    return root, str(model.get("metadata", {}).get("apiVersion", ""))
+
+
+KNOWN, API_VERSION = _load()
+
+
+@dataclass(frozen=True)
+class UnknownKey:
+    path: str
+    key: str
+    suggestion: str | None
+
+    def finding(self) -> Finding:
+        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
+        message = f"{self.key!r} is not a field of the ECS API{hint}: the setting it holds is not applied"
+        return Finding(RULE, SEVERITY, TITLE, message, self.path, REMEDIATION, DOCS)
+
+
+def _closest(key: str, known: list[str]) -> str | None:
+    folded = {name.lower(): name for name in known}
+    if key.lower() in folded:
+        return folded[key.lower()]
+    matches = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def unknown_keys(value: Any, tree: Tree = None, pointer: str = "", limit: int = 20) -> list[UnknownKey]:
+    """Keys of the task definition (and everything under it) the ECS API does not define; at most `limit`."""
+    tree = KNOWN if tree is None and pointer == "" else tree
+    found: list[UnknownKey] = []
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found += unknown_keys(item, tree, f"{pointer}/{index}", limit - len(found))
+    elif isinstance(value, dict) and isinstance(tree, dict):
+        for key, item in value.items():
+            if len(found) >= limit:
+                break
+            where = f"{pointer}/{escape(key)}"
+            if key in tree:
+                found += unknown_keys(item, tree[key], where, limit - len(found))
+            else:
+                found.append(UnknownKey(where, key, _closest(key, sorted(tree))))
+    return found[:limit]
+
+
+def unknown_key_findings(task_definition: dict[str, Any]) -> list[Finding]:
+    return [unknown.finding() for unknown in unknown_keys(task_definition)]
