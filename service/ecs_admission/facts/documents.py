@@ -7,7 +7,6 @@ has lists; nothing is dropped or guessed, and anything malformed raises ValueErr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import unquote
 
@@ -64,11 +63,13 @@ def normalise_statement(statement: Any, where: str) -> dict[str, Any]:
 def normalise_policy_document(document: Any, where: str = "") -> dict[str, Any]:
     """Return the canonical form of an IAM policy document (a dict, or its JSON / URL-encoded JSON text)."""
     if isinstance(document, str):
+        # Imported here: inputs imports this module, and this module needs only the parser.
+        from ..inputs.parse import parse_json
+
         text = unquote(document) if document.lstrip().startswith("%7B") else document
-        try:
-            document = json.loads(text)
-        except ValueError:
-            raise ValueError(f"{where or '/'}: not a JSON policy document") from None
+        # The same parser, with the same limits, as a request body: a document sent as a string
+        # must not be a way around them (NaN, 1e400, 2**70, duplicate keys, lone surrogates, depth).
+        document = parse_json(text, where=where or "/")
     if not isinstance(document, dict):
         raise ValueError(f"{where or '/'}: a policy document must be an object")
     statements = document.get("Statement")

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..facts.documents import normalise_policy_document
-from .schema import escape, validate_task_definition
+from .schema import escape, require_family, validate_task_definition
 
 # Fields ECS adds on registration; the deploy action drops the same ones before registering.
 READ_ONLY_FIELDS = (
@@ -101,6 +101,7 @@ def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, 
     cleaned = {key: item for key, item in cleaned.items() if key not in READ_ONLY_FIELDS}
     try:
         validate_task_definition(cleaned)
+        require_family(cleaned)
     except InputError as exc:
         if field_prefix and exc.field is not None:
             exc.field = field_prefix + (exc.field if exc.field != "/" else "")
