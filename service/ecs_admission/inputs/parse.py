@@ -66,8 +66,7 @@ def parse_json(raw: bytes | str, where: str | None = None) -> Any:
         return _parse_json(raw)
     except InputError as exc:
         # A string holding JSON (a role's policy document): the caller must learn which field it was.
-        exc.field = where
-        raise
+        raise InputError(exc.problem, field=where, error=exc.error) from None
 
 
 def _parse_json(raw: bytes | str) -> Any:

@@ -137,6 +137,8 @@ def _roles(raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
                 ],
                 "permissionsBoundary": _document(facts.get("permissionsBoundary"), f"{where}/permissionsBoundary"),
             }
+        except InputError:
+            raise
         except ValueError as exc:
             field, _, problem = str(exc).partition(": ")
             raise InputError(problem or str(exc), field=field) from None
