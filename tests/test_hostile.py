@@ -187,9 +187,8 @@ def admit(gate, kind: str, document: Any, raw_body: bytes | None = None) -> tupl
 
 # --- strings that hold JSON: role documents, one parser, one set of limits ---------------------------
 
-TRUST = json.dumps(
-    {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-)
+ECS_TASKS = {"Service": "ecs-tasks.amazonaws.com"}
+TRUST = json.dumps({"Statement": [{"Effect": "Allow", "Principal": ECS_TASKS, "Action": "sts:AssumeRole"}]})
 ROLE = "arn:aws:iam::111122223333:role/payments-api-task"
 POISON = {
     "nan": TRUST.replace('"Allow"', '"Allow", "Sid": NaN'),
