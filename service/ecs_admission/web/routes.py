@@ -146,6 +146,9 @@ def _admit_template(document: Any) -> Any:
         return _error(exc)
     try:
         decision = decide_template(gate, template, dry_run=dry_run)
+    except InputError as exc:
+        observe.input_refused(exc)
+        return _error(exc)
     except EngineError as exc:
         mode = gate.default_mode if dry_run is None else ("dry-run" if dry_run else "enforce")
         for task_definition in template.task_definitions:
