@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.http.errors import NoMoreData
@@ -56,19 +57,18 @@ class DeadlineSocket:
             raise ReadDeadline(self._read_timeout)
         self._sock.settimeout(remaining)
 
-    def recv(self, size: int, *flags: int) -> bytes:
+    def _read(self, read: Callable[..., Any], *args: Any) -> Any:
         self._arm()
         try:
-            return self._sock.recv(size, *flags)
+            return read(*args)
         except TimeoutError:
             raise ReadDeadline(self._read_timeout) from None
 
+    def recv(self, size: int, *flags: int) -> bytes:
+        return self._read(self._sock.recv, size, *flags)
+
     def recv_into(self, buffer: Any, *args: int) -> int:
-        self._arm()
-        try:
-            return self._sock.recv_into(buffer, *args)
-        except TimeoutError:
-            raise ReadDeadline(self._read_timeout) from None
+        return self._read(self._sock.recv_into, buffer, *args)
 
     def setblocking(self, flag: bool) -> None:
         # gunicorn makes the socket blocking before reading: blocking, but never forever.
