@@ -118,6 +118,8 @@ def gate(tmp_path_factory, request):
     # Nothing the suite sent as a credential reached stderr (gunicorn's own lines included).
     for secret in (TOKEN, "AKIAIOSFODNN7EXAMPLE", "hostileBearerSecret123"):
         assert secret not in log, secret
+    # ...because it was masked, not because nothing was written: the access line is there, its User-Agent ***.
+    assert '"GET /healthz HTTP/1.1" 200' in log and '"***"' in log, log[-3000:]
 
 
 # --- the oracle ------------------------------------------------------------------------------------
