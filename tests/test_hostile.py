@@ -36,7 +36,9 @@ from ecs_admission.web.auth import sign
 
 from .conftest import example, serving
 
-BUDGET = 1.0  # seconds, per answer (issue 12)
+# Seconds per answer (issue 12). The environment variable is for a development machine shared with
+# other heavy work (load average 8 on 2 cores makes everything 3-4 times slower); CI keeps 1 s.
+BUDGET = float(os.environ.get("ECS_ADMISSION_HOSTILE_BUDGET", "1.0"))
 TOKEN = "hostile-suite-token-5d1c"
 SIGNING_SECRET = "hostile-signing-secret-77"
 CLEAN = example("taskdef-clean.json")
@@ -311,7 +313,7 @@ def test_a_body_at_the_size_limit_is_answered_in_time(gate):
 YAML_BODIES = {
     "nested flow 8 KB": "[" + ",".join(["[" * 20 + "a" + "]" * 20] * 190) + "]",
     "nested flow 40 KB": "[" + ",".join(["[" * 30 + "a" + "]" * 30] * 640) + "]",
-    "nested flow at node limit": "[" + ",".join(["[" * 24 + "a" + "]" * 24] * 990) + "]",
+    "nested flow at node limit": "[" + ",".join(["[" * 24 + "a" + "]" * 24] * 799) + "]",  # 19,976 nodes
     "flat list 800 KB": "".join(f"- item{i}\n" for i in range(80_000)),
     "deep block": "".join(" " * i + "a:\n" for i in range(200)),
     "deep flow": "[" * 100_000,
@@ -568,10 +570,10 @@ def statements(count: int) -> list[dict]:
 
 def test_supplied_role_facts_are_bounded(gate):
     role = CLEAN["taskRoleArn"]
-    at_limit = {"taskDefinition": CLEAN, "roles": {role: {"policies": [{"Statement": statements(100)}]}}}
+    at_limit = {"taskDefinition": CLEAN, "roles": {role: {"policies": [{"Statement": statements(50)}]}}}
     status, answer = admit(gate, "role and template facts", at_limit)
     assert status in (200, 403), answer
-    over = {"taskDefinition": CLEAN, "roles": {role: {"policies": [{"Statement": statements(101)}]}}}
+    over = {"taskDefinition": CLEAN, "roles": {role: {"policies": [{"Statement": statements(51)}]}}}
     status, answer = admit(gate, "role and template facts", over)
     assert status == 400 and answer["error"] == "limit_exceeded", answer
     assert answer["field"] == f"/roles/{role.replace('/', '~1')}", answer
@@ -608,9 +610,9 @@ def test_template_work_is_bounded(gate):
     assert status == 200 and answer["template"]["task_definitions"] == 10, answer
     status, answer = send(gate, "role and template facts", json.dumps(template(11)).encode())
     assert status == 400 and answer["field"] == "/Resources", answer
-    status, answer = send(gate, "role and template facts", json.dumps(template(1, 100)).encode())
+    status, answer = send(gate, "role and template facts", json.dumps(template(1, 50)).encode())
     assert status in (200, 403), answer
-    status, answer = send(gate, "role and template facts", json.dumps(template(2, 60)).encode())
+    status, answer = send(gate, "role and template facts", json.dumps(template(2, 30)).encode())
     assert status == 400 and answer["field"] == "/Resources/TD1", answer
 
 

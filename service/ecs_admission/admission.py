@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 import uuid
 from typing import Any, Protocol
@@ -64,6 +65,10 @@ class Gate:
         default_context: dict[str, str] | None = None,
     ):
         self.engine = engine
+        # gthread workers (worker.py) serve requests in threads: one evaluation at a time per worker,
+        # as under sync workers, so no engine has to be thread-safe. Reads, IAM lookups and answers
+        # still overlap; only the engine's own (CPU-bound) part is serialised.
+        self._evaluating = threading.Lock()
         self.default_mode = default_mode
         self.facts = facts or CallerSuppliedFacts()
         self.default_context = {k: v for k, v in (default_context or {}).items() if v}
@@ -90,9 +95,10 @@ class Gate:
             dry_run = request.dry_run if request.dry_run is not None else self.default_mode == "dry-run"
         timings: dict[str, float] = {}
         document = self.input_document(request, utc_now(), timings)
-        engine_started = time.perf_counter()
-        raw = self.engine.evaluate(document)
-        engine_ms = (time.perf_counter() - engine_started) * 1000
+        with self._evaluating:
+            engine_started = time.perf_counter()  # the engine's time, not the wait for another thread's turn
+            raw = self.engine.evaluate(document)
+            engine_ms = (time.perf_counter() - engine_started) * 1000
         allowed = not raw.violations
         return Decision(
             decision_id=str(uuid.uuid4()),

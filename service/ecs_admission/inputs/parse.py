@@ -23,10 +23,10 @@ MAX_DEPTH = 64
 MAX_NODES = 200_000
 MAX_ALIASES = 100
 # YAML builds Python objects node by node (~10 us a collection even with libyaml), where JSON's C
-# decoder takes well under 1 us: 25,000 nodes keep the worst YAML body within the 1 s budget
+# decoder takes well under 1 us: 20,000 nodes keep the worst YAML body within the 1 s budget
 # on 2 busy cores (docs/hardening.md). Hand-written templates hold a few thousand; large generated
 # templates are JSON (CDK synthesises JSON), which keeps MAX_NODES.
-MAX_YAML_NODES = 25_000
+MAX_YAML_NODES = 20_000
 # Signed 64-bit: what OPA and regopy both hold exactly; ECS's own integer fields are 32-bit.
 MIN_INT, MAX_INT = -(2**63), 2**63 - 1
 # Only a \uD800-\uDFFF escape can put a lone surrogate into a decoded JSON string; checking the
