@@ -71,19 +71,14 @@ class PickyEngine:
 
     def __init__(self, inner: Any):
         self.inner = inner
-        self.name = inner.name
 
-    @property
-    def revision(self) -> str:
-        return self.inner.revision
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
     def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
         if input_document["task_definition"].get("family") == "poison":
-            raise EngineError("cannot encode the input", self.name)
+            raise EngineError("cannot encode the input", self.inner.name)
         return self.inner.evaluate(input_document)
-
-    def policy_data(self) -> dict[str, Any]:
-        return self.inner.policy_data()
 
 
 def test_fail_open_never_covers_an_input_that_a_healthy_engine_fails_on(caplog):
