@@ -30,16 +30,17 @@ def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def many_privileged(tmp_path: Path, count: int, name: str = "many.json") -> Path:
-    """A task definition with `count` privileged containers, one per line block, so each has its own line."""
-    td = {
-        "family": "wide",
-        "networkMode": "awsvpc",
-        "containerDefinitions": [{"name": f"c{i}", "image": "nginx", "privileged": True} for i in range(count)],
-    }
-    path = tmp_path / name
-    path.write_text(json.dumps(td, indent=2))
-    return path
+def many_privileged(tmp_path: Path, count: int, name: str = "many") -> list[str]:
+    """`count` privileged containers, one per line block so each has its own line, in as many task
+    definition files as ECS's 10 containers per task definition need (many-0.json, many-1.json...)."""
+    paths = []
+    for start in range(0, count, 10):
+        containers = [{"name": f"c{i}", "image": "nginx", "privileged": True} for i in range(min(10, count - start))]
+        td = {"family": "wide", "networkMode": "awsvpc", "containerDefinitions": containers}
+        path = tmp_path / f"{name}-{start // 10}.json"
+        path.write_text(json.dumps(td, indent=2))
+        paths.append(str(path))
+    return paths
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +99,7 @@ def test_annotations_are_capped_at_10_per_level_and_the_summary_has_everything(t
     summary.write_text("previous step's summary\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     wide = many_privileged(tmp_path, 13)
-    code, out, _ = run("check", "--format", "github", str(wide))
+    code, out, _ = run("check", "--format", "github", *wide)
     lines = annotation_lines(out)
     assert code == 1
     assert sum(line.startswith("::error ") for line in lines) == 10
@@ -107,12 +108,13 @@ def test_annotations_are_capped_at_10_per_level_and_the_summary_has_everything(t
     text = summary.read_text()
     assert text.startswith("previous step's summary\n## ecs-admission: denied")  # appended, not overwritten
     assert text.count("| deny | [ECS-ISO-002]") == 13
-    for index in range(13):
+    for index in range(10):
         assert f"/containerDefinitions/{index}/privileged</code> (line " in text
+    assert text.count("/containerDefinitions/2/privileged</code> (line ") == 2  # one in each file
 
 
 def test_warning_cap_is_separate_from_the_error_cap(tmp_path):
-    code, out, _ = run("check", "--format", "github", "--dry-run", str(many_privileged(tmp_path, 12)))
+    code, out, _ = run("check", "--format", "github", "--dry-run", *many_privileged(tmp_path, 12))
     lines = annotation_lines(out)
     assert code == 0
     assert sum(line.startswith("::warning ") for line in lines) == 10

@@ -96,6 +96,9 @@ def test_yaml_body(client):
     assert response.get_json()["task_definition"]["family"] == "batch-report"
 
 
+SOUND = {"family": "f", "containerDefinitions": [{"name": "a", "image": "i"}]}
+
+
 @pytest.mark.parametrize(
     ("body", "field", "detail"),
     [
@@ -121,17 +124,17 @@ def test_yaml_body(client):
             "duplicate key",
         ),
         (
-            {"taskDefinition": {"containerDefinitions": [{"name": "a"}]}, "context": {"account": "12"}},
+            {"taskDefinition": SOUND, "context": {"account": "12"}},
             "/context/account",
             "12-digit",
         ),
         (
-            {"taskDefinition": {"containerDefinitions": [{"name": "a"}]}, "roles": {"arn:x": []}},
+            {"taskDefinition": SOUND, "roles": {"arn:x": []}},
             "/roles/arn:x",
             "must be an object",
         ),
-        ({"taskDefinition": {"containerDefinitions": [{"name": "a"}]}, "dryRun": "yes"}, "/dryRun", "true or false"),
-        ({"taskDefinition": {"containerDefinitions": [{"name": "a"}]}, "rolez": {}}, "/rolez", "unknown envelope"),
+        ({"taskDefinition": SOUND, "dryRun": "yes"}, "/dryRun", "true or false"),
+        ({"taskDefinition": SOUND, "rolez": {}}, "/rolez", "unknown envelope"),
     ],
 )
 def test_invalid_input_is_400_naming_the_field(client, body, field, detail):
@@ -294,4 +297,4 @@ def test_control_characters_in_free_text_are_fine(client):
         "command": ["sh", "-c", "echo a\nb"],
         "environment": [{"name": "PEM", "value": "-----BEGIN-----\nabc\n-----END-----"}],
     }
-    assert post(client, {"containerDefinitions": [container]}).status_code in (200, 403)
+    assert post(client, {"family": "f", "containerDefinitions": [container]}).status_code in (200, 403)

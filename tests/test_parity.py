@@ -85,8 +85,8 @@ CRAFTED: dict[str, Any] = {
     "privileged-second-container": task(
         containerDefinitions=[{"name": "app", "image": "nginx"}, {"name": "agent", "image": "dd", "privileged": True}]
     ),
-    "privileged-unnamed": task(containerDefinitions=[{"image": "nginx", "privileged": True}]),
-    "privileged-false": task(containerDefinitions=[{"name": "app", "privileged": False}]),
+    "privileged-second-named": task(containerDefinitions=[{"name": "unnamed", "image": "nginx", "privileged": True}]),
+    "privileged-false": task(containerDefinitions=[{"name": "app", "image": "nginx:1.27", "privileged": False}]),
     "secrets-without-execution-role": task(containerDefinitions=[{"name": "api", "image": "a:1", "secrets": SECRET}]),
     "secrets-with-execution-role": task(
         executionRoleArn="arn:aws:iam::111122223333:role/exec",

@@ -76,7 +76,7 @@ def test_normalise_accepts_json_and_url_encoded_text():
         ({}, "/Statement: missing"),
         ({"Statement": [{"Effect": "Maybe"}]}, "/Statement/0/Effect"),
         ({"Statement": [{"Effect": "Allow", "Action": 5}]}, "/Statement/0/Action"),
-        ("not json", "not a JSON policy document"),
+        ("not json", "not valid JSON"),
     ],
 )
 def test_normalise_rejects_malformed_documents(document, fragment):
@@ -90,7 +90,7 @@ def test_task_roles_from_caller_facts_by_arn_and_by_name():
             "taskDefinition": {
                 "taskRoleArn": "app-task",
                 "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/exec",
-                "containerDefinitions": [{"name": "a"}],
+                "family": "f", "containerDefinitions": [{"name": "a", "image": "i"}],
             },
             "roles": {f"arn:aws:iam::{ACCOUNT}:role/app-task": {"trustPolicy": TRUST, "policies": []}},
             "context": {"account": ACCOUNT},
@@ -112,7 +112,7 @@ def test_unset_role_fields_are_absent():
 
 def test_gate_hands_task_roles_to_the_policies():
     gate = build_gate(Settings(default_account=ACCOUNT))
-    request = normalise({"taskRoleArn": "app", "containerDefinitions": [{"name": "a"}]})
+    request = normalise({"taskRoleArn": "app", "family": "f", "containerDefinitions": [{"name": "a", "image": "i"}]})
     document = gate.input_document(request, now=__import__("datetime").datetime(2026, 1, 1))
     assert document["task_roles"]["taskRoleArn"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/app"
     assert document["context"] == {"account": ACCOUNT, "account_source": "configured"}
@@ -120,7 +120,7 @@ def test_gate_hands_task_roles_to_the_policies():
 
 def test_malformed_caller_trust_policy_is_400(client):
     body = {
-        "taskDefinition": {"containerDefinitions": [{"name": "a"}]},
+        "taskDefinition": {"family": "f", "containerDefinitions": [{"name": "a", "image": "i"}]},
         "roles": {"arn:aws:iam::111122223333:role/a": {"trustPolicy": {"Statement": [{"Effect": "Allowed"}]}}},
     }
     response = client.post("/v1/admit", data=json.dumps(body), content_type="application/json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 import uuid
 from typing import Any, Protocol
@@ -68,6 +69,10 @@ class Gate:
         default_context: dict[str, str] | None = None,
     ):
         self.engine = engine
+        # gthread workers (worker.py) serve requests in threads: one evaluation at a time per worker,
+        # as under sync workers, so no engine has to be thread-safe. Reads, IAM lookups and answers
+        # still overlap; only the engine's own (CPU-bound) part is serialised.
+        self._evaluating = threading.Lock()
         self.default_mode = default_mode
         self.facts = facts or CallerSuppliedFacts()
         self.default_context = {k: v for k, v in (default_context or {}).items() if v}
@@ -121,9 +126,10 @@ class Gate:
             dry_run = request.dry_run if request.dry_run is not None else self.default_mode == "dry-run"
         timings: dict[str, float] = {}
         document = self.input_document(request, utc_now(), timings)
-        engine_started = time.perf_counter()
-        raw = self.engine.evaluate(document)
-        engine_ms = (time.perf_counter() - engine_started) * 1000
+        with self._evaluating:
+            engine_started = time.perf_counter()  # the engine's time, not the wait for another thread's turn
+            raw = self.engine.evaluate(document)
+            engine_ms = (time.perf_counter() - engine_started) * 1000
         violations, warnings = list(raw.violations), list(raw.warnings)
         # Findings of the input layer (not of a Rego rule), placed by config.yaml's enforcement.
         for finding in unknown_key_findings(request.task_definition):

@@ -126,6 +126,11 @@ class Settings:
     workers: int = 2
     # Gunicorn worker timeout, seconds.
     worker_timeout: float = 30.0
+    # Threads per worker (gthread): connections served at once by each worker; a stalled client
+    # holds one until the read timeout (docs/hardening.md).
+    threads: int = 32
+    # Seconds a client has to send a whole request (headers and body) once it has begun.
+    read_timeout: float = 5.0
     # Deploy account and region assumed when a request carries no context.
     default_account: str | None = None
     default_region: str | None = None
@@ -199,6 +204,10 @@ class Settings:
             values["workers"] = parse_int(PREFIX + "WORKERS", raw, minimum=1)
         if (raw := get("WORKER_TIMEOUT")) is not None:
             values["worker_timeout"] = parse_float(PREFIX + "WORKER_TIMEOUT", raw, minimum=1.0)
+        if (raw := get("THREADS")) is not None:
+            values["threads"] = parse_int(PREFIX + "THREADS", raw, minimum=1)
+        if (raw := get("READ_TIMEOUT")) is not None:
+            values["read_timeout"] = parse_float(PREFIX + "READ_TIMEOUT", raw, minimum=0.1)
         if (raw := get("ACCOUNT")) is not None:
             values["default_account"] = raw
         if (raw := get("REGION")) is not None:

@@ -12,7 +12,9 @@ from gunicorn.app.base import BaseApplication
 
 from . import metrics, records
 from .config import Settings
+from .gunicorn_log import MaskingLogger
 from .reload import MasterSnapshots
+from .worker import worker_class
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,10 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
-        "worker_class": "sync",
+        # gthread with a read deadline (worker.py): a client that stalls mid-request holds one thread
+        # for at most read_timeout, never a whole worker (docs/hardening.md has the measurements).
+        "worker_class": worker_class(settings.read_timeout),
+        "threads": settings.threads,
         "timeout": int(settings.worker_timeout),
         "graceful_timeout": 10,
         "keepalive": 5,
@@ -86,6 +91,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "loglevel": "info",
+        # Both of gunicorn's logs through redaction.mask_text, as the service's own are.
+        "logger_class": MaskingLogger,
         "on_starting": hooks.on_starting,
         "on_reload": hooks.on_reload,
         "child_exit": hooks.child_exit,

@@ -15,8 +15,14 @@ from typing import Any
 
 from .admission import Gate
 from .decision import Decision, Finding
+from .errors import InputError
+from .facts.documents import MAX_SUPPLIED_STATEMENTS, statement_count
 from .facts.judge import responsible_policy_path
 from .inputs.cloudformation import Template, TemplateTaskDefinition
+
+# Task definitions judged from one template: each is a full decision (~10-50 ms), and CloudFormation
+# allows 500 resources, so without a bound one request could cost tens of seconds.
+MAX_TEMPLATE_TASK_DEFINITIONS = 10
 
 
 @dataclass
@@ -122,8 +128,35 @@ def merge_variants(variants: list[tuple[TemplateTaskDefinition, Decision]]) -> D
     return decision
 
 
+def check_template_limits(template: Template) -> None:
+    """Bounded work for a template: InputError (400) naming the limit before any decision is made."""
+    if len(template.task_definitions) > MAX_TEMPLATE_TASK_DEFINITIONS:
+        raise InputError(
+            f"{len(template.task_definitions)} task definitions: the gate judges at most "
+            f"{MAX_TEMPLATE_TASK_DEFINITIONS} per template (docs/hardening.md)",
+            field="/Resources",
+            error="limit_exceeded",
+        )
+    statements = 0
+    for task_definition in template.task_definitions:
+        for facts in task_definition.request.template_roles.values():
+            documents = [policy.get("document") for policy in facts.get("policies") or []]
+            statements += statement_count([*documents, facts.get("permissions_boundary")])
+        if statements > MAX_SUPPLIED_STATEMENTS:
+            raise InputError(
+                f"the template's roles hold more than {MAX_SUPPLIED_STATEMENTS} policy statements for its task "
+                "definitions, more than the gate evaluates from a request (docs/hardening.md)",
+                field=f"/Resources/{task_definition.logical_id}",
+                error="limit_exceeded",
+            )
+
+
 def decide_template(gate: Gate, template: Template, dry_run: bool | None = None) -> TemplateDecision:
-    """Decide every task definition of the template; EngineError propagates so the face can fail closed."""
+    """Decide every task definition of the template; EngineError propagates so the face can fail closed.
+
+    InputError if the template is past a limit (check_template_limits), before anything is decided.
+    """
+    check_template_limits(template)
     started = time.perf_counter()
     results = []
     for task_definition in template.task_definitions:

@@ -4,6 +4,13 @@ Gatekeeper's `failurePolicy: Ignore`, made loud: when the engine cannot decide, 
 allowed but carries warning ECS-GATE-001 saying no policy was evaluated and why; each such answer
 is logged and counted (`FAIL_OPEN.value`, and `ecs_admission_fail_open_total` on /metrics).
 Readiness stays honest: this wrapper never makes a broken engine look ready.
+
+Failing open is for the engine's own unavailability only, never for something the request did:
+an input that makes a healthy engine fail (a string its encoder refuses, a document that takes it
+past its timeout) would otherwise let the caller choose an allow. So before failing open the
+wrapper asks the engine to decide the canary; if it can, the engine is up and this input is what
+failed, and the error stands (503, fail closed). The input layer refuses such input with a 400
+first (docs/hardening.md); this is the line behind it.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from .. import metrics
 from ..decision import Finding, RawDecision
 from ..errors import EngineError
 from . import Engine
+from .canary import CANARY
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +85,14 @@ class FailOpenEngine:
         try:
             return self.inner.evaluate(input_document)
         except EngineError as exc:
+            if self._engine_decides():
+                log.warning(
+                    "%s: not failing open: the %s engine decides the canary, so this input made it fail: %s",
+                    GATE_RULE,
+                    exc.engine,
+                    exc.reason,
+                )
+                raise
             FAIL_OPEN.inc()
             metrics.fail_open(exc.engine)
             log.warning(
@@ -92,6 +108,13 @@ class FailOpenEngine:
                 engine=self.name,
                 revision=self.inner.revision,
             )
+
+    def _engine_decides(self) -> bool:
+        try:
+            self.inner.evaluate(CANARY)
+        except EngineError:
+            return False
+        return True
 
     def policy_data(self) -> dict[str, Any]:
         return self.inner.policy_data()

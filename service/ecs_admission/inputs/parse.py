@@ -22,6 +22,11 @@ from ..errors import InputError
 MAX_DEPTH = 64
 MAX_NODES = 200_000
 MAX_ALIASES = 100
+# YAML builds Python objects node by node (~10 us a collection even with libyaml), where JSON's C
+# decoder takes well under 1 us: 20,000 nodes keep the worst YAML body within the 1 s budget
+# on 2 busy cores (docs/hardening.md). Hand-written templates hold a few thousand; large generated
+# templates are JSON (CDK synthesises JSON), which keeps MAX_NODES.
+MAX_YAML_NODES = 20_000
 # Signed 64-bit: what OPA and regopy both hold exactly; ECS's own integer fields are 32-bit.
 MIN_INT, MAX_INT = -(2**63), 2**63 - 1
 # Only a \uD800-\uDFFF escape can put a lone surrogate into a decoded JSON string; checking the
@@ -53,7 +58,18 @@ def _decode(raw: bytes | str) -> str:
         raise InputError(f"body is not UTF-8: {exc.reason} at byte {exc.start}", error="invalid_encoding") from None
 
 
-def parse_json(raw: bytes | str) -> Any:
+def parse_json(raw: bytes | str, where: str | None = None) -> Any:
+    """JSON text to a document within every limit; `where` names the field the text came from."""
+    if where is None:
+        return _parse_json(raw)
+    try:
+        return _parse_json(raw)
+    except InputError as exc:
+        # A string holding JSON (a role's policy document): the caller must learn which field it was.
+        raise InputError(exc.problem, field=where, error=exc.error) from None
+
+
+def _parse_json(raw: bytes | str) -> Any:
     text = _decode(raw)
     try:
         document = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
@@ -92,27 +108,67 @@ def _construct_mapping(loader: _SafeLoader, node: yaml.MappingNode, deep: bool =
 _SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _yaml_loader() -> type[_SafeLoader]:
-    """The safe loader plus CloudFormation's short-form intrinsics (!Ref, !Sub, ...) as long-form objects."""
+_C_LOADERS: dict[type, type] = {}
+
+
+def _yaml_loader() -> type:
+    """The safe loader plus CloudFormation's short-form intrinsics (!Ref, !Sub, ...) as long-form objects.
+
+    With libyaml, the same constructors on libyaml's C parser: PyYAML's pure-Python scanner is
+    quadratic on nested flow collections (8 KB took 5 s), libyaml's is linear. The constructors,
+    and so the duplicate-key check, are the Python ones either way.
+    """
     from .cloudformation import TemplateLoader
 
-    return TemplateLoader
+    if not yaml.__with_libyaml__:
+        return TemplateLoader
+    loader = _C_LOADERS.get(TemplateLoader)
+    if loader is None:
+        loader = type("CTemplateLoader", (yaml.CSafeLoader,), {})
+        loader.yaml_constructors = dict(TemplateLoader.yaml_constructors)
+        loader.yaml_multi_constructors = dict(TemplateLoader.yaml_multi_constructors)
+        _C_LOADERS[TemplateLoader] = loader
+    return loader
 
 
-def _count_aliases(raw: str) -> None:
-    """Refuse alias-heavy YAML before construction: billion-laughs expands aliases exponentially."""
-    aliases = 0
-    for event in yaml.parse(raw, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            aliases += 1
-            if aliases > MAX_ALIASES:
-                raise InputError(f"YAML uses more than {MAX_ALIASES} aliases", error="invalid_yaml")
+_OPEN_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _prescan(raw: str) -> None:
+    """Depth, node and alias counts from the parser's events, before any object is built.
+
+    Linear (libyaml's parser where available) and it stops at the first limit passed, so a body
+    of 100,000 nested brackets or of a billion-laughs alias chain costs no more than a small one.
+    """
+    parser = yaml.CSafeLoader(raw) if yaml.__with_libyaml__ else yaml.SafeLoader(raw)
+    depth = nodes = aliases = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, _OPEN_EVENTS):
+                depth += 1
+                nodes += 1
+                if depth > MAX_DEPTH:
+                    raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", error="too_deep")
+            elif isinstance(event, _CLOSE_EVENTS):
+                depth -= 1
+            elif isinstance(event, yaml.ScalarEvent):
+                nodes += 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise InputError(f"YAML uses more than {MAX_ALIASES} aliases", error="invalid_yaml")
+            if nodes > MAX_YAML_NODES:
+                raise InputError(f"YAML document has more than {MAX_YAML_NODES} nodes", error="too_large")
+    finally:
+        parser.dispose()
 
 
 def parse_yaml(raw: bytes | str) -> Any:
     text = _decode(raw)
     try:
-        _count_aliases(text)
+        _prescan(text)
         documents = list(yaml.load_all(text, Loader=_yaml_loader()))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

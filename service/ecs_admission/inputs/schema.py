@@ -8,7 +8,9 @@ it rejects it, and a gate that read past it would judge a different document.
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
@@ -214,13 +216,83 @@ def escape(token: str) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+@dataclass(frozen=True)
+class Quota:
+    """One of ECS's own limits on RegisterTaskDefinition, mirrored so a request never costs more than ECS allows.
+
+    docs/hardening.md lists them with their sources; past one the answer is a 400 naming it.
+    """
+
+    name: str
+    limit: int
+    source: str
+
+
+ECS_QUOTAS = "Amazon ECS service quotas (docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html)"
+ECS_MODEL = "ECS API model (botocore data/ecs/2014-11-13/service-2.json)"
+MAX_TASK_DEFINITION_BYTES = Quota("task definition size in bytes (compact JSON)", 65_536, ECS_QUOTAS)
+MAX_CONTAINERS = Quota("containers per task definition", 10, ECS_QUOTAS)
+MAX_TAGS = Quota("tags per task definition", 50, ECS_MODEL + ": Tags max 50")
+MAX_ENVIRONMENT_FILES = Quota("environment files per container", 10, f"{ECS_MODEL}: Container.environmentFiles")
+MAX_NAME_CHARS = Quota("characters in a family or container name", 255, f"{ECS_MODEL}: family, Container.name")
+# For image@digest the 255 apply before the @; a sha256 digest adds 71 ("@sha256:" and 64 hex digits).
+MAX_IMAGE_CHARS = Quota("characters in an image reference", 255 + 71, ECS_MODEL + ": ContainerDefinition.image")
+QUOTAS = (MAX_TASK_DEFINITION_BYTES, MAX_CONTAINERS, MAX_TAGS, MAX_ENVIRONMENT_FILES, MAX_NAME_CHARS, MAX_IMAGE_CHARS)
+
+
+def _over(quota: Quota, count: int, field: str) -> None:
+    if count > quota.limit:
+        raise InputError(
+            f"{count} is more than ECS allows: at most {quota.limit} {quota.name} ({quota.source})",
+            field=field,
+            error="limit_exceeded",
+        )
+
+
+def _required_string(container: dict[str, Any], key: str, pointer: str) -> None:
+    # ECS refuses these with ClientException "Container.<key> should not be null or empty".
+    if not container.get(key):
+        raise InputError(f"missing: ECS requires every container to have {_article(key)}", field=f"{pointer}/{key}")
+
+
+def check_quotas(task_definition: dict[str, Any]) -> None:
+    """ECS's own limits, cheapest first, so a request past them costs no policy evaluation."""
+    containers = task_definition["containerDefinitions"]
+    _over(MAX_CONTAINERS, len(containers), "/containerDefinitions")
+    _over(MAX_TAGS, len(task_definition.get("tags") or ()), "/tags")
+    if isinstance(task_definition.get("family"), str):
+        _over(MAX_NAME_CHARS, len(task_definition["family"]), "/family")
+    for index, container in enumerate(containers):
+        pointer = f"/containerDefinitions/{index}"
+        for key in ("name", "image"):
+            _required_string(container, key, pointer)
+        _over(MAX_NAME_CHARS, len(container["name"]), f"{pointer}/name")
+        _over(MAX_IMAGE_CHARS, len(container["image"]), f"{pointer}/image")
+        _over(MAX_ENVIRONMENT_FILES, len(container.get("environmentFiles") or ()), f"{pointer}/environmentFiles")
+    size = len(json.dumps(task_definition, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"))
+    _over(MAX_TASK_DEFINITION_BYTES, size, "/")
+
+
 def validate_task_definition(task_definition: Any) -> None:
     """Raise InputError naming the first field that is not what ECS accepts."""
     if not isinstance(task_definition, dict):
         raise InputError(f"task definition must be an object, got {_kind_of(task_definition)}", field="/")
     if "containerDefinitions" not in task_definition:
         raise InputError("missing: not an ECS task definition (no containerDefinitions)", field="/containerDefinitions")
-    check(task_definition, TASK_DEFINITION, "")
     containers = task_definition["containerDefinitions"]
+    # Before the type walk: a list of 100,000 containers is refused for its length, not walked.
+    if isinstance(containers, list):
+        _over(MAX_CONTAINERS, len(containers), "/containerDefinitions")
+    check(task_definition, TASK_DEFINITION, "")
     if not containers:
         raise InputError("must hold at least one container definition", field="/containerDefinitions")
+    check_quotas(task_definition)
+
+
+def require_family(task_definition: dict[str, Any]) -> None:
+    """RegisterTaskDefinition requires a family (botocore's model: required family, containerDefinitions).
+
+    Not for CloudFormation, which names the family itself when the template does not.
+    """
+    if not task_definition.get("family"):
+        raise InputError("missing: ECS requires a family to register a task definition", field="/family")

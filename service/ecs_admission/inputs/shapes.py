@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from ..facts.documents import normalise_policy_document
-from .schema import escape, validate_task_definition
+from ..facts.documents import MAX_SUPPLIED_STATEMENTS, normalise_policy_document, statement_count
+from .schema import escape, require_family, validate_task_definition
 
 # Fields ECS adds on registration; the deploy action drops the same ones before registering.
 READ_ONLY_FIELDS = (
@@ -29,6 +29,8 @@ READ_ONLY_FIELDS = (
 DESCRIBE_WRAPPER_KEYS = {"taskDefinition", "tags", "failures", "ResponseMetadata"}
 ENVELOPE_KEYS = {"taskDefinition", "roles", "context", "dryRun"}
 ROLE_FACT_KEYS = {"trustPolicy", "policies", "permissionsBoundary"}
+# A task definition names two roles; facts for a few more (by name and by ARN) are harmless, thousands are not.
+MAX_SUPPLIED_ROLES = 10
 CONTEXT_FIELDS = ("account", "region", "cluster", "service")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z0-9_]*>")
@@ -106,6 +108,7 @@ def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, 
     cleaned = {key: item for key, item in cleaned.items() if key not in READ_ONLY_FIELDS}
     try:
         validate_task_definition(cleaned)
+        require_family(cleaned)
     except InputError as exc:
         if field_prefix and exc.field is not None:
             exc.field = field_prefix + (exc.field if exc.field != "/" else "")
@@ -117,7 +120,14 @@ def _roles(raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
     """Caller-supplied role facts, keyed as given, with every policy document normalised."""
     if not isinstance(raw, dict):
         raise InputError("must be an object keyed by role ARN", field=pointer)
+    if len(raw) > MAX_SUPPLIED_ROLES:
+        raise InputError(
+            f"{len(raw)} roles: at most {MAX_SUPPLIED_ROLES} (a task definition names two)",
+            field=pointer,
+            error="limit_exceeded",
+        )
     roles: dict[str, dict[str, Any]] = {}
+    statements = 0
     for arn, facts in raw.items():
         where = f"{pointer}/{escape(arn)}"
         if not isinstance(facts, dict):
@@ -141,9 +151,19 @@ def _roles(raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
                 ],
                 "permissionsBoundary": _document(facts.get("permissionsBoundary"), f"{where}/permissionsBoundary"),
             }
+        except InputError:
+            raise
         except ValueError as exc:
             field, _, problem = str(exc).partition(": ")
             raise InputError(problem or str(exc), field=field) from None
+        statements += statement_count([*(roles[arn]["policies"] or []), roles[arn]["permissionsBoundary"]])
+        if statements > MAX_SUPPLIED_STATEMENTS:
+            raise InputError(
+                f"the roles' policies and boundaries hold more than {MAX_SUPPLIED_STATEMENTS} statements, "
+                "more than the gate evaluates from a request (docs/hardening.md); let it read large roles from IAM",
+                field=where,
+                error="limit_exceeded",
+            )
     return roles
 
 

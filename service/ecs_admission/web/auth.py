@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Ecs-Admission-Signature"
 TIMESTAMP_HEADER = "X-Ecs-Admission-Timestamp"
+TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 CHALLENGE = 'Bearer realm="ecs-admission"'
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
 SECRET_RETRY_SECONDS = 30.0
@@ -189,7 +191,8 @@ class Authenticator:
             raise AuthError(
                 401, "unauthorized", f"{SIGNATURE_HEADER} must be 'sha256=<hex>'", "malformed", SIGNATURE_HEADER
             )
-        if timestamp is None or not timestamp.strip().isdigit() or len(timestamp.strip()) > 12:
+        # ASCII digits only: str.isdigit() also accepts "¹" or "٣", which int() then refuses (was a 500).
+        if timestamp is None or not TIMESTAMP_RE.fullmatch(timestamp.strip()):
             raise AuthError(
                 401,
                 "unauthorized",

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..admission import Gate
 from ..catalogue import rule_catalogue
 from ..decision import Decision
+from ..engines.canary import CANARY
 from ..errors import EngineError, InputError
 from ..inputs import normalise, parse_body
 from ..inputs.cloudformation import is_template, load_template
@@ -22,21 +23,6 @@ blueprint = Blueprint("admission", __name__)
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
-
-# A small, clean task definition: /readyz proves the engine returns a well-formed decision for it.
-CANARY = {
-    "task_definition": {
-        "family": "readiness-canary",
-        "networkMode": "awsvpc",
-        "containerDefinitions": [{"name": "canary", "image": "public.ecr.aws/nginx/nginx:1.27"}],
-    },
-    "task_roles": {},
-    "context": {},
-    "source": "register",
-    "placeholders": [],
-    "now": "2026-01-01T00:00:00Z",
-}
-
 
 def _gate() -> Gate:
     return current_app.extensions["ecs_admission"]["gate"]
@@ -160,6 +146,9 @@ def _admit_template(document: Any) -> Any:
         return _error(exc)
     try:
         decision = decide_template(gate, template, dry_run=dry_run)
+    except InputError as exc:
+        observe.input_refused(exc)
+        return _error(exc)
     except EngineError as exc:
         mode = gate.default_mode if dry_run is None else ("dry-run" if dry_run else "enforce")
         for task_definition in template.task_definitions:
