@@ -194,10 +194,13 @@ def floor_server(workers: int, workdir: Path) -> Iterator[tuple[int, int]]:
     from ecs_admission.server import gunicorn_options
 
     options = gunicorn_options(Settings(workers=workers))
+    worker_class = options["worker_class"]
+    if not isinstance(worker_class, str):  # the webhook's gthread worker with a read deadline (worker.py)
+        worker_class = "gthread"
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "--chdir", str(Path(__file__).resolve().parent),
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", options["worker_class"],
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", worker_class,
         "--keep-alive", str(options["keepalive"]), "--log-level", "warning",
     ]  # fmt: skip
     if options.get("threads"):
@@ -488,6 +491,16 @@ def opa_standin(workdir: Path) -> Iterator[tuple[dict[str, str], int] | None]:
 # --- main ----------------------------------------------------------------------------------------
 
 
+def worker_model() -> str:
+    from ecs_admission.config import Settings
+    from ecs_admission.server import gunicorn_options
+
+    options = gunicorn_options(Settings())
+    if isinstance(options["worker_class"], str):
+        return options["worker_class"]
+    return f"gthread, {options.get('threads')} threads"
+
+
 def machine() -> str:
     model = "unknown CPU"
     with contextlib.suppress(OSError):
@@ -549,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     roles = sum(len(e["roles"]) for e in envelopes)
     print(f"machine: {machine()}")
     print(
-        f"server: gunicorn, {args.workers} sync worker(s), auth off, decision records on; load: "
+        f"server: gunicorn, {args.workers} worker(s) ({worker_model()}), auth off, decision records on; load: "
         f"{'wrk' if use_wrk else 'Python keep-alive threads'}, {args.duration:g} s per point"
     )
     what = "the hardened Fargate task definition" if args.inputs == "hardened" else "corpus task definitions"
