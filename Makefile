@@ -22,7 +22,7 @@ serve: $(BIN)/.installed
 	ECS_ADMISSION_AUTH=none $(BIN)/ecs-admission serve
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check service tests
+	$(BIN)/ruff check service tests bench
 
 test: lint
 	$(BIN)/python -m pytest

@@ -55,10 +55,12 @@ PERMISSIONS = {
 
 
 def corpus_dir() -> Path:
-    for candidate in (os.environ.get("ECS_ADMISSION_CORPUS"), REPO.parent / "shared" / "corpus", "/work/shared/corpus"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    sys.exit("bench: corpus not found; set ECS_ADMISSION_CORPUS")
+    """ECS_ADMISSION_CORPUS when set (the larger corpus), else the corpus the test suite ships."""
+    configured = os.environ.get("ECS_ADMISSION_CORPUS")
+    path = Path(configured) if configured else REPO / "tests" / "fixtures" / "corpus"
+    if not path.is_dir():
+        sys.exit(f"bench: no corpus at {path}; set ECS_ADMISSION_CORPUS to a folder of task definitions")
+    return path
 
 
 def build_inputs(corpus: Path) -> list[dict[str, Any]]:
