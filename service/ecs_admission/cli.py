@@ -1,8 +1,8 @@
 """The `ecs-admission` command: check task definitions (locally or by a remote gate), audit the
 registered ones, serve the webhook.
 
-Exit codes (README "CLI"): 0 all allowed (or dry-run), 1 any denied, 2 usage or input error,
-3 the engine could not decide or the gate could not be reached.
+Exit codes (docs/cli.md): 0 all allowed (or dry-run), 1 any denied, 2 usage, configuration or
+input error, 3 the engine could not decide or the gate could not be reached.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .integrations.gate_client import (
     content_type_for,
 )
 from .policy_cli import add_policy_commands
+from .streams import EXIT_SIGPIPE, ReaderMayClose, silence
 from .templates import decide_template
 
 __all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
@@ -272,6 +273,7 @@ def _report(
 
 def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     from .audit import AuditError, ecs_client, registered_task_definitions
+    from .progress import AuditProgress
 
     try:
         client = ecs_client(Settings.from_env(), args.region)
@@ -281,8 +283,10 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     checker = _checker(args, stderr)
     results: list[CheckResult] = []
     failure = None
+    progress = AuditProgress.for_stream(stderr, quiet=args.quiet)
     try:
-        for registered in registered_task_definitions(client, args.family_prefix, args.all_revisions):
+        for registered in registered_task_definitions(client, args.family_prefix, args.all_revisions, progress):
+            progress.task_definition_judged()
             if registered.body is None:
                 results.append(
                     CheckResult(registered.name, error=f"{registered.name}: {registered.error}", exit_code=EXIT_ENGINE)
@@ -292,6 +296,8 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     except AuditError as exc:
         # Fail closed: what was judged is still reported, and the exit says the audit is incomplete.
         failure = f"cannot list the task definitions in {region}: {exc.reason}"
+    finally:
+        progress.finish()
     if not results and failure is None:
         print(
             f"ecs-admission: note: no ACTIVE task definitions in {region}"
@@ -306,12 +312,16 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
 
 
 def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
-    from .server import run_gunicorn
+    from .server import PortUnavailable, run_gunicorn
 
     settings = Settings.from_env().with_overrides(
         host=args.host, port=args.port, workers=args.workers, policy_dir=args.policy_dir
     )
-    return run_gunicorn(settings)
+    try:
+        return run_gunicorn(settings)
+    except PortUnavailable as exc:
+        print(f"ecs-admission: {exc}", file=stderr)
+        return EXIT_INPUT
 
 
 def _add_decision_options(command: argparse.ArgumentParser) -> None:
@@ -367,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--all-revisions", action="store_true", help="every ACTIVE revision, not only the latest of each family"
     )
+    audit.add_argument(
+        "--quiet", action="store_true", help="no progress line on stderr (drawn only when stderr is a terminal)"
+    )
     _add_decision_options(audit)
     audit.set_defaults(handler=cmd_audit)
 
@@ -392,19 +405,29 @@ def main(
     stderr: TextIO | None = None,
     stdin: TextIO | None = None,
 ) -> int:
-    stdout, stderr, stdin = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    # `ecs-admission check ... | head`: once the reader is gone, output stops quietly and the
+    # command still exits with its verdict.
+    stdout = stdout or ReaderMayClose(sys.stdout)  # type: ignore[assignment]
+    stderr, stdin = stderr or sys.stderr, stdin or sys.stdin
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
             raise UsageError("a command is required: check, audit, serve, policy")
-        return args.handler(args, stdout, stderr, stdin)
+        code = args.handler(args, stdout, stderr, stdin)
+        stdout.flush()
+        return code
     except UsageError as exc:
         print(f"ecs-admission: {exc} (see ecs-admission --help)", file=stderr)
         return EXIT_INPUT
     except ConfigError as exc:
         print(f"ecs-admission: configuration error: {exc}", file=stderr)
         return EXIT_INPUT
+    except BrokenPipeError:
+        # Binary output (`policy bundle -o - | ...`) whose reader left before the end: quiet, and
+        # the exit a shell gives a process SIGPIPE ended, since the output is incomplete.
+        silence(sys.stdout)
+        return EXIT_SIGPIPE
 
 
 if __name__ == "__main__":

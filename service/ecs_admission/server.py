@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from typing import Any
 
@@ -108,9 +110,40 @@ class WebhookApplication(BaseApplication):
         return create_app(self.settings)
 
 
+class PortUnavailable(Exception):
+    """The address `serve` should listen on cannot be had: one line for the user, not gunicorn's retries."""
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Bind and release the address as gunicorn will (SO_REUSEADDR), so a busy port fails with a hint.
+
+    gunicorn would otherwise retry for five seconds, logging each attempt, and exit without saying
+    how to choose another port.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise PortUnavailable(f"cannot listen on {host}: {exc.strerror}; set --host or ECS_ADMISSION_HOST") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            hint = "choose another with --port or ECS_ADMISSION_PORT"
+            if exc.errno == errno.EADDRINUSE:
+                raise PortUnavailable(f"port {port} on {host} is already in use; {hint}") from None
+            if exc.errno == errno.EACCES:
+                raise PortUnavailable(f"not allowed to listen on port {port} on {host}; {hint}") from None
+            raise PortUnavailable(
+                f"cannot listen on {host}:{port}: {exc.strerror}; check --host/ECS_ADMISSION_HOST and --port"
+            ) from None
+
+
 def run_gunicorn(settings: Settings) -> int:
     from .web.auth import Authenticator
 
+    check_bindable(settings.host, settings.port)
     Authenticator(settings)  # a token or secrets file that cannot be read stops start-up here, with its name
     log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
     WebhookApplication(settings).run()
