@@ -35,7 +35,7 @@ from .integrations.gate_client import (
     content_type_for,
 )
 from .policy_cli import add_policy_commands
-from .streams import EXIT_SIGPIPE, ReaderMayClose, silence
+from .streams import ReaderMayClose, silence
 from .templates import decide_template
 
 __all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
@@ -424,10 +424,10 @@ def main(
         print(f"ecs-admission: configuration error: {exc}", file=stderr)
         return EXIT_INPUT
     except BrokenPipeError:
-        # Binary output (`policy bundle -o - | ...`) whose reader left before the end: quiet, and
-        # the exit a shell gives a process SIGPIPE ended, since the output is incomplete.
+        # Output written past the wrapper (bytes) whose reader left before the end: incomplete.
         silence(sys.stdout)
-        return EXIT_SIGPIPE
+        print("ecs-admission: standard output was closed before the output was complete", file=stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

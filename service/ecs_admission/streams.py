@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from typing import Any, TextIO
 
-EXIT_SIGPIPE = 128 + 13  # what a shell reports for a process SIGPIPE ended
-
 
 def silence(stream: TextIO) -> None:
     """Point the stream's descriptor at /dev/null, so the flush at interpreter exit cannot fail again."""
