@@ -20,8 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ecs_admission.inputs import parse_file_bytes
+
 from .conftest import EXAMPLES, REPO
 from .pipeline_servers import closed_port, gate_server
+from .sarif_schema import assert_code_scanning_accepts
 
 ACTION_DIR = REPO / "deploy" / "github-action"
 ACTION = yaml.safe_load((ACTION_DIR / "action.yml").read_text())
@@ -212,6 +215,66 @@ def test_sarif_report_and_rendered_source_file(workspace, tmp_path):
     assert {loc["artifactLocation"]["uri"] for loc in locations} == {".aws/denied.json"}
 
 
+def test_a_template_reports_every_task_definition(workspace):
+    shutil.copy(EXAMPLES / "template.yaml", workspace / "stack.yaml")
+    result = gate({"task-definition": "stack.yaml", "report": "sarif=ecs-admission.sarif"}, workspace)
+    assert result.code == 1
+    rows = json.loads(result.outputs["decisions"])
+    assert [(r["name"], r["family"], r["allowed"]) for r in rows] == [
+        ("stack.yaml#Api", "payments-api", True),
+        ("stack.yaml#Agent", "payments-agent", False),
+    ]
+    assert result.outputs["allowed"] == "false"  # one of the two is denied
+    ids = result.outputs["decision-id"].split(",")
+    assert ids == [r["decision-id"] for r in rows] and all(re.fullmatch(r"[0-9a-f-]{36}", i) for i in ids)
+    assert result.outputs["violations"] == str(sum(r["violations"] for r in rows)) != "0"
+    assert result.outputs["warnings"] == str(sum(r["warnings"] for r in rows))
+    sarif = json.loads((workspace / "ecs-admission.sarif").read_text())
+    assert_code_scanning_accepts(sarif)
+
+
+def test_a_template_whose_task_definitions_are_all_allowed_is_allowed(workspace):
+    template = parse_file_bytes((EXAMPLES / "template.yaml").read_bytes(), "template.yaml")
+    del template["Resources"]["Agent"]
+    (workspace / "stack.json").write_text(json.dumps(template))
+    result = gate({"task-definition": "stack.json"}, workspace)
+    assert result.code == 0 and result.outputs["allowed"] == "true"
+    assert len(json.loads(result.outputs["decisions"])) == 1
+
+
+def test_the_default_path_maps_the_rendered_file_back_to_the_repository(workspace, tmp_path):
+    # What the render action does by default: a filled-in copy in RUNNER_TEMP, outside the checkout.
+    rendered = tmp_path / "runner" / "task-definition-abc123.json"
+    rendered.parent.mkdir(exist_ok=True)
+    document = json.loads((workspace / ".aws" / "denied.json").read_text())
+    document["containerDefinitions"][0]["image"] = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:0123abc"
+    rendered.write_text(json.dumps(document))
+    result = gate({"task-definition": str(rendered), "report": "sarif=ecs-admission.sarif"}, workspace)
+    assert result.code == 1
+    assert "findings point at .aws/denied.json, rendered from it" in result.stderr
+    assert "::error file=.aws/denied.json,line=13,title=ECS-ISO-002::" in result.stdout
+    sarif = json.loads((workspace / "ecs-admission.sarif").read_text())
+    assert_code_scanning_accepts(sarif)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+    assert uris == {".aws/denied.json"}
+
+
+def test_a_rendered_file_with_no_origin_is_named_and_said_so(workspace, tmp_path):
+    (workspace / ".aws" / "denied.json").unlink()  # the repository no longer has its origin
+    rendered = tmp_path / "runner" / "task-definition-abc123.json"
+    rendered.parent.mkdir(exist_ok=True)
+    shutil.copy(EXAMPLES / "taskdef.json", rendered)
+    result = gate({"task-definition": str(rendered), "report": "sarif=ecs-admission.sarif"}, workspace)
+    assert result.code == 1
+    assert "no one repository file is what it was rendered from" in result.stderr
+    assert "'task-definition-abc123.json'" in result.stderr
+    assert "::error title=ECS-ISO-002" in result.stdout  # an annotation without a file, not a broken one
+    sarif = json.loads((workspace / "ecs-admission.sarif").read_text())
+    assert_code_scanning_accepts(sarif)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+    assert uris == {"task-definition-abc123.json"}
+
+
 def test_input_error_exits_2_and_reports_no_allow(workspace):
     (workspace / "bad.json").write_text('{"containerDefinitions": [{"name": "a", "privileged": "yes"}]}')
     result = gate({"task-definition": "bad.json"}, workspace)
@@ -315,6 +378,7 @@ def test_outputs_are_written_even_without_a_decision(workspace):
         "decision-id": "",
         "violations": "",
         "warnings": "",
+        "decisions": "[]",
         "exit-code": "2",
     }
 

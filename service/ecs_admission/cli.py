@@ -23,7 +23,8 @@ from .decision import Decision
 from .errors import EngineError, InputError
 from .formats import FORMATS, CheckResult, RenderContext, Source, render
 from .formats.github import step_summary
-from .formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT
+from .formats.origin import find_origin
+from .formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT, workspace
 from .formats.text import render_result as render_text
 from .inputs import normalise, parse_file_bytes
 from .inputs.cloudformation import is_template, load_template
@@ -74,6 +75,8 @@ class Checker(Protocol):
     One result per task definition: a CloudFormation template gives one per AWS::ECS::TaskDefinition,
     named FILE#LogicalId, whose finding paths point into the template.
     """
+
+    notes: list[str]
 
     def check(self, name: str, raw: bytes, dry_run: bool) -> list[CheckResult]: ...
 
@@ -210,6 +213,23 @@ def _write(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def _source_of(path: str, raw: bytes, notes: list[str]) -> Source:
+    """Where findings in `path` are reported: the file itself, or the repository file it was rendered from."""
+    source = Source("stdin", raw, stdin=True) if path == "-" else Source(path, raw)
+    if source.in_repository():
+        return source
+    name = "standard input" if path == "-" else path
+    origin = find_origin(raw, path)
+    if origin is None:
+        notes.append(
+            f"{name} is outside the repository and no one repository file is what it was rendered from: "
+            f"reports name it {source.repo_path()!r} (--source-file names the file it was rendered from)"
+        )
+        return source
+    notes.append(f"{name} is outside the repository; findings point at {origin.as_posix()}, rendered from it")
+    return Source(str(workspace() / origin), (workspace() / origin).read_bytes())
+
+
 def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     if args.source_file and len(args.paths) != 1:
         raise UsageError("--source-file needs exactly one PATH")
@@ -222,14 +242,13 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         except InputError as exc:
             results.append(_input_error(name, exc))
             continue
-        source = None
         if args.source_file:
             try:
                 source = Source(str(args.source_file), args.source_file.read_bytes())
             except OSError as exc:
                 raise UsageError(f"--source-file {args.source_file}: {exc.strerror}") from None
-        elif path != "-":
-            source = Source(path, raw)
+        else:
+            source = _source_of(path, raw, checker.notes)
         for result in checker.check(name, raw, args.dry_run):
             result.source = source
             results.append(result)
