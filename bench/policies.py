@@ -96,9 +96,8 @@ def measure(engine: EmbeddedEngine, document: dict, iterations: int) -> list[flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--corpus", type=Path, default=Path(os.environ.get("ECS_ADMISSION_CORPUS") or REPO / "tests" / "fixtures" / "corpus")
-    )
+    corpus = os.environ.get("ECS_ADMISSION_CORPUS") or REPO / "tests" / "fixtures" / "corpus"
+    parser.add_argument("--corpus", type=Path, default=Path(corpus))
     parser.add_argument("--iterations", type=int, default=200, help="evaluations per document (default 200)")
     parser.add_argument(
         "--facts",
