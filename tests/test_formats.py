@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from lxml import etree
 
 from ecs_admission.cli import main
 from ecs_admission.decision import Decision, Finding, TaskDefinitionSummary
@@ -279,10 +280,21 @@ def test_the_full_schema_rejects_what_code_scanning_would():
 
 # ---- junit --------------------------------------------------------------------------------------
 
+# Jenkins' xunit plugin validates JUnit reports with this schema (jenkinsci/xunit-plugin,
+# src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd, MIT).
+JUNIT_XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "junit-10.xsd")))
+
+
+def junit_root(out: str) -> ET.Element:
+    """The report, after checking it against junit-10.xsd."""
+    document = etree.fromstring(out.encode())
+    assert JUNIT_XSD.validate(document), JUNIT_XSD.error_log
+    return ET.fromstring(out)
+
 
 def test_junit_one_testcase_per_rule_per_task_definition(tmp_path):
     code, out, _ = run("check", "--format", "junit", str(DENIED), str(CLEAN))
-    root = ET.fromstring(out)
+    root = junit_root(out)
     suites = root.findall("testsuite")
     assert code == 1 and len(suites) == 2
     rule_count = len(suites[0].findall("testcase"))
@@ -297,6 +309,9 @@ def test_junit_one_testcase_per_rule_per_task_definition(tmp_path):
     failure = failed["ECS-ISO-002"].find("failure")
     assert failure.get("type") == "deny" and "runs privileged" in failure.get("message")
     assert "/containerDefinitions/0/privileged (line 13)" in failure.text and "fix: Remove" in failure.text
+    # junit-10.xsd has no testcase@file: the suite names the file, and so does each failure's text.
+    assert suites[0].get("file").endswith("examples/taskdef.json") and "examples/taskdef.json: " in failure.text
+    assert all(case.get("file") is None for case in root.iter("testcase")) and root.get("skipped") is None
     properties = {p.get("name"): p.get("value") for p in suites[0].find("properties")}
     assert properties["allowed"] == "false" and properties["mode"] == "enforce"
     assert suites[1].get("failures") == "0"
@@ -309,7 +324,7 @@ def test_junit_warn_off_and_errors(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{\x01")
     code, out, _ = run("check", "--format", "junit", "--policy-dir", str(policies), str(DENIED), str(bad))
-    root = ET.fromstring(out)
+    root = junit_root(out)
     suite, errored = root.findall("testsuite")
     cases = {case.get("name").split(":")[0]: case for case in suite.findall("testcase")}
     assert code == 2
@@ -326,7 +341,16 @@ def test_junit_strips_characters_xml_cannot_carry():
         "d", False, True, "enforce", [finding], [], [], TaskDefinitionSummary("f", "register", "none"), "e", "r", 0.0
     )
     out = render("junit", [CheckResult("x.json", decision=decision, source=Source("x.json", b"{}"))], RenderContext())
-    assert "bad \ufffd bell" in ET.fromstring(out).find("testsuite/testcase/failure").get("message")
+    assert "bad \ufffd bell" in junit_root(out).find("testsuite/testcase/failure").get("message")
+
+
+def test_junit_schema_refuses_what_jenkins_would():
+    out = run("check", "--format", "junit", str(DENIED))[1]
+    junit_root(out)
+    for attribute in ("testsuites", "skipped"), ("testcase", "file"):
+        broken = etree.fromstring(out.encode())
+        next(broken.iter(attribute[0])).set(attribute[1], "1")
+        assert not JUNIT_XSD.validate(broken)
 
 
 # ---- options ------------------------------------------------------------------------------------
