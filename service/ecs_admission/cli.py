@@ -16,7 +16,7 @@ from typing import Protocol, TextIO
 
 from . import __version__
 from .admission import Gate, build_gate
-from .bundle import cmd_policy_bundle
+from .bundle import cmd_policy_bundle, cmd_policy_mask_bundle
 from .catalogue import rule_catalogue
 from .config import ConfigError, Settings
 from .decision import Decision
@@ -415,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write; - for stdout")
     bundle.add_argument("--revision", help="manifest revision (default: the policies' content hash)")
     bundle.set_defaults(handler=cmd_policy_bundle)
+    mask = policy_commands.add_parser(
+        "mask-bundle", help="write OPA's decision-log mask (package system.log) as a bundle of its own"
+    )
+    mask.add_argument("mask", metavar="FILE", help="the mask policy, e.g. deploy/opa/log-mask.rego")
+    mask.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write")
+    mask.add_argument("--revision", help="manifest revision (default: the file's content hash)")
+    mask.set_defaults(handler=cmd_policy_mask_bundle)
     return parser
 
 

@@ -213,7 +213,9 @@ def add_policy_commands(commands: Any) -> Any:
 
 def _policy_command_required(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     print(
-        "ecs-admission: a policy command is required: test, list, bundle (see ecs-admission policy --help)", file=stderr
+        "ecs-admission: a policy command is required: test, list, bundle, mask-bundle "
+        "(see ecs-admission policy --help)",
+        file=stderr,
     )
     return EXIT_USAGE
 
