@@ -3,9 +3,9 @@
     python bench/policies.py [--corpus DIR] [--iterations N]
 
 Measures EmbeddedEngine.evaluate (Input conversion + the precompiled plan + reading the result)
-on the README examples and on every task definition of the corpus (ECS_ADMISSION_CORPUS, default tests/fixtures/corpus),
-either with every role fact known (trust policies and evaluator verdicts, so every rule runs) or
-with none. Not a test: numbers, not assertions (measure with a script, never timed assertions).
+on the example files and on every task definition of the corpus (ECS_ADMISSION_CORPUS, default
+tests/fixtures/corpus), either with every role fact known (trust policies and evaluator verdicts,
+so every rule runs) or with none. Not a test: numbers, not assertions (measure with a script, never timed assertions).
 """
 
 from __future__ import annotations

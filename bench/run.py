@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the webhook under gunicorn on loopback (README "Performance").
+"""Benchmark the webhook under gunicorn on loopback (docs/performance.md).
 
     python bench/run.py                      # embedded engine, 1/8/32 clients, 5 s per point
     python bench/run.py --duration 3 --clients 1,8 --workers 2 --json results.json

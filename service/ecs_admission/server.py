@@ -84,7 +84,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # access and error logs go to stderr.
         "accesslog": "/dev/stderr",
         # No query string, referer or basic-auth user: a client that puts a credential in a URL
-        # must not have it written down (README "Decision records and redaction").
+        # must not have it written down (docs/configuration.md "Decision records and redaction").
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "loglevel": "info",

@@ -2,8 +2,8 @@
 
 Why Python rather than Rego functions: the answers need glob containment and intersection
 (does `arn:aws:logs:*:*:log-group:/ecs/*` cover every stream the agent will write?), which is a
-memoised automaton walk; Rego has no loops or memoisation, and regopy silently drops rules it
-mis-evaluates (see README, "Both engines must give the same answer"). Here it is one module with
+memoised automaton walk; Rego has no loops or memoisation, and an engine that mis-evaluates a rule
+silently drops it. Here it is one module with
 one test table, and the Rego rules read only its answers (`permissions`, `access`) as facts.
 
 Semantics (AWS "Policy evaluation logic" for identity-based policies and permissions boundaries):
@@ -421,7 +421,7 @@ def is_allowed(
 
 
 # ---------------------------------------------------------------------------------------------
-# Derived facts for the policies (`permissions` in README "The policy input")
+# Derived facts for the policies (`permissions` in docs/policies.md "The policy input")
 # ---------------------------------------------------------------------------------------------
 
 # The Rhino Security Labs privilege-escalation methods as Cloudsplaining encodes them

@@ -703,7 +703,7 @@ def to_template_pointer(pointer: str, pointers: dict[str, str], map_pointers: se
 ECS_TASK_EXECUTION_POLICY_RE = re.compile(
     r"^arn:aws[\w-]*:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy$"
 )
-# AmazonECSTaskExecutionRolePolicy v1 (its only version; AWS managed-policy dump, see README): the one
+# AmazonECSTaskExecutionRolePolicy v1 (its only version; AWS managed-policy dump, see docs/iam-facts.md): the one
 # AWS-managed policy resolved without IAM, because nearly every execution role in a template names it.
 ECS_TASK_EXECUTION_POLICY = {
     "Version": "2012-10-17",
