@@ -238,16 +238,23 @@ def test_sarif_dry_run_stdin_and_exemptions(tmp_path, monkeypatch):
     assert result["level"] == "note" and result["suppressions"][0]["kind"] == "external"
 
 
+def sarif_uris(sarif: dict) -> set[str]:
+    return {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+
+
 def test_stdin_from_a_rendered_file_maps_back_to_its_origin(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
     (tmp_path / "deploy").mkdir()
     shutil.copy(DENIED, tmp_path / "deploy" / "api.json")
+    # Not a checkout: nothing is searched (a home directory would be walked for nothing).
+    code, out, err = run("check", "--format", "sarif", "-", stdin=DENIED.read_text())
+    assert code == 1 and sarif_uris(json.loads(out)) == {"stdin"}
+    (tmp_path / ".git").mkdir()
     code, out, err = run("check", "--format", "sarif", "-", stdin=DENIED.read_text())
     sarif = json.loads(out)
     assert_code_scanning_accepts(sarif)
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
-    assert code == 1 and uris == {"deploy/api.json"}
+    assert code == 1 and sarif_uris(sarif) == {"deploy/api.json"}
     assert "findings point at deploy/api.json" in err
 
 

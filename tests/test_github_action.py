@@ -98,6 +98,7 @@ def step(step_id_or_name: str) -> dict:
 def workspace(tmp_path: Path) -> Path:
     workspace = tmp_path / "workspace"
     (workspace / ".aws").mkdir(parents=True)
+    (workspace / ".git").mkdir()  # actions/checkout leaves a repository
     shutil.copy(EXAMPLES / "taskdef.json", workspace / ".aws" / "denied.json")
     shutil.copy(EXAMPLES / "taskdef-clean.json", workspace / ".aws" / "clean.json")
     return workspace

@@ -23,6 +23,7 @@ from .result import workspace
 SUFFIXES = (".json", ".yaml", ".yml")
 SKIPPED_DIRECTORIES = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", "cdk.out"}
 MAX_FILES = 2000  # a checkout with more candidate files is not searched to the end
+MAX_ENTRIES = 50_000  # nor one with more files of any kind
 MAX_BYTES = 256 * 1024  # a task definition is a few kilobytes
 
 
@@ -56,8 +57,12 @@ def identity(raw: bytes, name: str) -> Identity | None:
 
 def _candidates(root: Path) -> list[Path]:
     found: list[Path] = []
+    seen = 0
     for directory, subdirectories, files in os.walk(root):
         subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED_DIRECTORIES)
+        seen += len(files)
+        if seen > MAX_ENTRIES:
+            return found
         for file in sorted(files):
             if file.lower().endswith(SUFFIXES):
                 found.append(Path(directory) / file)
@@ -68,10 +73,12 @@ def _candidates(root: Path) -> list[Path]:
 
 def find_origin(raw: bytes, name: str, root: Path | None = None) -> Path | None:
     """The repository file `raw` was rendered from, relative to the root; None unless exactly one fits."""
+    root = root or workspace()
+    if not (root / ".git").exists():
+        return None  # not a checkout (a home directory, say): nothing to map back to, nothing to walk
     wanted = identity(raw, name)
     if wanted is None:
         return None
-    root = root or workspace()
     matches = []
     for path in _candidates(root):
         try:
