@@ -213,6 +213,10 @@ def _write(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
+# The formats whose consumers need a location in the repository (annotations, code scanning, test reports).
+LOCATED_FORMATS = frozenset({"github", "sarif", "junit"})
+
+
 def _source_of(path: str, raw: bytes, notes: list[str]) -> Source:
     """Where findings in `path` are reported: the file itself, or the repository file it was rendered from."""
     source = Source("stdin", raw, stdin=True) if path == "-" else Source(path, raw)
@@ -234,6 +238,7 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     if args.source_file and len(args.paths) != 1:
         raise UsageError("--source-file needs exactly one PATH")
     checker = _checker(args, stderr)
+    located = bool(LOCATED_FORMATS & {args.format, *(fmt for fmt, _ in args.report)})
     results: list[CheckResult] = []
     for path in args.paths:
         name = "<stdin>" if path == "-" else path
@@ -242,14 +247,18 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         except InputError as exc:
             results.append(_input_error(name, exc))
             continue
+        checked = checker.check(name, raw, args.dry_run)
         if args.source_file:
             try:
                 source = Source(str(args.source_file), args.source_file.read_bytes())
             except OSError as exc:
                 raise UsageError(f"--source-file {args.source_file}: {exc.strerror}") from None
-        else:
+        elif located and any(result.decision is not None for result in checked):
             source = _source_of(path, raw, checker.notes)
-        for result in checker.check(name, raw, args.dry_run):
+        else:
+            # No finding to place (text or json output, or nothing decided): the file as given.
+            source = Source("stdin", raw, stdin=True) if path == "-" else Source(path, raw)
+        for result in checked:
             result.source = source
             results.append(result)
     return _report(args, checker, results, stdout, stderr)
