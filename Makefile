@@ -23,11 +23,13 @@ serve: $(BIN)/.installed
 	ECS_ADMISSION_AUTH=none $(BIN)/ecs-admission serve
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check service tests
+	$(BIN)/ruff check service tests bench
 
 test: lint
 	$(BIN)/python -m pytest
 
-# The policies as an OPA bundle, where deploy/docker-compose.yml mounts it.
+# The policies as an OPA bundle, and the decision-log mask as a second one (its root is system/log),
+# where deploy/docker-compose.yml mounts them.
 bundle: $(BIN)/.installed
 	$(BIN)/ecs-admission policy bundle -o deploy/bundle/ecs-admission.tar.gz
+	$(BIN)/ecs-admission policy mask-bundle deploy/opa/log-mask.rego -o deploy/bundle/log-mask.tar.gz

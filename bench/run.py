@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the webhook under gunicorn on loopback (README "Performance").
+"""Benchmark the webhook under gunicorn on loopback (docs/performance.md).
 
     python bench/run.py                      # in-process engine, 1/8/32 clients, 5 s per point
     python bench/run.py --duration 3 --clients 1,8 --workers 2 --json results.json
@@ -61,10 +61,12 @@ PERMISSIONS = {
 
 
 def corpus_dir() -> Path:
-    for candidate in (os.environ.get("ECS_ADMISSION_CORPUS"), REPO.parent / "shared" / "corpus", "/work/shared/corpus"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    sys.exit("bench: corpus not found; set ECS_ADMISSION_CORPUS")
+    """ECS_ADMISSION_CORPUS when set (the larger corpus), else the corpus the test suite ships."""
+    configured = os.environ.get("ECS_ADMISSION_CORPUS")
+    path = Path(configured) if configured else REPO / "tests" / "fixtures" / "corpus"
+    if not path.is_dir():
+        sys.exit(f"bench: no corpus at {path}; set ECS_ADMISSION_CORPUS to a folder of task definitions")
+    return path
 
 
 HARDENED = Path(__file__).resolve().parent / "hardened-fargate.json"

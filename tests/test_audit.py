@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import select
 import socket
 
 import boto3
@@ -17,6 +20,7 @@ import pytest
 from ecs_admission import cli
 from ecs_admission.audit import AUDIT_ACTIONS
 from ecs_admission.facts.iam import READ_ACTIONS
+from ecs_admission.progress import AuditProgress
 
 from .conftest import REPO
 from .moto_proxy import aws_proxy, fresh_account
@@ -172,3 +176,59 @@ def test_the_audit_calls_only_the_ecs_reads_it_declares(account, proxy):
     assert audit("--region", "us-east-1", "--all-revisions", "--dry-run")[0] == 0
     ecs_calls = {f"ecs:{call.operation}" for call in proxy.calls if call.service == "ecs"}
     assert ecs_calls == set(AUDIT_ACTIONS)
+
+
+# -- progress on stderr ---------------------------------------------------------------------------
+
+
+def audit_on_a_terminal(*args: str) -> tuple[int, str, str]:
+    """The audit with stderr on a pseudo-terminal (as in an interactive shell); what the terminal showed."""
+    master, slave = os.openpty()
+    terminal = os.fdopen(slave, "w", encoding="utf-8")
+    stdout = io.StringIO()
+    try:
+        assert terminal.isatty()
+        code = cli.main(["audit", *args], stdout=stdout, stderr=terminal)
+        terminal.flush()
+        shown = b""
+        while select.select([master], [], [], 0.2)[0]:
+            chunk = os.read(master, 65536)
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        terminal.close()
+        os.close(master)
+    return code, stdout.getvalue(), shown.decode()
+
+
+def test_audit_shows_progress_on_a_terminal(account):
+    code, stdout, shown = audit_on_a_terminal("--region", "us-east-1", "--dry-run")
+    assert code == 0
+    counts = re.findall(r"audit: (\d+)/(\d+) families, (\d+) task definition\(s\) judged, ([\d.]+)/s", shown)
+    assert counts, shown
+    # Drawn as soon as the families are listed (batch's family is still listed; its revision is not ACTIVE).
+    assert counts[0][:2] == ("0", "3")
+    assert counts[-1][:3] == ("3", "3", "2")  # the final line: every family, the two ACTIVE latest revisions
+    assert shown.endswith("\r\n")  # the summary keeps its own line
+    assert "web:2" in stdout and "audit:" not in stdout  # the report itself is untouched
+
+
+def test_audit_progress_is_off_with_quiet_or_without_a_terminal(account):
+    _, _, shown = audit_on_a_terminal("--region", "us-east-1", "--dry-run", "--quiet")
+    assert "audit:" not in shown
+    code, _, stderr = audit("--region", "us-east-1", "--dry-run")  # stderr is not a terminal here
+    assert code == 0 and "audit:" not in stderr
+
+
+def test_progress_rate_counts_task_definitions_per_second():
+    ticks = iter([10.0, 10.0, 10.1, 14.0, 14.0])
+    stream = io.StringIO()
+    progress = AuditProgress(stream, enabled=True, clock=lambda: next(ticks))
+    progress.start(3)
+    for _ in range(8):
+        progress.judged += 1
+    progress.family_done()  # 0.1 s after the last draw: not redrawn
+    progress.family_done()  # 4 s after the start: 8 in 4 s
+    assert stream.getvalue().count("\r\x1b[K") == 2
+    assert progress.line() == "audit: 2/3 families, 8 task definition(s) judged, 2.0/s, 4 s"

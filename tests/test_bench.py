@@ -1,4 +1,4 @@
-"""bench/run.py runs end to end (README "Performance"): a smoke run, not a measurement (no timings asserted)."""
+"""bench/run.py runs end to end (docs/performance.md): a smoke run, not a measurement (no timings asserted)."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from ecs_admission.integrations import codepipeline
 from ecs_admission.integrations.codepipeline import ActionConfig, JobFailure, fit, handler, scrub
 
 from .conftest import EXAMPLES, REPO
+from .doc_pages import code_blocks, page, section
 from .moto_proxy import aws_proxy
 from .pipeline_servers import closed_port, gate_server
 
@@ -620,21 +621,19 @@ def test_package_script_targets_the_runtime_the_engine_installs_on():
     assert template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]["Handler"] in script
 
 
-def readme_subsection(heading: str) -> str:
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Pipelines\n", 1)[1].split("\n## ", 1)[0]
-    return section.split(f"### {heading}\n", 1)[1].split("\n### ", 1)[0]
+def pipelines_section(heading: str) -> str:
+    return section(page("pipelines.md"), f"## {heading}")
 
 
-def test_readme_user_parameters_are_what_the_handler_accepts():
-    (block,) = re.findall(r"```json\n(.*?)\n```", readme_subsection("CodePipeline"), re.DOTALL)
+def test_documented_user_parameters_are_what_the_handler_accepts():
+    (block,) = code_blocks(pipelines_section("CodePipeline"), "json")
     config = ActionConfig.parse(block)
     assert config.cluster == "prod" and config.images == {"IMAGE1_NAME": "ImageArtifact"}
     assert set(json.loads(block)) == set(ActionConfig.KEYS)  # every parameter is documented
 
 
-def test_readme_codebuild_command_is_the_buildspec_command():
-    (command,) = re.findall(r"```sh\n(.*?)\n```", readme_subsection("CodeBuild"), re.DOTALL)
+def test_documented_codebuild_command_is_the_buildspec_command():
+    (command,) = code_blocks(pipelines_section("CodeBuild"), "sh")
     build = "\n".join(yaml.safe_load((DEPLOY / "buildspec.yml").read_text())["phases"]["build"]["commands"])
     assert command.startswith('ecs-admission check "$gated" ')
     assert f"args=({command.removeprefix('ecs-admission ')})" in build

@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from lxml import etree
 
 from ecs_admission.cli import main
 from ecs_admission.decision import Decision, Finding, TaskDefinitionSummary
@@ -18,10 +19,10 @@ from ecs_admission.formats import CheckResult, RenderContext, Source, render
 from ecs_admission.formats.github import escape_data, escape_property, step_summary
 
 from .conftest import EXAMPLES, POLICY_DIR
+from .sarif_schema import assert_code_scanning_accepts, validate
 
 DENIED = EXAMPLES / "taskdef.json"
 CLEAN = EXAMPLES / "taskdef-clean.json"
-SARIF_SCHEMA = json.loads((Path(__file__).parent / "sarif-2.1.0-subset.schema.json").read_text())
 
 
 def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
@@ -121,7 +122,9 @@ def test_warning_cap_is_separate_from_the_error_cap(tmp_path):
     assert "0 more error(s) and 2 more warning(s)" in lines[-1] and "the log above" in lines[-1]
 
 
-def test_input_errors_are_error_annotations_too(tmp_path):
+def test_input_errors_are_error_annotations_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the file is in the repository, so annotations name it
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
     bad = tmp_path / "bad,name:x.json"
     bad.write_text('{"containerDefinitions": "web"}')
     code, out, err = run("check", "--format", "github", str(bad), str(CLEAN))
@@ -173,7 +176,7 @@ def test_sarif_is_valid_and_locates_results(tmp_path, monkeypatch):
     )
     assert code == 1 and out == ""
     sarif = json.loads(output.read_text())
-    jsonschema.validate(sarif, SARIF_SCHEMA)
+    assert_code_scanning_accepts(sarif)
     (run_,) = sarif["runs"]
     rules = run_["tool"]["driver"]["rules"]
     assert {rule["id"] for rule in rules} >= {
@@ -207,19 +210,23 @@ def test_sarif_reports_input_errors_as_notifications(tmp_path):
     bad.write_text("[]")
     code, out, _ = run("check", "--format", "sarif", str(bad))
     sarif = json.loads(out)
-    jsonschema.validate(sarif, SARIF_SCHEMA)
+    assert_code_scanning_accepts(sarif)
     invocation = sarif["runs"][0]["invocations"][0]
     assert code == 2 and invocation["executionSuccessful"] is False
     assert "expected an object" in invocation["toolExecutionNotifications"][0]["message"]["text"]
 
 
-def test_sarif_dry_run_stdin_and_exemptions():
-    code, out, _ = run("check", "--format", "sarif", "--dry-run", "-", stdin=DENIED.read_text())
+def test_sarif_dry_run_stdin_and_exemptions(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a repository without the file standard input holds
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    code, out, err = run("check", "--format", "sarif", "--dry-run", "-", stdin=DENIED.read_text())
     sarif = json.loads(out)
-    jsonschema.validate(sarif, SARIF_SCHEMA)
+    assert_code_scanning_accepts(sarif)
     results = sarif["runs"][0]["results"]
     assert code == 0 and all(r["message"]["text"].startswith("[dry-run, would deny]") for r in results)
-    assert all("physicalLocation" not in r["locations"][0] for r in results)  # stdin has no file
+    # Code scanning needs a location for every result (GH1001): standard input is named `stdin`.
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results} == {"stdin"}
+    assert "standard input is outside the repository" in err
     # The shipped policies exempt nothing yet; an exempted finding is a suppressed result.
     finding = Finding(
         "ECS-ISO-002", "critical", "Privileged", "exempt until 2026-12-31 (ticket SEC-1)", "/x", "fix", ""
@@ -228,12 +235,44 @@ def test_sarif_dry_run_stdin_and_exemptions():
         "d", True, True, "enforce", [], [], [finding], TaskDefinitionSummary("f", "register", "none"), "e", "r", 0.0
     )
     exempt = json.loads(render("sarif", [CheckResult("x.json", decision=decision)], RenderContext()))
-    jsonschema.validate(exempt, SARIF_SCHEMA)
+    assert_code_scanning_accepts(exempt)
     (result,) = exempt["runs"][0]["results"]
     assert result["level"] == "note" and result["suppressions"][0]["kind"] == "external"
 
 
-def test_schema_subset_rejects_what_code_scanning_would():
+def sarif_uris(sarif: dict) -> set[str]:
+    return {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+
+
+def test_stdin_from_a_rendered_file_maps_back_to_its_origin(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    (tmp_path / "deploy").mkdir()
+    shutil.copy(DENIED, tmp_path / "deploy" / "api.json")
+    # Not a checkout: nothing is searched (a home directory would be walked for nothing).
+    code, out, err = run("check", "--format", "sarif", "-", stdin=DENIED.read_text())
+    assert code == 1 and sarif_uris(json.loads(out)) == {"stdin"}
+    (tmp_path / ".git").mkdir()
+    code, out, err = run("check", "--format", "sarif", "-", stdin=DENIED.read_text())
+    sarif = json.loads(out)
+    assert_code_scanning_accepts(sarif)
+    assert code == 1 and sarif_uris(sarif) == {"deploy/api.json"}
+    assert "findings point at deploy/api.json" in err
+
+
+def test_sarif_uris_are_percent_encoded(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    odd = tmp_path / "task defs" / "a#1.json"
+    odd.parent.mkdir()
+    shutil.copy(DENIED, odd)
+    sarif = json.loads(run("check", "--format", "sarif", "task defs/a#1.json")[1])
+    assert_code_scanning_accepts(sarif)
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"] == "task%20defs/a%231.json"
+
+
+def test_the_full_schema_rejects_what_code_scanning_would():
     good = json.loads(run("check", "--format", "sarif", str(DENIED))[1])
     for breakage in (
         lambda s: s.pop("version"),
@@ -245,15 +284,26 @@ def test_schema_subset_rejects_what_code_scanning_would():
         broken = json.loads(json.dumps(good))
         breakage(broken)
         with pytest.raises(jsonschema.ValidationError):
-            jsonschema.validate(broken, SARIF_SCHEMA)
+            validate(broken)
 
 
 # ---- junit --------------------------------------------------------------------------------------
 
+# Jenkins' xunit plugin validates JUnit reports with this schema (jenkinsci/xunit-plugin,
+# src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd, MIT).
+JUNIT_XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "junit-10.xsd")))
+
+
+def junit_root(out: str) -> ET.Element:
+    """The report, after checking it against junit-10.xsd."""
+    document = etree.fromstring(out.encode())
+    assert JUNIT_XSD.validate(document), JUNIT_XSD.error_log
+    return ET.fromstring(out)
+
 
 def test_junit_one_testcase_per_rule_per_task_definition(tmp_path):
     code, out, _ = run("check", "--format", "junit", str(DENIED), str(CLEAN))
-    root = ET.fromstring(out)
+    root = junit_root(out)
     suites = root.findall("testsuite")
     assert code == 1 and len(suites) == 2
     rule_count = len(suites[0].findall("testcase"))
@@ -268,6 +318,9 @@ def test_junit_one_testcase_per_rule_per_task_definition(tmp_path):
     failure = failed["ECS-ISO-002"].find("failure")
     assert failure.get("type") == "deny" and "runs privileged" in failure.get("message")
     assert "/containerDefinitions/0/privileged (line 13)" in failure.text and "fix: Remove" in failure.text
+    # junit-10.xsd has no testcase@file: the suite names the file, and so does each failure's text.
+    assert suites[0].get("file").endswith("examples/taskdef.json") and "examples/taskdef.json: " in failure.text
+    assert all(case.get("file") is None for case in root.iter("testcase")) and root.get("skipped") is None
     properties = {p.get("name"): p.get("value") for p in suites[0].find("properties")}
     assert properties["allowed"] == "false" and properties["mode"] == "enforce"
     assert suites[1].get("failures") == "0"
@@ -280,7 +333,7 @@ def test_junit_warn_off_and_errors(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{\x01")
     code, out, _ = run("check", "--format", "junit", "--policy-dir", str(policies), str(DENIED), str(bad))
-    root = ET.fromstring(out)
+    root = junit_root(out)
     suite, errored = root.findall("testsuite")
     cases = {case.get("name").split(":")[0]: case for case in suite.findall("testcase")}
     assert code == 2
@@ -297,7 +350,16 @@ def test_junit_strips_characters_xml_cannot_carry():
         "d", False, True, "enforce", [finding], [], [], TaskDefinitionSummary("f", "register", "none"), "e", "r", 0.0
     )
     out = render("junit", [CheckResult("x.json", decision=decision, source=Source("x.json", b"{}"))], RenderContext())
-    assert "bad \ufffd bell" in ET.fromstring(out).find("testsuite/testcase/failure").get("message")
+    assert "bad \ufffd bell" in junit_root(out).find("testsuite/testcase/failure").get("message")
+
+
+def test_junit_schema_refuses_what_jenkins_would():
+    out = run("check", "--format", "junit", str(DENIED))[1]
+    junit_root(out)
+    for attribute in ("testsuites", "skipped"), ("testcase", "file"):
+        broken = etree.fromstring(out.encode())
+        next(broken.iter(attribute[0])).set(attribute[1], "1")
+        assert not JUNIT_XSD.validate(broken)
 
 
 # ---- options ------------------------------------------------------------------------------------

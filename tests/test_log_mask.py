@@ -9,12 +9,20 @@ is a "remove" (which walks arrays by index but only deletes an object's field) a
 from __future__ import annotations
 
 import copy
+import io
 import json
+import re
 from typing import Any
 
 import pytest
+import yaml
 
-from .conftest import REPO
+from ecs_admission import cli
+from ecs_admission.admission import CallerSuppliedFacts, Gate, utc_now
+from ecs_admission.inputs import normalise
+
+from .conftest import REPO, example
+from .opa_standin import PACKAGE_RE, read_bundle
 from .test_records import PLANTED, planted_task_definition
 
 opa_bindings = pytest.importorskip("opa_bindings")
@@ -137,3 +145,92 @@ def test_unaddressable_credential_removes_the_nearest_removable_parent(opa):
     containers = masked["input"]["task_definition"]["containerDefinitions"]
     assert "command" not in containers[0] and containers[0]["name"] == "a"
     assert "dockerLabels" not in containers[1] and containers[1]["name"] == "b"
+
+
+# -- the mask as OPA loads it: a bundle of its own beside the policy bundle -------------------------
+
+
+def example_input() -> dict[str, Any]:
+    """What the webhook sends the engine for examples/taskdef.json."""
+    gate = Gate(engine=None, facts=CallerSuppliedFacts())  # type: ignore[arg-type]
+    return gate.input_document(normalise(example("taskdef.json")), utc_now())
+
+
+def overlapping(left: list[str], right: list[str]) -> list[tuple[str, str]]:
+    """Root pairs OPA refuses across two bundles: equal, or one a path prefix of the other."""
+    return [
+        (a, b)
+        for a in left
+        for b in right
+        if a == b or a == "" or b == "" or a.startswith(b + "/") or b.startswith(a + "/")
+    ]
+
+
+@pytest.fixture(scope="module")
+def mask_bundle(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mask") / "log-mask.tar.gz"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = cli.main(["policy", "mask-bundle", str(POLICY), "-o", str(path)], stdout=stdout, stderr=stderr)
+    assert code == 0, stderr.getvalue()
+    assert "roots system/log" in stdout.getvalue()
+    return path
+
+
+def test_the_mask_bundle_is_valid_and_beside_the_policy_bundle(mask_bundle, policy_bundle):
+    manifest, modules, data = read_bundle(mask_bundle)
+    assert manifest["roots"] == ["system/log"] and re.fullmatch(r"[0-9a-f]{16}", manifest["revision"])
+    assert list(modules) == ["/system/log/log-mask.rego"] and data == []
+    policy_manifest, policy_modules, _ = read_bundle(policy_bundle)
+    # OPA activates several bundles only when no root of one overlaps a root of another; and the
+    # policy bundle could not carry the mask (system.log is outside its roots, which OPA refuses).
+    assert overlapping(manifest["roots"], policy_manifest["roots"]) == []
+    assert policy_manifest["roots"] == ["ecs"]
+    for source in policy_modules.values():
+        assert not PACKAGE_RE.search(source).group(1).startswith("system")
+
+
+def test_opa_applies_the_mask_from_its_bundle_next_to_the_policies(mask_bundle, policy_bundle):
+    # What `opa run --bundle ecs-admission.tar.gz --bundle log-mask.tar.gz` loads, in one OPA evaluator.
+    engine = opa_bindings.OpaEngine()
+    try:
+        for bundle in (policy_bundle, mask_bundle):
+            manifest, modules, data = read_bundle(bundle)
+            for path, source in modules.items():
+                package = PACKAGE_RE.search(source).group(1).replace(".", "/")
+                assert any(package == root or package.startswith(root + "/") for root in manifest["roots"])
+                engine.add_policy(path, source)
+            for data_path, value in data:
+                engine.add_data(value, data_path)
+        event = logged_event(planted_task_definition(True), {"violations": [], "warnings": []})
+        masked = apply_mask(event, engine.eval_document("system.log.mask", event))
+        assert not [name for name, value in PLANTED.items() if value in json.dumps(masked)]
+        # The policies still decide beside it.
+        decision = engine.eval_document("ecs.admission.decision", example_input())
+        assert {v["rule"] for v in decision["violations"]} >= {"ECS-ISO-002"}
+    finally:
+        engine.close()
+
+
+def test_mask_bundle_refuses_another_package_in_one_line(tmp_path):
+    stderr = io.StringIO()
+    code = cli.main(
+        ["policy", "mask-bundle", str(REPO / "rego" / "admission.rego"), "-o", str(tmp_path / "m.tar.gz")],
+        stdout=io.StringIO(),
+        stderr=stderr,
+    )
+    assert code == 2 and stderr.getvalue().count("\n") == 1 and "is not system.log" in stderr.getvalue()
+    assert not (tmp_path / "m.tar.gz").exists()
+
+
+def test_the_sidecar_image_and_compose_load_both_bundles():
+    dockerfile = (REPO / "deploy" / "opa" / "Dockerfile").read_text()
+    assert "ecs-admission policy mask-bundle log-mask.rego -o /bundles/log-mask.tar.gz" in dockerfile
+    command = json.loads(next(line for line in dockerfile.splitlines() if line.startswith("CMD "))[4:])
+    assert command[command.index("--bundle") + 1 :].count("--bundle") == 1 and "/bundles/log-mask.tar.gz" in command
+    compose = yaml.safe_load((REPO / "deploy" / "docker-compose.yml").read_text())["services"]["opa"]
+    assert "/bundles/log-mask.tar.gz" in compose["command"]
+    assert "./bundle/log-mask.tar.gz:/bundles/log-mask.tar.gz:ro" in compose["volumes"]
+    assert (
+        "policy mask-bundle deploy/opa/log-mask.rego -o deploy/bundle/log-mask.tar.gz"
+        in (REPO / "Makefile").read_text()
+    )

@@ -1,11 +1,14 @@
 # Decision-log masking for the OPA sidecar: the same redaction the webhook applies to its own
-# records (README "Decision records and redaction"), on OPA's side.
+# records (docs/configuration.md "Decision records and redaction"), on OPA's side.
 #
 # OPA evaluates data.system.log.mask for every decision it logs; `input` is the log event, so the
 # task definition the webhook sent is input.input.task_definition. Each element of `mask` is a
 # path OPA removes from the event before it is written (OPA can only remove inside arrays:
-# upsert does not traverse them). Load this file next to the policies (for example in the same
-# bundle) and enable decision logs; `mask_decision` defaults to /system/log/mask.
+# upsert does not traverse them). Its package lies outside the policy bundle's root (ecs), so it
+# ships as a bundle of its own with root system/log:
+#   ecs-admission policy mask-bundle deploy/opa/log-mask.rego -o log-mask.tar.gz
+#   opa run --server --bundle ecs-admission.tar.gz --bundle log-mask.tar.gz --set decision_logs.console=true
+# `mask_decision` defaults to /system/log/mask.
 #
 # Not part of rego/: it is OPA-only (the embedded engine never logs decisions) and is tested by
 # tests/test_log_mask.py with OPA's own Go evaluator.

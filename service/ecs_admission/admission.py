@@ -48,7 +48,7 @@ class CallerSuppliedFacts:
 
 
 def build_facts(settings: Settings) -> FactsProvider:
-    """Caller, template and (when enabled) IAM facts; README "IAM lookups" says when they are on."""
+    """Caller, template and (when enabled) IAM facts; docs/iam-facts.md says when they are on."""
     mode = resolve_mode(settings)
     log.info("IAM role lookups %s: %s", "on" if mode.enabled else "off", mode.reason)
     if mode.enabled:
@@ -80,7 +80,7 @@ class Gate:
     def input_document(
         self, request: AdmissionRequest, now: dt.datetime, timings: dict[str, float] | None = None
     ) -> dict[str, Any]:
-        """The document the Rego policies see as `input` (README: "The policy input")."""
+        """The document the Rego policies see as `input` (docs/policies.md "The policy input")."""
         context = self.context(request)
         return {
             "task_definition": request.task_definition,

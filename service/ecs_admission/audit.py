@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .config import Settings
 from .facts.iam import client_config, configured_region
@@ -80,16 +80,28 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[str
         raise AuditError(_describe_error(exc, name)) from None
 
 
+class Progress(Protocol):
+    """Told how many families there are and when each is done (progress.AuditProgress draws it)."""
+
+    def start(self, families: int) -> None: ...
+
+    def family_done(self) -> None: ...
+
+
 def registered_task_definitions(
-    client: Any, family_prefix: str | None = None, all_revisions: bool = False
+    client: Any, family_prefix: str | None = None, all_revisions: bool = False, progress: Progress | None = None
 ) -> Iterator[RegisteredTaskDefinition]:
     """The ACTIVE task definitions (the latest revision of each family, or every ACTIVE revision).
 
     Listing failures raise AuditError; a task definition that cannot be described is yielded with
     its error, so one missing permission or a revision deregistered meanwhile does not hide the rest.
+    The families are listed first (a page holds up to 100 names), so progress has a total.
     """
     prefix = {"familyPrefix": family_prefix} if family_prefix else {}
-    for family in _pages(client, "list_task_definition_families", "families", status="ACTIVE", **prefix):
+    families = list(_pages(client, "list_task_definition_families", "families", status="ACTIVE", **prefix))
+    if progress is not None:
+        progress.start(len(families))
+    for family in families:
         if all_revisions:
             # ListTaskDefinitions' familyPrefix takes a whole family name (the families listing, a prefix).
             references = list(
@@ -105,6 +117,8 @@ def registered_task_definitions(
         else:
             references = [family]  # DescribeTaskDefinition with a bare family reads its latest ACTIVE revision
         yield from _described(client, references)
+        if progress is not None:
+            progress.family_done()
 
 
 def describe(client: Any, reference: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -80,9 +81,13 @@ def bundle_members(policy: PolicySet, revision: str) -> list[tuple[str, bytes]]:
 def bundle_bytes(policy: PolicySet, revision: str | None = None) -> bytes:
     revision = policy.revision if revision is None else revision
     check_roots(policy)
+    return _archive(bundle_members(policy, revision))
+
+
+def _archive(members: list[tuple[str, bytes]]) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name, content in bundle_members(policy, revision):
+        for name, content in members:
             info = tarfile.TarInfo(name)
             info.size = len(content)
             info.mode = 0o644
@@ -95,6 +100,11 @@ def bundle_bytes(policy: PolicySet, revision: str | None = None) -> bytes:
 def write_bundle(policy: PolicySet, output: Path, revision: str | None = None) -> BundleInfo:
     """Write the bundle atomically (a half-written bundle must never be picked up by OPA)."""
     data = bundle_bytes(policy, revision)
+    _write_atomically(data, output)
+    return info_for(policy, revision, len(data))
+
+
+def _write_atomically(data: bytes, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".bundle-", dir=output.parent)
     try:
@@ -105,7 +115,6 @@ def write_bundle(policy: PolicySet, output: Path, revision: str | None = None) -
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return info_for(policy, revision, len(data))
 
 
 def info_for(policy: PolicySet, revision: str | None, size: int) -> BundleInfo:
@@ -151,4 +160,52 @@ def cmd_policy_bundle(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, 
         f"data {', '.join(info.data_documents) or 'none'}, {info.size} bytes"
     )
     print(summary, file=stderr if args.output == "-" else stdout)
+    return 0
+
+
+# -- the decision-log mask: a bundle of its own ---------------------------------------------------
+#
+# OPA evaluates data.system.log.mask for every decision it logs. That package lies outside the
+# policy bundle's root `ecs`, so it travels in a second bundle whose only root is system/log:
+# `opa run --bundle ecs-admission.tar.gz --bundle log-mask.tar.gz` activates both (their roots do
+# not overlap), and the policy bundle stays exactly what the engine evaluates.
+
+MASK_PACKAGE = "system.log"
+MASK_ROOTS = ("system/log",)
+
+
+def mask_bundle_members(source: str, module_name: str, revision: str) -> list[tuple[str, bytes]]:
+    match = _PACKAGE_RE.search(source)
+    package = match.group(1) if match else ""
+    if package != MASK_PACKAGE:
+        raise BundleError(
+            f"{module_name}: package {package or '?'} is not {MASK_PACKAGE}, which OPA applies as the mask"
+        )
+    manifest = {
+        "revision": revision,
+        "roots": list(MASK_ROOTS),
+        "metadata": {"built_by": f"ecs-admission {__version__}", "purpose": "decision-log mask"},
+    }
+    return [
+        ("/" + MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode()),
+        (f"/system/log/{module_name}", source.encode()),
+    ]
+
+
+def cmd_policy_mask_bundle(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    """Exit 0 written, 2 when the file cannot be read or is not a system.log policy (one line on stderr)."""
+    path = Path(args.mask)
+    try:
+        source = path.read_text(encoding="utf-8")
+        revision = args.revision or hashlib.sha256(source.encode()).hexdigest()[:16]
+        data = _archive(mask_bundle_members(source, path.name, revision))
+        _write_atomically(data, Path(args.output))
+    except BundleError as exc:
+        print(f"ecs-admission: cannot bundle: {exc}", file=stderr)
+        return 2
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"ecs-admission: cannot bundle the mask: {reason}", file=stderr)
+        return 2
+    print(f"wrote {args.output}: decision-log mask {path.name}, revision {revision}, roots system/log", file=stdout)
     return 0

@@ -1,8 +1,8 @@
 """The `ecs-admission` command: check task definitions (locally or by a remote gate), audit the
 registered ones, serve the webhook.
 
-Exit codes (README "CLI"): 0 all allowed (or dry-run), 1 any denied, 2 usage or input error,
-3 the engine could not decide or the gate could not be reached.
+Exit codes (docs/cli.md): 0 all allowed (or dry-run), 1 any denied, 2 usage, configuration or
+input error, 3 the engine could not decide or the gate could not be reached.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from typing import Protocol, TextIO
 
 from . import __version__
 from .admission import Gate, build_gate
-from .bundle import cmd_policy_bundle
+from .bundle import cmd_policy_bundle, cmd_policy_mask_bundle
 from .catalogue import rule_catalogue
 from .config import ConfigError, Settings
 from .decision import Decision
 from .errors import EngineError, InputError
 from .formats import FORMATS, CheckResult, RenderContext, Source, render
 from .formats.github import step_summary
-from .formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT
+from .formats.origin import find_origin
+from .formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT, workspace
 from .formats.text import render_result as render_text
 from .inputs import normalise, parse_file_bytes
 from .inputs.cloudformation import is_template, load_template
@@ -35,6 +36,7 @@ from .integrations.gate_client import (
     content_type_for,
 )
 from .policy_cli import add_policy_commands
+from .streams import ReaderMayClose, silence
 from .templates import decide_template
 
 __all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
@@ -80,6 +82,8 @@ class Checker(Protocol):
     One result per task definition: a CloudFormation template gives one per AWS::ECS::TaskDefinition,
     named FILE#LogicalId, whose finding paths point into the template.
     """
+
+    notes: list[str]
 
     def check(self, name: str, raw: bytes, dry_run: bool) -> list[CheckResult]: ...
 
@@ -250,11 +254,33 @@ def _write(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
+# The formats whose consumers need a location in the repository (annotations, code scanning, test reports).
+LOCATED_FORMATS = frozenset({"github", "sarif", "junit"})
+
+
+def _source_of(path: str, raw: bytes, notes: list[str]) -> Source:
+    """Where findings in `path` are reported: the file itself, or the repository file it was rendered from."""
+    source = Source("stdin", raw, stdin=True) if path == "-" else Source(path, raw)
+    if source.in_repository():
+        return source
+    name = "standard input" if path == "-" else path
+    origin = find_origin(raw, path)
+    if origin is None:
+        notes.append(
+            f"{name} is outside the repository and no one repository file is what it was rendered from: "
+            f"reports name it {source.repo_path()!r} (--source-file names the file it was rendered from)"
+        )
+        return source
+    notes.append(f"{name} is outside the repository; findings point at {origin.as_posix()}, rendered from it")
+    return Source(str(workspace() / origin), (workspace() / origin).read_bytes())
+
+
 def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     _take_securityhub(args, "check")
     if args.source_file and len(args.paths) != 1:
         raise UsageError("--source-file needs exactly one PATH")
     checker = _checker(args, stderr)
+    located = bool(LOCATED_FORMATS & {args.format, *(fmt for fmt, _ in args.report)})
     results: list[CheckResult] = []
     for path in args.paths:
         name = "<stdin>" if path == "-" else path
@@ -263,15 +289,18 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
         except InputError as exc:
             results.append(_input_error(name, exc))
             continue
-        source = None
+        checked = checker.check(name, raw, args.dry_run)
         if args.source_file:
             try:
                 source = Source(str(args.source_file), args.source_file.read_bytes())
             except OSError as exc:
                 raise UsageError(f"--source-file {args.source_file}: {exc.strerror}") from None
-        elif path != "-":
-            source = Source(path, raw)
-        for result in checker.check(name, raw, args.dry_run):
+        elif located and any(result.decision is not None for result in checked):
+            source = _source_of(path, raw, checker.notes)
+        else:
+            # No finding to place (text or json output, or nothing decided): the file as given.
+            source = Source("stdin", raw, stdin=True) if path == "-" else Source(path, raw)
+        for result in checked:
             result.source = source
             results.append(result)
     return _report(args, checker, results, stdout, stderr)
@@ -314,6 +343,7 @@ def _report(
 
 def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     from .audit import AuditError, ecs_client, registered_task_definitions
+    from .progress import AuditProgress
 
     try:
         client = ecs_client(Settings.from_env(), args.region)
@@ -325,8 +355,10 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     results: list[CheckResult] = []
     judged: list[tuple[str, CheckResult]] = []  # (revision ARN, its result) for --report securityhub
     failure = None
+    progress = AuditProgress.for_stream(stderr, quiet=args.quiet)
     try:
-        for registered in registered_task_definitions(client, args.family_prefix, args.all_revisions):
+        for registered in registered_task_definitions(client, args.family_prefix, args.all_revisions, progress):
+            progress.task_definition_judged()
             if registered.body is None:
                 results.append(
                     CheckResult(registered.name, error=f"{registered.name}: {registered.error}", exit_code=EXIT_ENGINE)
@@ -338,6 +370,8 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     except AuditError as exc:
         # Fail closed: what was judged is still reported, and the exit says the audit is incomplete.
         failure = f"cannot list the task definitions in {region}: {exc.reason}"
+    finally:
+        progress.finish()
     if not results and failure is None:
         print(
             f"ecs-admission: note: no ACTIVE task definitions in {region}"
@@ -354,12 +388,16 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
 
 
 def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
-    from .server import run_gunicorn
+    from .server import PortUnavailable, run_gunicorn
 
     settings = Settings.from_env().with_overrides(
         host=args.host, port=args.port, workers=args.workers, policy_dir=args.policy_dir
     )
-    return run_gunicorn(settings)
+    try:
+        return run_gunicorn(settings)
+    except PortUnavailable as exc:
+        print(f"ecs-admission: {exc}", file=stderr)
+        return EXIT_INPUT
 
 
 def _add_decision_options(command: argparse.ArgumentParser) -> None:
@@ -416,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--all-revisions", action="store_true", help="every ACTIVE revision, not only the latest of each family"
     )
+    audit.add_argument(
+        "--quiet", action="store_true", help="no progress line on stderr (drawn only when stderr is a terminal)"
+    )
     _add_decision_options(audit)
     audit.set_defaults(handler=cmd_audit)
 
@@ -432,6 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write; - for stdout")
     bundle.add_argument("--revision", help="manifest revision (default: the policies' content hash)")
     bundle.set_defaults(handler=cmd_policy_bundle)
+    mask = policy_commands.add_parser(
+        "mask-bundle", help="write OPA's decision-log mask (package system.log) as a bundle of its own"
+    )
+    mask.add_argument("mask", metavar="FILE", help="the mask policy, e.g. deploy/opa/log-mask.rego")
+    mask.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write")
+    mask.add_argument("--revision", help="manifest revision (default: the file's content hash)")
+    mask.set_defaults(handler=cmd_policy_mask_bundle)
     return parser
 
 
@@ -441,18 +489,28 @@ def main(
     stderr: TextIO | None = None,
     stdin: TextIO | None = None,
 ) -> int:
-    stdout, stderr, stdin = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    # `ecs-admission check ... | head`: once the reader is gone, output stops quietly and the
+    # command still exits with its verdict.
+    stdout = stdout or ReaderMayClose(sys.stdout)  # type: ignore[assignment]
+    stderr, stdin = stderr or sys.stderr, stdin or sys.stdin
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
             raise UsageError("a command is required: check, audit, serve, policy")
-        return args.handler(args, stdout, stderr, stdin)
+        code = args.handler(args, stdout, stderr, stdin)
+        stdout.flush()
+        return code
     except UsageError as exc:
         print(f"ecs-admission: {exc} (see ecs-admission --help)", file=stderr)
         return EXIT_INPUT
     except ConfigError as exc:
         print(f"ecs-admission: configuration error: {exc}", file=stderr)
+        return EXIT_INPUT
+    except BrokenPipeError:
+        # Output written past the wrapper (bytes) whose reader left before the end: incomplete.
+        silence(sys.stdout)
+        print("ecs-admission: standard output was closed before the output was complete", file=stderr)
         return EXIT_INPUT
 
 

@@ -1,6 +1,6 @@
 """Every setting, read from the environment, with its documented default.
 
-One place so that README's configuration table, the app factory and the CLI agree.
+One place so that docs/configuration.md's settings table, the app factory and the CLI agree.
 A value that cannot be parsed stops start-up with a message naming the variable:
 a gate that silently falls back to a default may be a gate that is not enforcing.
 """
@@ -111,7 +111,7 @@ def parse_token_hashes(name: str, raw: str) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    """Service configuration. Field docs double as README's configuration table."""
+    """Service configuration. Field docs double as docs/configuration.md's settings table."""
 
     # Directory of .rego modules and data documents; empty means the policies shipped with the package.
     policy_dir: Path | None = None

@@ -1,4 +1,4 @@
-"""Prometheus metrics (README "Metrics"): what the gate decided, how fast, and what went wrong.
+"""Prometheus metrics (docs/configuration.md "Metrics"): what the gate decided, how fast, and what went wrong.
 
 prometheus-client picks single- or multi-process storage when it is first imported, from
 PROMETHEUS_MULTIPROC_DIR. Under gunicorn the master sets that variable (server.py) before any

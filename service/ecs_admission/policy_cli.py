@@ -170,9 +170,9 @@ def render_markdown(rows: list[dict[str, Any]], config: dict[str, Any]) -> str:
         "",
         "Every rule the shipped policies enforce, by concern. **Enforcement** is the default; the",
         "platform team changes it in `rego/config.yaml` (globally or per task family) and grants",
-        'time-limited exemptions there (README, "Writing and testing policies"). **Anchors** are the',
-        "equivalent checks of other tools; **beyond the anchors** says what this rule catches that",
-        "they miss.",
+        "time-limited exemptions there ([policies.md](policies.md#configyaml-the-platform-teams-settings)).",
+        "**Anchors** are the equivalent checks of other tools; **beyond the anchors** says what this",
+        "rule catches that they miss.",
         "",
         "| id | enforcement | severity | title |",
         "|---|---|---|---|",
@@ -256,6 +256,8 @@ def add_policy_commands(commands: Any) -> Any:
 
 def _policy_command_required(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     print(
-        "ecs-admission: a policy command is required: test, list, bundle (see ecs-admission policy --help)", file=stderr
+        "ecs-admission: a policy command is required: test, list, bundle, mask-bundle "
+        "(see ecs-admission policy --help)",
+        file=stderr,
     )
     return EXIT_USAGE

@@ -8,7 +8,7 @@ variable; the free-text fields a caller controls (family, review uid, engine err
 for credential-looking text as the record is built. (Masking each field rather than the whole
 line keeps the cost per decision to a few microseconds instead of tens.)
 
-README "Decision records and redaction" documents the fields.
+docs/configuration.md "Decision records and redaction" documents the fields.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Keep secrets out of everything the gate writes down (README "Decision records and redaction").
+"""Keep secrets out of everything the gate writes down (docs/configuration.md "Decision records and redaction").
 
 Two layers, because neither is enough alone:
 - structural: the fields of a task definition that carry secrets by design (environment values,

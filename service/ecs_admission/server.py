@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from typing import Any
 
@@ -87,7 +89,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # access and error logs go to stderr.
         "accesslog": "/dev/stderr",
         # No query string, referer or basic-auth user: a client that puts a credential in a URL
-        # must not have it written down (README "Decision records and redaction").
+        # must not have it written down (docs/configuration.md "Decision records and redaction").
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "loglevel": "info",
@@ -115,9 +117,40 @@ class WebhookApplication(BaseApplication):
         return create_app(self.settings)
 
 
+class PortUnavailable(Exception):
+    """The address `serve` should listen on cannot be had: one line for the user, not gunicorn's retries."""
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Bind and release the address as gunicorn will (SO_REUSEADDR), so a busy port fails with a hint.
+
+    gunicorn would otherwise retry for five seconds, logging each attempt, and exit without saying
+    how to choose another port.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise PortUnavailable(f"cannot listen on {host}: {exc.strerror}; set --host or ECS_ADMISSION_HOST") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            hint = "choose another with --port or ECS_ADMISSION_PORT"
+            if exc.errno == errno.EADDRINUSE:
+                raise PortUnavailable(f"port {port} on {host} is already in use; {hint}") from None
+            if exc.errno == errno.EACCES:
+                raise PortUnavailable(f"not allowed to listen on port {port} on {host}; {hint}") from None
+            raise PortUnavailable(
+                f"cannot listen on {host}:{port}: {exc.strerror}; check --host/ECS_ADMISSION_HOST and --port"
+            ) from None
+
+
 def run_gunicorn(settings: Settings) -> int:
     from .web.auth import Authenticator
 
+    check_bindable(settings.host, settings.port)
     Authenticator(settings)  # a token or secrets file that cannot be read stops start-up here, with its name
     log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
     WebhookApplication(settings).run()

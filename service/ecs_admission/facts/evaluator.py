@@ -421,7 +421,7 @@ def is_allowed(
 
 
 # ---------------------------------------------------------------------------------------------
-# Derived facts for the policies (`permissions` in README "The policy input")
+# Derived facts for the policies (`permissions` in docs/policies.md "The policy input")
 # ---------------------------------------------------------------------------------------------
 
 # The Rhino Security Labs privilege-escalation methods as Cloudsplaining encodes them

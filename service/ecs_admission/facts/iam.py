@@ -1,6 +1,6 @@
 """Role facts from the IAM API with boto3: cached per worker, bounded per request, explicit on failure.
 
-Only these read calls are made (README "IAM permissions the webhook needs"): iam:GetRole,
+Only these read calls are made (docs/iam-facts.md, "The IAM permissions the webhook needs"): iam:GetRole,
 iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion, iam:ListRolePolicies,
 iam:GetRolePolicy, and sts:GetCallerIdentity (once per worker, for the webhook's own account).
 

@@ -52,7 +52,8 @@ def annotations(results: Sequence[CheckResult]) -> list[Annotation]:
     """Every annotation the results call for, in report order, before the per-level caps."""
     found: list[Annotation] = []
     for result in results:
-        file = result.source.repo_path() if result.source else None
+        # An annotation on a file the repository does not have would float free of any line.
+        file = result.source.repo_path() if result.source and result.source.in_repository() else None
         if result.decision is None:
             level = "warning" if result.failed_open else "error"
             found.append(Annotation(level, result.error or "not checked", TOOL, file, None))
@@ -63,7 +64,7 @@ def annotations(results: Sequence[CheckResult]) -> list[Annotation]:
             level = "error" if kind == "deny" else "warning"
             title = finding.rule if kind != "would-deny" else f"{finding.rule} (would deny)"
             message = f"{finding.title}: {finding.message} [{finding.path}]\nFix: {finding.remediation}"
-            found.append(Annotation(level, message, title, file, result.line(finding.path)))
+            found.append(Annotation(level, message, title, file, result.line(finding.path) if file else None))
     return found
 
 

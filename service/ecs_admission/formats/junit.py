@@ -4,6 +4,10 @@ CodeBuild report groups (file-format JUNITXML), Jenkins and GitLab read it. A ru
 as a violation is a failure (also in dry-run, so a report-only rollout shows what would fail);
 a warning passes with the message in system-out; a rule switched off or an exempted finding is
 skipped. An input that could not be checked is one errored test case.
+
+The document is valid against junit-10.xsd, the schema Jenkins' xunit plugin validates with:
+the file is an attribute of the test suite (testcase@file is not in it) and named in each
+failure's text, and the test-suites element carries no skipped count.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from typing import Any
 
 from ..decision import Finding
 from .result import CheckResult, RenderContext
@@ -28,6 +31,8 @@ def _clean(value: str) -> str:
 def _describe(result: CheckResult, finding: Finding) -> str:
     line = result.line(finding.path)
     where = f"{finding.path} (line {line})" if line else finding.path
+    if result.source is not None:
+        where = f"{result.source.repo_path()}: {where}"
     return (
         f"{finding.rule} [{finding.severity}] {where}: {finding.message}\n"
         f"fix: {finding.remediation}\ndocs: {finding.docs}"
@@ -45,12 +50,13 @@ def _suite(result: CheckResult, rule_ids: list[str], context: RenderContext) -> 
     decision = result.decision
     family = decision.task_definition.family if decision and decision.task_definition.family else "?"
     suite = ET.Element("testsuite", name=_clean(f"{result.name} ({family})"))
+    if result.source is not None:
+        suite.set("file", _clean(result.source.repo_path()))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     classname = f"{TOOL}.{family}"
-    file_attr: dict[str, Any] = {"file": _clean(result.source.repo_path())} if result.source else {}
 
     if decision is None:
-        case = ET.SubElement(suite, "testcase", name=TOOL, classname=classname, time="0", **file_attr)
+        case = ET.SubElement(suite, "testcase", name=TOOL, classname=classname, time="0")
         counts["tests"] += 1
         if result.failed_open:
             ET.SubElement(case, "skipped", message=_clean(result.error or "not checked"))
@@ -77,7 +83,6 @@ def _suite(result: CheckResult, rule_ids: list[str], context: RenderContext) -> 
             found = by_rule.get(rule_id, [])
             title = entry.get("title") or next((f.title for _, f in found), rule_id)
             case = ET.SubElement(suite, "testcase", name=_clean(f"{rule_id}: {title}"), classname=classname, time="0")
-            case.attrib.update(file_attr)
             counts["tests"] += 1
             violations = [f for kind, f in found if kind in ("deny", "would-deny")]
             warnings = [f for kind, f in found if kind == "warn"]
@@ -109,7 +114,7 @@ def render(results: Sequence[CheckResult], context: RenderContext) -> str:
     root = ET.Element("testsuites", name=TOOL)
     suites = [_suite(result, rule_ids, context) for result in results]
     root.extend(suites)
-    for name in ("tests", "failures", "errors", "skipped"):
+    for name in ("tests", "failures", "errors"):  # junit-10.xsd has no skipped count here
         root.set(name, str(sum(int(suite.get(name, "0")) for suite in suites)))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-# Where the task definition can sit in each accepted input shape (README "Input shapes").
+# Where the task definition can sit in each accepted input shape (docs/input-shapes.md).
 TASK_DEFINITION_ROOTS = (
     "",
     "/taskDefinition",

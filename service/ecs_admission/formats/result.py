@@ -18,12 +18,16 @@ def workspace() -> Path:
     return Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
 
 
+STDIN_NAME = "stdin"  # how reports name standard input: a location code scanning accepts
+
+
 @dataclass
 class Source:
     """The file findings are attributed to, and its bytes for locating their lines."""
 
     path: str
     content: bytes
+    stdin: bool = False
     _locator: SourceLocator | None = field(default=None, init=False, repr=False)
 
     def line(self, pointer: str) -> int | None:
@@ -31,13 +35,26 @@ class Source:
             self._locator = SourceLocator(self.content, self.path)
         return self._locator.line(pointer)
 
-    def repo_path(self) -> str:
-        """The path as GitHub and SARIF consumers want it: relative to the workspace, forward slashes."""
-        path = Path(self.path)
+    def _relative(self) -> str | None:
+        if self.stdin:
+            return None
         try:
-            return (Path.cwd() / path).resolve().relative_to(workspace()).as_posix()
+            return (Path.cwd() / self.path).resolve().relative_to(workspace()).as_posix()
         except (ValueError, OSError):
-            return path.as_posix()
+            return None
+
+    def in_repository(self) -> bool:
+        return self._relative() is not None
+
+    def repo_path(self) -> str:
+        """The path as GitHub and SARIF consumers want it: relative to the workspace, forward slashes.
+
+        A file outside the workspace (a rendered copy with no known origin) is named by its file
+        name alone and standard input as `stdin`: never an absolute path, which code scanning refuses.
+        """
+        if self.stdin:
+            return STDIN_NAME
+        return self._relative() or Path(self.path).name
 
 
 @dataclass

@@ -3,6 +3,10 @@
 One run; tool.driver.rules from the rule catalogue (or, without one, from the findings); one
 result per finding with the file and line of the offending field. Exempted findings are results
 with an external suppression, so a viewer can still show them as reviewed exceptions.
+
+Every result has a physical location relative to %SRCROOT% (the repository): code scanning
+refuses results without one (GH1001) and absolute file: URIs (GH1006). A file outside the
+repository whose origin is unknown is named by its file name, standard input as `stdin`.
 """
 
 from __future__ import annotations
@@ -10,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .. import __version__
 from ..decision import Finding
-from .result import CheckResult, RenderContext, workspace
+from .result import STDIN_NAME, CheckResult, RenderContext, workspace
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 # A rule's default level follows its severity; a result's level follows its enforcement.
@@ -76,10 +80,12 @@ def _rules(results: Sequence[CheckResult], context: RenderContext) -> list[dict[
 
 
 def _artifact(path: str) -> dict[str, str]:
-    """A repository-relative path against %SRCROOT%; a file outside the workspace as a file: URI."""
-    if Path(path).is_absolute():
-        return {"uri": Path(path).as_uri()}
-    return {"uri": path, "uriBaseId": "%SRCROOT%"}
+    """A repository-relative URI reference against %SRCROOT% (percent-encoded: spaces, #, ...)."""
+    return {"uri": quote(path.lstrip("/"), safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _uri_of(result: CheckResult) -> str:
+    return result.source.repo_path() if result.source is not None else STDIN_NAME
 
 
 def _fingerprint(uri: str, finding: Finding) -> str:
@@ -114,14 +120,13 @@ def _result(result: CheckResult, kind: str, finding: Finding, rule_index: dict[s
             "pointer": finding.path,
         },
     }
-    if result.source is not None:
-        uri = result.source.repo_path()
-        location["physicalLocation"] = {
-            "artifactLocation": _artifact(uri),
-            # SARIF needs a region for a line-level alert; a field we could not find is blamed on line 1.
-            "region": {"startLine": result.line(finding.path) or 1},
-        }
-        entry["partialFingerprints"] = {"ecsAdmissionFinding/v1": _fingerprint(uri, finding)}
+    uri = _uri_of(result)
+    location["physicalLocation"] = {
+        "artifactLocation": _artifact(uri),
+        # SARIF needs a region for a line-level alert; a field we could not find is blamed on line 1.
+        "region": {"startLine": result.line(finding.path) or 1},
+    }
+    entry["partialFingerprints"] = {"ecsAdmissionFinding/v1": _fingerprint(uri, finding)}
     if kind == "exempt":
         entry["suppressions"] = [{"kind": "external", "justification": finding.message}]
     return entry
@@ -137,11 +142,7 @@ def build(results: Sequence[CheckResult], context: RenderContext) -> dict[str, A
         {
             "level": "warning" if result.failed_open else "error",
             "message": {"text": result.error or "not checked"},
-            **(
-                {"locations": [{"physicalLocation": {"artifactLocation": _artifact(result.source.repo_path())}}]}
-                if result.source
-                else {}
-            ),
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(_uri_of(result))}}],
         }
         for result in results
         if result.decision is None

@@ -179,7 +179,7 @@ def check(value: Any, spec: Spec, pointer: str) -> None:
         if not _matches(value, spec):
             raise InputError(f"expected {_article(spec)}, got {_kind_of(value)}", field=pointer or "/")
         # A control character in a name, ARN, user or path is never meant, and the two engines
-        # compare such strings differently (README "Writing and testing policies"): refuse it.
+        # compare such strings differently: refuse it.
         if isinstance(value, str) and CONTROL_RE.search(value) and not FREE_TEXT_RE.search(pointer):
             raise InputError(
                 "contains a control character (newline, tab, NUL...), which ECS does not expect here", field=pointer

@@ -1,6 +1,6 @@
 """Recognise which input shape a document is and reduce it to one normalised task definition.
 
-Shapes (see README "Input shapes"): register-task-definition input, describe-task-definition
+Shapes (see docs/input-shapes.md): register-task-definition input, describe-task-definition
 output, CodeDeploy/GitHub Actions taskdef.json with placeholders, the request envelope with
 caller-supplied role facts, and the AdmissionReview envelope.
 """

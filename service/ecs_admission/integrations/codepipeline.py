@@ -4,7 +4,7 @@ Handler: `ecs_admission.integrations.codepipeline.handler`. CodePipeline waits (
 for PutJobSuccessResult or PutJobFailureResult, so the handler reports exactly one of them for
 every job it can identify, including when its input is garbage or the code itself crashes.
 
-Inputs it understands (README "Pipelines"):
+Inputs it understands (docs/pipelines.md "CodePipeline"):
 - blue/green (CodeDeployToECS): `taskdef.json` with `<IMAGE1_NAME>` placeholders, `imageDetail.json`
   ({"ImageURI": ...}) from an image artifact, and `appspec.yaml`;
 - the standard ECS deploy action: only `imagedefinitions.json`. ECS will register a copy of the

@@ -212,7 +212,7 @@ class GateClient:
 
     def admit_all(self, body: bytes, content_type: str, dry_run: bool = False) -> list[tuple[str | None, Decision]]:
         """Every decision in the answer: (None, decision) for a task definition, (logical id, decision)
-        for each task definition of a CloudFormation template (README "CloudFormation templates")."""
+        for each task definition of a CloudFormation template (docs/iam-facts.md "CloudFormation templates")."""
         path = "/v1/admit" + ("?dry_run=true" if dry_run else "")
         status, document = self._call("POST", path, body, content_type)
         if status in (200, 403) and isinstance(document, dict) and isinstance(document.get("results"), list):

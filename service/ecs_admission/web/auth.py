@@ -1,4 +1,4 @@
-"""Who may call the gate (README "Authentication").
+"""Who may call the gate (docs/configuration.md "Authentication").
 
 Two ways to prove it, either accepted wherever both are configured:
 - a bearer token (`Authorization: Bearer <token>`). The service holds only SHA-256 digests of the
@@ -67,7 +67,7 @@ def hash_token(token: str) -> str:
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The signature header value a client sends for `body` (README shows the openssl equivalent)."""
+    """The signature header value a client sends for `body` (docs/configuration.md shows the openssl equivalent)."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of the v1 HTTP API, served at GET /openapi.json.
 
 It is the contract the fuzz suite (schemathesis) checks every response against, so it must say
-exactly what the routes answer: keep it in step with routes.py and README "HTTP API".
+exactly what the routes answer: keep it in step with routes.py and docs/http-api.md.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-# The gate refuses integers no engine holds exactly (README "Limits").
+# The gate refuses integers no engine holds exactly (docs/configuration.md "Limits and hostile input").
 INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
 STRING_LIST = {"type": "array", "items": {"type": "string"}}
 KEY_VALUE = {
@@ -258,7 +258,7 @@ def document(version: str | None = None) -> dict[str, Any]:
         "info": {
             "title": "ecs-admission",
             "version": version,
-            "description": "Policy gate for Amazon ECS task definitions (see README).",
+            "description": "Policy gate for Amazon ECS task definitions (see docs/http-api.md).",
         },
         "paths": {
             "/v1/admit": {

@@ -1,4 +1,4 @@
-"""HTTP routes of the v1 contract (README: "HTTP API")."""
+"""HTTP routes of the v1 contract (docs/http-api.md)."""
 
 from __future__ import annotations
 

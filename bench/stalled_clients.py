@@ -1,6 +1,6 @@
 """Do stalled clients starve the others? Measure it against a running gate.
 
-    python scripts/stalled_clients.py --port 8080 [--stalled 16] [--seconds 10] [--token-env TOKEN]
+    python bench/stalled_clients.py --port 8080 [--stalled 16] [--seconds 10] [--token-env TOKEN]
 
 Opens --stalled connections that each send a request with `Content-Length: 1000` and then only
 10 bytes, and keeps them open (re-opening any the server drops, so the pressure stays on for the

@@ -1,11 +1,11 @@
 """Engine time of the shipped policy catalogue: how long data.ecs.admission.decision takes.
 
-    python benchmarks/bench_policies.py [--corpus DIR] [--iterations N]
+    python bench/policies.py [--corpus DIR] [--iterations N]
 
 Measures EmbeddedEngine.evaluate (Input conversion + the precompiled plan + reading the result)
-on the README examples and on every task definition of the shared corpus (ECS_ADMISSION_CORPUS),
-either with every role fact known (trust policies and evaluator verdicts, so every rule runs) or
-with none. Not a test: numbers, not assertions (measure with a script, never timed assertions).
+on the example files and on every task definition of the corpus (ECS_ADMISSION_CORPUS, default
+tests/fixtures/corpus), either with every role fact known (trust policies and evaluator verdicts,
+so every rule runs) or with none. Not a test: numbers, not assertions (measure with a script, never timed assertions).
 """
 
 from __future__ import annotations
@@ -96,9 +96,8 @@ def measure(engine: EmbeddedEngine, document: dict, iterations: int) -> list[flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--corpus", type=Path, default=Path(os.environ.get("ECS_ADMISSION_CORPUS", REPO.parent / "shared" / "corpus"))
-    )
+    corpus = os.environ.get("ECS_ADMISSION_CORPUS") or REPO / "tests" / "fixtures" / "corpus"
+    parser.add_argument("--corpus", type=Path, default=Path(corpus))
     parser.add_argument("--iterations", type=int, default=200, help="evaluations per document (default 200)")
     parser.add_argument(
         "--facts",

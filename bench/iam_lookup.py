@@ -1,6 +1,6 @@
 """Cost of a cold and a warm (cached) IAM role lookup, against moto's server on 127.0.0.1.
 
-    python scripts/bench_iam_lookup.py [--rounds 20]
+    python bench/iam_lookup.py [--rounds 20]
 
 Starts moto (MOTO_IAM_LOAD_MANAGED_POLICIES=true), creates an execution role with an AWS-managed,
 a customer-managed and an inline policy plus a permissions boundary, then times:
