@@ -13,6 +13,7 @@ from .doc_pages import DOCS, README
 
 PAGES = [README, *sorted(DOCS.glob("*.md"))]
 LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
+HTML_ANCHOR_RE = re.compile(r'<a id="([^"]+)"></a>')
 
 
 def slug(heading: str) -> str:
@@ -28,6 +29,8 @@ def anchors(path: Path) -> set[str]:
             fenced = not fenced
         elif not fenced and line.startswith("#"):
             found.add(slug(line.lstrip("#")))
+        elif not fenced:
+            found.update(HTML_ANCHOR_RE.findall(line))  # <a id="..."></a>, as the runbook's alarm anchors
     return found
 
 
