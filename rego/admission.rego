@@ -50,6 +50,18 @@ joined_findings(found) := {finding |
 
 # A package the catalogue names whose findings are undefined (renamed, or failing to evaluate)
 # would otherwise vanish from every decision: report it as a finding of its own.
+# METADATA
+# title: A check package produced no findings (its rules did not run)
+# custom:
+#   id: ECS-POLICY-001
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Run `ecs-admission policy test`; fix or restore the package named in the message (a catalog entry
+#     names a package that no longer exposes `findings`).
+#   docs: https://www.openpolicyagent.org/docs/latest/policy-language/
+#   beyond_anchors: >-
+#     Fail closed on a broken policy set instead of allowing everything it would have checked.
 package_failures(found) := {finding |
 	some concern in check_packages - object.keys(found)
 	finding := {

@@ -2,13 +2,74 @@
 #
 # Written for the embedded engine's cost model (see isolation.rego): fields read straight from
 # the document, builtins in the loops, helpers only once something has matched.
+
+# METADATA
+# title: Execution role
 package ecs.checks.execution
 
 import rego.v1
 
 import data.ecs.lib
 
-findings := check(input)
+# What the functions below report, worked out once; each annotated `findings` rule
+# below takes the findings of its own rule id (rego.metadata.rule()).
+reported := check(input)
+
+# METADATA
+# title: Execution role missing where the ECS agent must act for the task
+# custom:
+#   id: ECS-EXEC-001
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Set executionRoleArn to a role trusted by ecs-tasks.amazonaws.com with AmazonECSTaskExecutionRolePolicy
+#     and read access to the task's secrets, parameters, registry credentials and environment files.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+#   beyond_anchors: >-
+#     No scanner checks it. ECS itself rejects only Fargate with awslogs or an ECR image at registration;
+#     secrets, log secretOptions, repositoryCredentials and environmentFiles without an execution role
+#     fail later, when a task starts.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Execution role cannot read what the task needs
+# custom:
+#   id: ECS-EXEC-002
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Grant the execution role the action on the resource named in the message (secretsmanager:GetSecretValue
+#     on the secret, ssm:GetParameters on the parameter, s3:GetObject on the environment file, ECR pull
+#     and logs:CreateLogStream/PutLogEvents), plus kms:Decrypt for a customer managed key.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+#   beyond_anchors: >-
+#     No scanner relates a task definition's secrets, parameters, environment files, images and log
+#     driver to the execution role's effective permissions; the task otherwise fails at start.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Execution role permission for the task could not be confirmed
+# custom:
+#   id: ECS-EXEC-003
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Make the grant unconditional for the resource the task needs, or check that the condition holds
+#     for ECS (for example aws:SourceVpce only on the ECR layer actions).
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+#   beyond_anchors: >-
+#     No anchor; reported instead of assuming a conditional grant (or one the evaluator gave no verdict
+#     on) works.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
 
 check(doc) := (missing_role(doc) | denied_access(doc)) | unconfirmed_access(doc)
 

@@ -4,13 +4,181 @@
 # Written for the embedded engine's cost model (see isolation.rego). Every rule treats an absent
 # field as the unsafe default ECS applies: writable root, the image's user, no log driver,
 # essential, transit encryption DISABLED.
+
+# METADATA
+# title: Hardening
 package ecs.checks.hardening
 
 import rego.v1
 
 import data.ecs.lib
 
-findings := check_with(input, lib.settings(lib.config))
+# What the functions below report, worked out once; each annotated `findings` rule
+# below takes the findings of its own rule id (rego.metadata.rule()).
+reported := check_with(input, lib.settings(lib.config))
+
+# METADATA
+# title: Container root filesystem is writable
+# custom:
+#   id: ECS-HARD-001
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Set "readonlyRootFilesystem": true and mount a volume (or tmpfs) for the paths the application
+#     writes.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/bestpracticesguide/security-tasks-containers.html
+#   anchors:
+#   - Security Hub ECS.5
+#   - AWS Config ecs-containers-readonly-access
+#   - Checkov CKV_AWS_336
+#   - Prowler ecs_task_definitions_containers_readonly_access
+#   beyond_anchors: >-
+#     The Config rule's wording fails only an explicit false; an absent field (Docker's writable default)
+#     fails here, as in Security Hub ECS.5. Windows tasks are not applicable.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Container runs as root
+# custom:
+#   id: ECS-HARD-002
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Set "user" to a non-root uid:gid (for example "1000:1000") that owns what the process needs; on
+#     Windows, a user other than ContainerAdministrator.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/bestpracticesguide/security-tasks-containers.html
+#   anchors:
+#   - Security Hub ECS.20
+#   - Security Hub ECS.21
+#   - AWS Config ecs-task-definition-nonroot-user
+#   - AWS Config ecs-task-definition-linux-user-non-root
+#   - AWS Config ecs-task-definition-windows-user-non-admin
+#   - Prowler ecs_task_definitions_host_networking_mode_users
+#   beyond_anchors: >-
+#     The nonroot-user Config rule knows only "root", ECS.20 documents "root" and "0", and Prowler does
+#     not treat "0" as root; every spelling of uid 0 ("0:0", "root:root", "0:1000", "00") is root here.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Container has no log configuration
+# custom:
+#   id: ECS-HARD-003
+#   severity: low
+#   enforcement: warn
+#   remediation: Add a logConfiguration with a logDriver (awslogs, or awsfirelens).
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html
+#   anchors:
+#   - Security Hub ECS.9
+#   - AWS Config ecs-task-definition-log-configuration
+#   - Prowler ecs_task_definitions_logging_enabled
+#   beyond_anchors: >-
+#     Parity (every container needs a log driver); the message names the container.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Container has no hard memory limit
+# custom:
+#   id: ECS-HARD-004
+#   severity: low
+#   enforcement: warn
+#   remediation: Set the container's "memory" (hard limit), or the task-level "memory".
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_memory
+#   anchors:
+#   - AWS Config ecs-task-definition-memory-hard-limit
+#   beyond_anchors: >-
+#     The Config rule flags every container without its own memory even when the task-level memory (required
+#     on Fargate) is the hard limit; either is accepted here, so Fargate tasks are not false positives.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Image is not pinned (no tag, or :latest)
+# custom:
+#   id: ECS-HARD-005
+#   severity: low
+#   enforcement: warn
+#   remediation: >-
+#     Reference the image by digest (repo@sha256:...) or at least by an immutable version tag, and turn
+#     on tag immutability in ECR.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/bestpracticesguide/security-tasks-containers.html
+#   beyond_anchors: >-
+#     No task-definition anchor; AWS's best-practice guide recommends immutable tags. Registry ports
+#     (host:5000/repo) are not mistaken for tags, and unrendered placeholders are skipped.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: EFS volume without encryption in transit
+# custom:
+#   id: ECS-HARD-006
+#   severity: medium
+#   enforcement: warn
+#   remediation: Set efsVolumeConfiguration.transitEncryption to "ENABLED".
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/efs-volumes.html
+#   anchors:
+#   - Security Hub ECS.18
+#   - AWS Config ecs-task-definition-efs-encryption-enabled
+#   - Checkov CKV_AWS_97
+#   - Trivy AWS-0035
+#   - >-
+#     KICS 4d46ff3b-7160-41d1-a310-71d6d370b08f / c1282e03-b285-4637-aee7-eefe3a7bb658
+#   beyond_anchors: >-
+#     Checkov CKV_AWS_97 returns on the first EFS volume, so a second unencrypted one passes; every
+#     EFS volume is checked here and an absent transitEncryption counts as DISABLED.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Essential container has no health check
+# custom:
+#   id: ECS-HARD-007
+#   severity: low
+#   enforcement: warn
+#   remediation: >-
+#     Add a healthCheck with a command that fails when the container cannot serve.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_healthcheck
+#   anchors:
+#   - >-
+#     KICS d24389b4-b209-4ff0-8345-dc7a4569dcdd (CloudFormation HealthCheck missing)
+#   beyond_anchors: >-
+#     KICS asks every container for a HealthCheck; here only essential ones, reading an absent `essential`
+#     as true (ECS's default) so a missing field does not pass.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Image from a registry outside the allowlist
+# custom:
+#   id: ECS-HARD-008
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Pull the image from an allowed registry (config.yaml allowed_registries), for example by mirroring
+#     it into your ECR.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_image
+#   beyond_anchors: >-
+#     No anchor; inactive until allowed_registries lists at least one pattern.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
 
 check(doc) := check_with(doc, lib.settings({}))
 

@@ -7,13 +7,214 @@
 # Written for the embedded engine's cost model (README "Performance"): fields are read straight
 # from the document and findings built inline; a user-defined function call costs far more than
 # a builtin there, so helpers run only once a rule has already matched.
+
+# METADATA
+# title: Credential isolation
 package ecs.checks.isolation
 
 import rego.v1
 
 import data.ecs.lib
 
-findings := check(input)
+# What the functions below report, worked out once; each annotated `findings` rule
+# below takes the findings of its own rule id (rego.metadata.rule()).
+reported := check(input)
+
+# METADATA
+# title: Task uses host network mode
+# custom:
+#   id: ECS-ISO-001
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Use networkMode "awsvpc" (with ECS_AWSVPC_BLOCK_IMDS=true on the instances) so containers cannot
+#     reach the instance role through IMDS.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   anchors:
+#   - Security Hub ECS.17
+#   - AWS Config ecs-task-definition-network-mode-not-host
+#   - >-
+#     Security Hub ECS.1 (retired) / AWS Config ecs-task-definition-user-for-host-mode-check
+#   - Prowler ecs_task_definitions_host_networking_mode_users
+#   - >-
+#     KICS 9f4a9409-9c60-4671-be96-9716dbf63db1 / 027a4b7a-8a59-4938-a04f-ed532512cf45 (network mode
+#     not awsvpc)
+#   beyond_anchors: >-
+#     ECS.1 and the user-for-host-mode Config rule pass host mode when a container is privileged (!)
+#     or names a non-root user, and Prowler does not treat "0" as root; host mode exposes IMDS whatever
+#     the user ("you can't prevent access"), so it is denied outright here.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Container runs privileged
+# custom:
+#   id: ECS-ISO-002
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Remove "privileged" or set it to false; add the one Linux capability the container needs instead.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_security
+#   anchors:
+#   - Security Hub ECS.4
+#   - AWS Config ecs-containers-nonprivileged
+#   - Checkov CKV_AWS_334
+#   - Prowler ecs_task_definitions_no_privileged_containers
+#   beyond_anchors: >-
+#     Checkov CKV_AWS_334 reads the key `privilege`, not `privileged`, so a real privileged container
+#     passes it; ECS.1 passes privileged containers in host mode.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Task shares the host's process namespace
+# custom:
+#   id: ECS-ISO-003
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Remove pidMode or set it to "task" so containers see only their own task's processes.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_definition_pidmode
+#   anchors:
+#   - Security Hub ECS.3
+#   - AWS Config ecs-task-definition-pid-mode-check
+#   - Checkov CKV_AWS_335
+#   - Prowler ecs_task_definitions_host_namespace_not_shared
+#   beyond_anchors: >-
+#     Checkov CKV_AWS_335 looks for pidMode inside each container definition, where ECS never puts it
+#     (it is a task-level field), so it does not fire on a real task definition.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Task shares the host's IPC namespace
+# custom:
+#   id: ECS-ISO-004
+#   severity: high
+#   enforcement: deny
+#   remediation: Remove ipcMode or set it to "task" (or "none").
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_definition_ipcmode
+#   beyond_anchors: No anchor checks ipcMode.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Volume mounts a sensitive host path
+# custom:
+#   id: ECS-ISO-005
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Do not bind-mount the container runtime's socket, /, /proc, /sys, /etc, /dev or the agent's state
+#     (/var/lib/ecs); use a Docker or EFS volume, or an exemption for a vetted host agent.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
+#   beyond_anchors: >-
+#     No anchor checks host bind mounts. The Docker socket, the agent's state directory and /proc hand
+#     a container every other task's credentials; parents of those paths (/var/run) and paths with `..`
+#     count too.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Container adds a Linux capability that breaks isolation
+# custom:
+#   id: ECS-ISO-006
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Remove the capability from linuxParameters.capabilities.add (SYS_PTRACE is accepted on Fargate-only
+#     tasks, where it is the one capability Fargate allows).
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/bestpracticesguide/security-tasks-containers.html
+#   beyond_anchors: >-
+#     No anchor checks added capabilities (AWS's best-practice guide recommends dropping them). NET_ADMIN
+#     can remove the rule that blocks IMDS inside an awsvpc task; SYS_ADMIN, SYS_MODULE, ALL and friends
+#     escape to the host.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Static AWS credentials in the container environment
+# custom:
+#   id: ECS-ISO-007
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Remove the keys and grant the permissions to the task role; rotate the exposed keys now (anyone
+#     allowed ecs:DescribeTaskDefinition can read them).
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   anchors:
+#   - Security Hub ECS.8
+#   - AWS Config ecs-no-environment-secrets
+#   - Prowler ecs_task_definitions_no_environment_secrets
+#   - Trivy AWS-0036
+#   - KICS d40210ea-64b9-4cce-a4fb-e8604f3c062c
+#   beyond_anchors: >-
+#     ECS.8 and the Config rule match three names only (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ECS_ENGINE_AUTH_DATA);
+#     AWS_SESSION_TOKEN, a value shaped like an access key id under any name, and keys injected through
+#     `secrets` (still long-lived, still overriding the task role) are caught here.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Secret-looking literal value in the container environment
+# custom:
+#   id: ECS-ISO-008
+#   severity: high
+#   enforcement: warn
+#   remediation: >-
+#     Move the value to Secrets Manager or Parameter Store and reference it from `secrets`; rotate it,
+#     since describe-task-definition shows it to anyone allowed to call it.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html
+#   anchors:
+#   - Trivy AWS-0036
+#   - Prowler ecs_task_definitions_no_environment_secrets
+#   - KICS d40210ea-64b9-4cce-a4fb-e8604f3c062c
+#   beyond_anchors: >-
+#     Security Hub ECS.8 and AWS Config know only the AWS key names. Here: any secret-looking name with
+#     a literal value, and private keys and GitHub, GitLab, Slack, Stripe and Google API tokens under
+#     any name; names and values that are references (..._FILE, ..._ARN, ARNs, placeholders) pass, and
+#     the value is never echoed.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Bridge network mode on EC2 leaves IMDS reachable
+# custom:
+#   id: ECS-ISO-009
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Use networkMode "awsvpc" with ECS_AWSVPC_BLOCK_IMDS=true, or block 169.254.169.254 for docker0
+#     on every instance (iptables, or IMDSv2 with a hop limit of 1).
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   anchors:
+#   - AWS Config ecs-awsvpc-networking-enabled
+#   - >-
+#     KICS 9f4a9409-9c60-4671-be96-9716dbf63db1 (network mode not recommended)
+#   beyond_anchors: >-
+#     Those flag every mode other than awsvpc; here an absent networkMode is read as bridge (ECS's default
+#     on EC2), tasks that can only run on Fargate or external instances are left alone, and the message
+#     says what is at stake (the instance role).
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
 
 check(doc) := (((host_modes(doc) | privileged(doc)) | host_paths(doc)) | (capabilities(doc) | credentials_and_literals(doc))) | bridge_on_ec2(doc)
 

@@ -6,13 +6,138 @@
 #    assumerole_any, wildcard_data_access: [{action, resource}], beyond_execution_baseline: [action]}
 # It is null when the policies are unknown; these rules then stay silent and ECS-ROLE-006/007
 # report the gap instead of guessing.
+
+# METADATA
+# title: Permissions
 package ecs.checks.permissions
 
 import rego.v1
 
 import data.ecs.lib
 
-findings := check(input)
+# What the functions below report, worked out once; each annotated `findings` rule
+# below takes the findings of its own rule id (rego.metadata.rule()).
+reported := check(input)
+
+# METADATA
+# title: Task role has administrator-equivalent permissions
+# custom:
+#   id: ECS-PERM-001
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Replace the broad grants with the actions and resources the application calls; never attach AdministratorAccess
+#     or "*"/"iam:*" on "*" to a task role.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege
+#   anchors:
+#   - Security Hub IAM.1
+#   - Checkov CKV_AWS_274
+#   - Checkov CKV_AWS_1 / CKV_AWS_62
+#   - Prowler iam_role_administratoraccess_policy
+#   beyond_anchors: >-
+#     Those judge one policy document or one attachment at a time; here the task role's effective permissions
+#     (all its policies, explicit denies, its permissions boundary) are judged at the moment the role
+#     is handed to containers.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Task role has a privilege-escalation path
+# custom:
+#   id: ECS-PERM-002
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Remove one action of the listed combination (usually iam:PassRole on "*", iam:Put*/Attach*, iam:CreatePolicyVersion)
+#     or scope it to specific resources.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege
+#   anchors:
+#   - Checkov CKV_AWS_286 / CKV_AWS_110 (Cloudsplaining)
+#   - Prowler iam_policy_allows_privilege_escalation
+#   - Prowler iam_inline_policy_allows_privilege_escalation
+#   - Parliament PRIVILEGE_ESCALATION
+#   beyond_anchors: >-
+#     Per-policy checks miss a path whose actions are split across two policies of the same role; the
+#     ECS paths (iam:PassRole + ecs:RegisterTaskDefinition + ecs:RunTask/CreateService/StartTask) are
+#     included.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Task role may pass any role (iam:PassRole on *)
+# custom:
+#   id: ECS-PERM-003
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Limit iam:PassRole to the roles it hands out, or add an iam:PassedToService condition.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+#   anchors:
+#   - Trivy AWS-0342
+#   - KICS e39bee8c-fe54-4a3f-824d-e5e2d1cca40a
+#   - IAM Access Analyzer PASS_ROLE_WITH_STAR_IN_RESOURCE
+#   beyond_anchors: Judged on the role's effective permissions rather than one statement.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Task role may assume any role (sts:AssumeRole on *)
+# custom:
+#   id: ECS-PERM-004
+#   severity: medium
+#   enforcement: warn
+#   remediation: Name the roles the task assumes in the Resource element.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html
+#   anchors:
+#   - Prowler iam_no_custom_policy_permissive_role_assumption
+#   beyond_anchors: >-
+#     Prowler checks customer-managed policies only; inline and AWS-managed grants count here.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Task role can read secrets or keys it does not name
+# custom:
+#   id: ECS-PERM-005
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Scope secretsmanager:GetSecretValue, ssm:GetParameter*, kms:Decrypt and similar to the ARNs the
+#     application reads.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege
+#   anchors:
+#   - Checkov CKV_AWS_288 / CKV_AWS_108 (Cloudsplaining data exfiltration)
+#   - Checkov CKV_AWS_355 / CKV_AWS_356
+#   beyond_anchors: >-
+#     Judged on the role's effective permissions rather than one policy document.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Execution role grants more than the agent needs
+# custom:
+#   id: ECS-PERM-006
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Keep the execution role to AmazonECSTaskExecutionRolePolicy plus read access to this task's secrets,
+#     parameters and environment files; move anything else to the task role (or drop it).
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+#   beyond_anchors: No anchor compares an execution role with the AWS managed baseline.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
 
 check(doc) := task_role_findings(doc) | execution_beyond_baseline(doc)
 

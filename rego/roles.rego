@@ -3,13 +3,137 @@
 # input.task_roles has an entry for every role field that is set (README "The policy input"):
 # `valid` says whether the value is a role ARN or name, `status` whether IAM facts are known,
 # unknown (`reason` says why) or missing (the role does not exist).
+
+# METADATA
+# title: Role fields and facts
 package ecs.checks.roles
 
 import rego.v1
 
 import data.ecs.lib
 
-findings := check_with(input, lib.settings(lib.config))
+# What the functions below report, worked out once; each annotated `findings` rule
+# below takes the findings of its own rule id (rego.metadata.rule()).
+reported := check_with(input, lib.settings(lib.config))
+
+# METADATA
+# title: Role field holds an unrendered pipeline placeholder
+# custom:
+#   id: ECS-ROLE-001
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Render the task definition (substitute the placeholder with the role ARN) before gating it, so
+#     the role can be checked.
+#   docs: https://docs.aws.amazon.com/codepipeline/latest/userguide/file-reference.html
+#   beyond_anchors: No anchor; scanners read templates as if they were final.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Role field is not an IAM role ARN or role name
+# custom:
+#   id: ECS-ROLE-002
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Use the role's ARN (arn:aws:iam::<account>:role/<path/><name>) or its name; a user, instance profile
+#     or policy ARN is not a role.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html
+#   beyond_anchors: No anchor validates the role reference itself.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Role belongs to another account than the deploy account
+# custom:
+#   id: ECS-ROLE-003
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Use a role in the account the task is deployed to, or add the role's account to config trusted_accounts
+#     if it is meant to be shared.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+#   beyond_anchors: No anchor knows the account a task definition is deployed to.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Role does not exist
+# custom:
+#   id: ECS-ROLE-004
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Create the role first (with its trust and permission policies), or fix the name.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   beyond_anchors: >-
+#     No anchor looks the role up; a missing role fails only when a task starts.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Task role and execution role are the same role
+# custom:
+#   id: ECS-ROLE-005
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Use two roles: the execution role for the agent (image pull, logs, secrets) and a task role with
+#     only what the application calls.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/security-iam-roles.html
+#   anchors:
+#   - Checkov CKV_AWS_249
+#   beyond_anchors: >-
+#     CKV_AWS_249 compares the two strings, so a role name and its ARN (or ARNs differing in case or
+#     path) pass; the resolved role is compared here (account and case-insensitive name).
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: IAM lookup for the role failed
+# custom:
+#   id: ECS-ROLE-006
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Fix the gate's IAM access (see the reason: access denied, throttling, timeout) or supply the role's
+#     facts in the request envelope's roles; set ECS-ROLE-006 to warn in config.yaml to fail open on
+#     lookup errors deliberately.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+#   beyond_anchors: >-
+#     Fail closed: the trust and permission rules could not run. Scanners that cannot read a resource
+#     report nothing.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Facts about the role are not available, so its rules were not checked
+# custom:
+#   id: ECS-ROLE-007
+#   severity: low
+#   enforcement: warn
+#   remediation: >-
+#     Enable IAM lookups (ECS_ADMISSION_IAM_LOOKUP) or supply the role's trustPolicy and policies in
+#     the request envelope's roles, so the trust and permission rules can run.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   beyond_anchors: Says what was not checked rather than passing silently.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
 
 check(doc) := check_with(doc, lib.settings({}))
 

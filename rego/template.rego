@@ -1,9 +1,33 @@
 # CloudFormation templates: values the template alone does not decide cannot be judged.
+
+# METADATA
+# title: CloudFormation templates
 package ecs.checks.template
 
 import rego.v1
 
-findings := check(input)
+# What the functions below report, worked out once; each annotated `findings` rule
+# below takes the findings of its own rule id (rego.metadata.rule()).
+reported := check(input)
+
+# METADATA
+# title: Template value cannot be resolved before deploy
+# custom:
+#   id: ECS-TPL-001
+#   severity: low
+#   enforcement: warn
+#   remediation: >-
+#     Give the parameter a default, pass the deploy context (ECS_ADMISSION_ACCOUNT / ECS_ADMISSION_REGION),
+#     or gate the rendered task definition (aws ecs describe-task-definition after a change set, or
+#     cdk synth output with concrete values) so the value can be checked.
+#   docs: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html
+#   beyond_anchors: >-
+#     No anchor: scanners skip intrinsic functions they cannot evaluate, silently; here an unresolved
+#     value is reported so nobody mistakes an unchecked field for a passing one.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
 
 check(doc) := unresolved_values(doc)
 

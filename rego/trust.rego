@@ -4,13 +4,137 @@
 # input"): Statement is a list; Action, NotAction and every principal and condition value are
 # lists; "Principal": "*" is {"AWS": ["*"]}. These rules run only when the trust policy is known;
 # when it is not, ECS-ROLE-006/007 say so (never a guess).
+
+# METADATA
+# title: Role trust
 package ecs.checks.trust
 
 import rego.v1
 
 import data.ecs.lib
 
-findings := check_with(input, lib.settings(lib.config))
+# What the functions below report, worked out once; each annotated `findings` rule
+# below takes the findings of its own rule id (rego.metadata.rule()).
+reported := check_with(input, lib.settings(lib.config))
+
+# METADATA
+# title: ECS tasks cannot assume the role
+# custom:
+#   id: ECS-TRUST-001
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Add a trust statement {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+#     "Action": "sts:AssumeRole"} (ecs-tasks, not ecs.amazonaws.com) and remove any unconditional Deny
+#     that covers it.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   beyond_anchors: >-
+#     No scanner checks that a task or execution role trusts ecs-tasks.amazonaws.com; roles trusting
+#     ecs.amazonaws.com (the ECS service) instead are common in real repositories and fail only when
+#     a task starts.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Role can be assumed by principals broader than ECS tasks
+# custom:
+#   id: ECS-TRUST-002
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Trust only ecs-tasks.amazonaws.com. Remove "*" principals (or restrict them with aws:PrincipalOrgID
+#     / aws:PrincipalArn), other accounts' principals (or add the account to config trusted_accounts),
+#     other service principals and federated identities; give them their own roles.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+#   anchors:
+#   - Checkov CKV_AWS_60
+#   - Checkov CKV_AWS_61
+#   - >-
+#     KICS bcdcbdc6-a350-4855-ae7c-d1e6436f7c97 (IAM Role Allows Public Assume)
+#   - >-
+#     KICS 12b7e704-37f0-4d1e-911a-44bf60c48c21 (IAM Role Allows All Principals To Assume)
+#   - >-
+#     Cloudsplaining AssumableByAnyPrincipal / AssumableByCrossAccountPrincipal
+#   - >-
+#     IAM Access Analyzer CheckNoPublicAccess (AWS::IAM::AssumeRolePolicyDocument)
+#   beyond_anchors: >-
+#     CKV_AWS_60 matches only Principal.AWS == "*" (the `"Principal": "*"` shorthand is normalised here)
+#     and ignores conditions; CKV_AWS_61 flags any whole-account principal, your own account included,
+#     and misses specific roles of other accounts. Neither looks at extra service principals (ec2, lambda,
+#     ecs.amazonaws.com) or federated identities, nor knows the deploy account or a list of trusted
+#     accounts.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: >-
+#   Trust statement grants wildcard actions, or uses NotPrincipal or NotAction with Allow
+# custom:
+#   id: ECS-TRUST-003
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Use "Action": "sts:AssumeRole" (plus sts:TagSession if sessions are tagged) with a Principal element;
+#     never NotPrincipal or NotAction in an Allow statement of a trust policy.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+#   anchors:
+#   - Parliament NOTPRINCIPAL_WITH_ALLOW
+#   beyond_anchors: >-
+#     Parliament flags NotPrincipal with Allow; no scanner we found flags sts:*, "*" or NotAction in
+#     a role's trust policy, which let the trusted principal call every STS action on the role.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: ECS trust has no confused-deputy condition, or one for another account
+# custom:
+#   id: ECS-TRUST-004
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Add "Condition": {"StringEquals": {"aws:SourceAccount": "<deploy account>"}, "ArnLike": {"aws:SourceArn":
+#     "arn:aws:ecs:<region>:<deploy account>:*"}} to the ecs-tasks statement, with the account the task
+#     is deployed to.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+#   anchors:
+#   - Prowler iam_role_cross_service_confused_deputy_prevention
+#   beyond_anchors: >-
+#     Prowler asks whether any restrictive condition exists (its helper also accepts keys such as aws:PrincipalOrgID
+#     and aws:ResourceAccount); it does not compare the account in aws:SourceAccount / aws:SourceArn
+#     with the account the task is deployed to (a wrong account, or an unrendered ${account_id}, means
+#     ECS cannot assume the role). Negated operators, ...IfExists, ForAllValues and wildcard values
+#     do not count as a restriction here.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
+
+# METADATA
+# title: Other principals in the account can also assume the role
+# custom:
+#   id: ECS-TRUST-005
+#   severity: low
+#   enforcement: warn
+#   remediation: >-
+#     Keep the task's role for the task: give people and pipelines their own roles, and remove the account
+#     root or specific users/roles from the trust policy.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   anchors:
+#   - Checkov CKV_AWS_61
+#   - Cloudsplaining AssumableByAnyPrincipalWithConditions
+#   beyond_anchors: >-
+#     CKV_AWS_61 flags whole-account principals only; a specific user or role of the same account that
+#     can assume the task role (and act with its permissions outside ECS) is flagged by none.
+findings contains finding if {
+	some finding in reported
+	finding.rule == rego.metadata.rule().custom.id
+}
 
 check(doc) := check_with(doc, lib.settings({}))
 

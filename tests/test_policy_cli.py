@@ -117,7 +117,7 @@ def test_policy_list_table_json_and_bad_format():
     assert code == 0
     header, *rows = out.strip().splitlines()
     assert header.split()[:3] == ["ID", "ENFORCEMENT", "SEVERITY"]
-    assert rows[0].startswith("ECS-TRUST-001") and any(r.startswith("ECS-ISO-002 ") for r in rows)
+    assert rows[0].startswith("ECS-EXEC-001") and any(r.startswith("ECS-ISO-002 ") for r in rows)
 
     code, out, _ = run("policy", "list", "--format", "json")
     listing = json.loads(out)

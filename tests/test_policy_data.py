@@ -185,7 +185,9 @@ def test_unquoted_yaml_date_is_read_as_the_date(tmp_path):
 def test_a_catalogued_package_without_findings_fails_closed(tmp_path):
     directory = policy_copy(tmp_path)
     hardening = directory / "hardening.rego"
-    hardening.write_text(hardening.read_text().replace("findings := check_with(", "findings_renamed := check_with("))
+    hardening.write_text(
+        hardening.read_text().replace("findings contains finding if", "findings_renamed contains finding if")
+    )
     engine = EmbeddedEngine(load_policy_set(directory))
     decision = engine.evaluate(
         {"task_definition": {"containerDefinitions": [{"name": "a"}]}, "now": "2026-11-27T00:00:00Z"}

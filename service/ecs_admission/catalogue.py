@@ -1,4 +1,8 @@
-"""The rule catalogue as people read it: each rule with its effective enforcement."""
+"""The rule catalogue as people read it: each rule with its effective enforcement.
+
+The catalogue (data.ecs.catalog) is generated from the METADATA annotations beside the rules
+(rule_metadata.py); `source` says where a rule is written.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,9 @@ def rule_catalogue(policy_data: dict[str, Any]) -> list[dict[str, Any]]:
                 "docs": entry.get("docs", ""),
                 "anchors": list(entry.get("anchors") or []),
                 "beyond_anchors": entry.get("beyond_anchors", ""),
+                "description": entry.get("description", ""),
+                "package_title": entry.get("package_title") or (entry.get("package") or "other").capitalize(),
+                "source": entry.get("source", ""),
             }
         )
     return rules
