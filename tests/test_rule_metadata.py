@@ -90,7 +90,7 @@ def test_a_new_annotated_rule_is_listed_served_and_decided(tmp_path, capsys):
         (lambda s: s.replace("#   severity: low", "#   severty: low"), "acme.rego:5: unknown key custom.severty"),
         (lambda s: s.replace("severity: low", "severity: urgent"), "custom.severity 'urgent' must be one of"),
         (lambda s: s.replace("ACME-001", "ECS-HARD-001"), "rule id ECS-HARD-001 is already declared"),
-        (lambda s: s.replace("#   severity: low", "#   severity: low\n#   enforcement: off"), 'quote "off"'),
+        (lambda s: s.replace("#   severity: low", "#   severity: low\n#   enforcement: block"), "'block' must be"),
         (lambda s: s.replace("package ecs.checks.acme", "package ecs.checks.acme.team"), "acme.rego:1: package"),
     ],
 )

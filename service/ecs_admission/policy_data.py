@@ -117,10 +117,23 @@ def _levels(value: Any, where: str, rule_ids: set[str] | None) -> dict[str, str]
     if value is None:
         return {}
     _require(isinstance(value, dict), where, f"must be a mapping of rule id to deny|warn|off, got {_kind(value)}")
+    levels = {}
     for rule_id, level in value.items():
         _rule_id(rule_id, f"{where}.{rule_id}", rule_ids)
-        _require(level in ENFORCEMENTS, f"{where}.{rule_id}", f"{level!r} must be one of {', '.join(ENFORCEMENTS)}")
-    return value
+        levels[rule_id] = _level(level, f"{where}.{rule_id}")
+    return levels
+
+
+def _level(level: Any, where: str) -> str:
+    # YAML 1.1 reads a bare off (and no, false) as false: it can only have meant off.
+    if level is False:
+        return "off"
+    if level is True:
+        raise PolicyDataError(
+            f'{where}: YAML reads a bare on/yes/true as true; write deny, warn or off (quote it: "deny")'
+        )
+    _require(level in ENFORCEMENTS, where, f"{level!r} must be one of {', '.join(ENFORCEMENTS)}")
+    return level
 
 
 def _list(value: Any, where: str) -> list[Any]:

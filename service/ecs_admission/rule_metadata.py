@@ -141,7 +141,8 @@ def _entry(note: Annotation, concern: str | None, package_title: str | None) -> 
     entry: dict[str, Any] = {
         "title": note.fields["title"],
         "severity": custom["severity"],
-        "enforcement": custom.get("enforcement", default_enforcement),
+        # YAML reads a bare off as false: it can only have meant off.
+        "enforcement": "off" if custom.get("enforcement") is False else custom.get("enforcement", default_enforcement),
         "remediation": custom["remediation"],
         "docs": custom.get("docs") or _related_docs(note.fields) or DEFAULT_DOCS,
         "anchors": custom.get("anchors", []),
@@ -177,7 +178,6 @@ def _check_values(where: str, entry: dict[str, Any]) -> None:
     if entry["enforcement"] not in ENFORCEMENTS:
         raise MetadataError(
             f"{where}: custom.enforcement {entry['enforcement']!r} must be one of {', '.join(ENFORCEMENTS)}"
-            ' (quote "off": YAML reads a bare off as false)'
         )
     anchors = entry["anchors"]
     if not isinstance(anchors, list) or not all(isinstance(a, str) for a in anchors):
