@@ -1,7 +1,4 @@
 # Execution-role requirements: the ECS/Fargate agent acts for the task only through this role.
-#
-# Written for the embedded engine's cost model (see isolation.rego): fields read straight from
-# the document, builtins in the loops, helpers only once something has matched.
 
 # METADATA
 # title: Execution role

@@ -3,10 +3,6 @@
 # On EC2 every container that can reach the instance metadata service (IMDS) can take the
 # instance role; one that can see the host (its processes, its files, the container runtime)
 # can take every other task's credentials too. Each rule names the door it closes.
-#
-# Written for the embedded engine's cost model (README "Performance"): fields are read straight
-# from the document and findings built inline; a user-defined function call costs far more than
-# a builtin there, so helpers run only once a rule has already matched.
 
 # METADATA
 # title: Credential isolation
@@ -367,11 +363,8 @@ fargate_ptrace(doc, "SYS_PTRACE") if object.get(doc.task_definition, "requiresCo
 # and values that are references (ARNs) or placeholders pass.
 # Values are never echoed.
 #
-# Environment lists are long, and touching each item is what costs on the embedded engine: each
-# list's names and values are joined once and tested with contains (a regex over a long text is
-# slow there too); only a list with a hit is walked item by item. The walk is a separate
-# function on purpose: regopy hoists an iteration above the guard before it, and would then
-# redo the joins once per item.
+# Environment lists can be long: each list's names and values are joined once and tested with
+# contains; only a list with a hit is walked item by item.
 credentials_and_literals(doc) := {f |
 	some i
 	c := doc.task_definition.containerDefinitions[i]
@@ -398,9 +391,7 @@ prefilter(kind, variables) := {"hits": {m[0] | some m in matched}, "words": {m[1
 } else := {"hits": set(), "words": set()}
 
 # Only an item whose own name or value holds one of the words the list matched can fire (every
-# way a rule fires puts one of its words there), so only those are judged. Filtered here, in a
-# function argument: the embedded engine evaluates a call as soon as its arguments are bound,
-# whatever guards are written before it, so a guard beside variable_finding would not spare it.
+# way a rule fires puts one of its words there), so only those are judged.
 candidates(variables, words) := [[e, variable] |
 	some e
 	variable := variables[e]

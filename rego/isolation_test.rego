@@ -98,7 +98,6 @@ test_traversal_and_relative_paths_fire if {
 }
 
 test_ordinary_host_paths_do_not_fire if {
-	# Bind the document first: regopy errors on `not` over nested calls inside `every`.
 	every source in ["/data", "/mnt/shared", "/var/log/app", "/opt/app/config", "/etcetera", "/procfs-backup"] {
 		doc := host_volume(source)
 		not fired("ECS-ISO-005", doc)

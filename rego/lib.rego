@@ -1,16 +1,5 @@
-# Helpers shared by the check packages: pure functions of their arguments.
-#
-# Engine constraints (regopy 1.5.2; README "Writing and testing policies"): build strings with
-# concat and format_int, never sprintf (it quotes string literals); inside comprehensions bind an
-# index with `some i` rather than `some i, x in xs`; never `with` (regopy crashes on it); never
-# name a `some` variable after a rule of the same package (regopy binds the rule instead); never
-# index with a function parameter (`obj[param]`: inside a comprehension regopy iterates every
-# key), use object.get. policy.py refuses these at load. That is why every check is a function of
-# the document it judges: tests call it with explicit arguments.
-#
-# Cost: every rule and function here makes every evaluation step of the whole policy set a little
-# slower on the embedded engine, and a call costs far more than a builtin there, so the check
-# packages call these only once a rule has matched (to word a message) or once per request.
+# Helpers shared by the check packages: small named functions of their arguments, and the
+# platform team's settings.
 package ecs.lib
 
 import rego.v1
@@ -28,8 +17,7 @@ settings(config) := {
 # Mustache/Jinja {{var}}, the ECS agent's test fixtures' $$$VAR$$$. Nothing there can be judged yet.
 placeholder_pattern := `<[A-Za-z][A-Za-z0-9_.-]*>|\$\{[^}]+\}|\{\{[^}]+\}\}|\$\$\$[A-Za-z0-9_]+\$\$\$`
 
-# The regex is costly on the embedded engine (compiled per call): a cheap test on the characters
-# every placeholder needs comes first.
+# Every placeholder holds one of <, { or $$$: most values are settled without the regex.
 is_placeholder(value) if {
 	is_string(value)
 	[contains(value, "<"), contains(value, "{"), contains(value, "$$$")] != [false, false, false]
@@ -79,3 +67,6 @@ join_limited(items, limit) := concat(", ", items) if {
 	concat(", ", array.slice(items, 0, limit)),
 	", and ", format_int(count(items) - limit, 10), " more",
 ])
+
+# "api", or "#2" for the third container when it has no name: how messages name a container.
+container_name(index, container) := object.get(container, "name", sprintf("#%d", [index]))
