@@ -13,12 +13,11 @@ import rego.v1
 
 import data.ecs.lib
 
-# What the functions below report, worked out once; each annotated `findings` rule
-# below takes the findings of its own rule id (rego.metadata.rule()).
-reported := check_with(input, lib.settings(lib.config))
-
 # METADATA
 # title: ECS tasks cannot assume the role
+# description: >-
+#   ECS cannot hand the role to the task: the task fails to start or runs without the
+#   credentials it was meant to have.
 # custom:
 #   id: ECS-TRUST-001
 #   severity: high
@@ -33,12 +32,22 @@ reported := check_with(input, lib.settings(lib.config))
 #     ecs.amazonaws.com (the ECS service) instead are common in real repositories and fail only when
 #     a task starts.
 findings contains finding if {
-	some finding in reported
-	finding.rule == rego.metadata.rule().custom.id
+	some field, role in known_roles
+	not ecs_can_assume(role)
+	finding := {
+		"rule": rego.metadata.rule().custom.id,
+		"path": role_path(field),
+		"message": sprintf(
+			"%s: its trust policy does not let %s assume it with sts:AssumeRole%s",
+			[lib.role_label(field, role), ecs_tasks, trust_hint(role)],
+		),
+	}
 }
 
 # METADATA
 # title: Role can be assumed by principals broader than ECS tasks
+# description: >-
+#   Anything broader than ECS tasks can take the role's credentials.
 # custom:
 #   id: ECS-TRUST-002
 #   severity: critical
@@ -66,13 +75,17 @@ findings contains finding if {
 #     ecs.amazonaws.com) or federated identities, nor knows the deploy account or a list of trusted
 #     accounts.
 findings contains finding if {
-	some finding in reported
-	finding.rule == rego.metadata.rule().custom.id
+	some grant in grants
+	reason := deny_reason(grant)
+	finding := grant_finding(rego.metadata.rule().custom.id, grant, sprintf(" lets %s assume it", [reason]))
 }
 
 # METADATA
 # title: >-
 #   Trust statement grants wildcard actions, or uses NotPrincipal or NotAction with Allow
+# description: >-
+#   Wildcard actions, NotAction or NotPrincipal in an Allow hand out more than the one action to
+#   the one principal that ECS needs.
 # custom:
 #   id: ECS-TRUST-003
 #   severity: high
@@ -87,12 +100,23 @@ findings contains finding if {
 #     Parliament flags NotPrincipal with Allow; no scanner we found flags sts:*, "*" or NotAction in
 #     a role's trust policy, which let the trusted principal call every STS action on the role.
 findings contains finding if {
-	some finding in reported
-	finding.rule == rego.metadata.rule().custom.id
+	some field, role in known_roles
+	some index, stmt in statements(role)
+	stmt.Effect == "Allow"
+	some problem in statement_problems(stmt)
+	finding := {
+		"rule": rego.metadata.rule().custom.id,
+		"path": role_path(field),
+		"message": sprintf("%s: %s %s", [lib.role_label(field, role), statement_label(stmt, index), problem]),
+	}
 }
 
 # METADATA
 # title: ECS trust has no confused-deputy condition, or one for another account
+# description: >-
+#   Without aws:SourceAccount / aws:SourceArn (or aws:SourceOrgID) any account's ECS could be
+#   tricked into assuming the role (confused deputy); with a different account there, the deploy
+#   account's ECS cannot assume it at all.
 # custom:
 #   id: ECS-TRUST-004
 #   severity: medium
@@ -111,12 +135,23 @@ findings contains finding if {
 #     ECS cannot assume the role). Negated operators, ...IfExists, ForAllValues and wildcard values
 #     do not count as a restriction here.
 findings contains finding if {
-	some finding in reported
-	finding.rule == rego.metadata.rule().custom.id
+	some field, role in known_roles
+	some index, stmt in statements(role)
+	stmt.Effect == "Allow"
+	names_ecs_tasks(object.get(stmt, "Principal", {}))
+	statement_covers(stmt, "sts:assumerole")
+	problem := deputy_problem(role, stmt)
+	finding := {
+		"rule": rego.metadata.rule().custom.id,
+		"path": role_path(field),
+		"message": sprintf("%s: %s %s", [lib.role_label(field, role), statement_label(stmt, index), problem]),
+	}
 }
 
 # METADATA
 # title: Other principals in the account can also assume the role
+# description: >-
+#   Principals inside the deploy account (or a trusted one) that can also assume the role.
 # custom:
 #   id: ECS-TRUST-005
 #   severity: low
@@ -132,18 +167,15 @@ findings contains finding if {
 #     CKV_AWS_61 flags whole-account principals only; a specific user or role of the same account that
 #     can assume the task role (and act with its permissions outside ECS) is flagged by none.
 findings contains finding if {
-	some finding in reported
-	finding.rule == rego.metadata.rule().custom.id
+	some grant in grants
+	not deny_reason(grant)
+	reason := warn_reason(grant)
+	finding := grant_finding(
+		rego.metadata.rule().custom.id,
+		grant,
+		sprintf(" also lets %s assume it and act with its permissions outside ECS", [reason]),
+	)
 }
-
-check(doc) := check_with(doc, lib.settings({}))
-
-# The known roles and their grants are worked out once and handed to each rule.
-check_with(doc, settings) := evaluate(doc, settings, known_roles(doc))
-
-evaluate(doc, settings, roles) := set() if {
-	count(roles) == 0
-} else := ((ecs_cannot_assume(roles) | wildcard_grants(roles)) | confused_deputy(doc, roles)) | principal_findings(doc, settings, grants(roles))
 
 role_fields := ["taskRoleArn", "executionRoleArn"]
 
@@ -153,11 +185,13 @@ ecs_tasks := "ecs-tasks.amazonaws.com"
 assume_actions := ["sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity"]
 
 # Roles whose trust policy is known, with their field: {field: role}.
-known_roles(doc) := {field: role |
+known_roles[field] := role if {
 	some field in role_fields
-	role := doc.task_roles[field]
+	role := input.task_roles[field]
 	is_object(role.trust_policy)
 }
+
+trusted_accounts := {account | some account in object.get(lib.config, "trusted_accounts", [])}
 
 statements(role) := object.get(role.trust_policy, "Statement", [])
 
@@ -213,23 +247,11 @@ deny_reaches_ecs(stmt) if {
 	not names_ecs_tasks(not_principal)
 }
 
-statement_label(stmt, index) := concat("", ["trust statement ", format_int(index, 10), " (Sid ", stmt.Sid, ")"]) if {
+statement_label(stmt, index) := sprintf("trust statement %d (Sid %s)", [index, stmt.Sid]) if {
 	lib.non_empty_string(stmt.Sid)
-} else := concat("", ["trust statement ", format_int(index, 10)])
+} else := sprintf("trust statement %d", [index])
 
-role_path(field) := concat("", ["/", field])
-
-# ECS-TRUST-001: ECS cannot hand the role to the task: the task fails to start or runs without
-# the credentials it was meant to have.
-ecs_cannot_assume(roles) := {f |
-	some field
-	role := roles[field]
-	not ecs_can_assume(role)
-	f := {"rule": "ECS-TRUST-001", "path": role_path(field), "message": concat("", [
-		lib.role_label(field, role), ": its trust policy does not let ", ecs_tasks,
-		" assume it with sts:AssumeRole", trust_hint(role),
-	])}
-}
+role_path(field) := sprintf("/%s", [field])
 
 trust_hint(role) := "; it trusts ecs.amazonaws.com, the ECS service itself, not the tasks' principal ecs-tasks.amazonaws.com" if {
 	some stmt in statements(role)
@@ -239,75 +261,56 @@ trust_hint(role) := "; it trusts ecs.amazonaws.com, the ECS service itself, not 
 	ecs_denied(role)
 } else := ""
 
-# Statements that hand out the role's credentials, with their principals flattened:
+# Statements that hand out the role's credentials, one per principal:
 # {field, role, index, stmt, kind, value}.
-grants(roles) := {g |
-	some field
-	role := roles[field]
-	stmts := statements(role)
-	some index
-	stmt := stmts[index]
+grants contains grant if {
+	some field, role in known_roles
+	some index, stmt in statements(role)
 	grants_assume(stmt)
-	principal := object.get(stmt, "Principal", {})
-	some kind
-	values := principal[kind]
+	some kind, values in object.get(stmt, "Principal", {})
 	some value in values
 	# ecs-tasks.amazonaws.com itself is what the role is for: no principal finding can come of it.
 	[kind, lower(value)] != ["Service", ecs_tasks]
-	g := {"field": field, "role": role, "index": index, "stmt": stmt, "kind": kind, "value": value}
+	grant := {"field": field, "role": role, "index": index, "stmt": stmt, "kind": kind, "value": value}
 }
 
-# ECS-TRUST-002: anything broader than ECS tasks can take the role's credentials.
-# ECS-TRUST-005: principals inside the deploy account (or a trusted one) that can also assume it.
-principal_findings(doc, settings, gs) := {f |
-	some g in gs
-	finding := principal_finding(doc, settings, g)
-	f := {"rule": finding.rule, "path": role_path(g.field), "message": concat("", [
-		lib.role_label(g.field, g.role), ": ", statement_label(g.stmt, g.index), finding.text,
-	])}
+grant_finding(rule, grant, text) := {
+	"rule": rule,
+	"path": role_path(grant.field),
+	"message": sprintf("%s: %s%s", [lib.role_label(grant.field, grant.role), statement_label(grant.stmt, grant.index), text]),
 }
 
-principal_finding(doc, settings, g) := {"rule": "ECS-TRUST-002", "text": concat("", [" lets ", reason, " assume it"])} if {
-	reason := deny_reason(doc, settings, g)
-} else := {"rule": "ECS-TRUST-005", "text": concat("", [" also lets ", reason, " assume it and act with its permissions outside ECS"])} if {
-	reason := warn_reason(doc, settings, g)
-}
-
-deny_reason(doc, settings, g) := concat("", ["the service ", g.value]) if {
-	g.kind == "Service"
-	lower(g.value) != ecs_tasks
-} else := concat("", ["federated identities from ", g.value]) if {
-	g.kind == "Federated"
-} else := concat("", ["the ", g.kind, " principal ", g.value]) if {
-	kind := g.kind
-	not kind in {"AWS", "Service", "Federated"}
+deny_reason(grant) := sprintf("the service %s", [grant.value]) if {
+	grant.kind == "Service"
+	lower(grant.value) != ecs_tasks
+} else := sprintf("federated identities from %s", [grant.value]) if {
+	grant.kind == "Federated"
+} else := sprintf("the %s principal %s", [grant.kind, grant.value]) if {
+	not grant.kind in {"AWS", "Service", "Federated"}
 } else := "any AWS principal in any account (\"*\" without a condition that restricts who)" if {
-	g.kind == "AWS"
-	g.value == "*"
-	stmt := g.stmt
-	not restricted(stmt)
-} else := concat("", [principal_words(g.value, account), ", outside the deploy account and config trusted_accounts,"]) if {
-	g.kind == "AWS"
-	account := principal_account(g.value)
-	home := lib.home_account(doc, g.role)
-	account != home
-	trusted := settings.trusted_accounts
-	not account in trusted
+	grant.kind == "AWS"
+	grant.value == "*"
+	not restricted(grant.stmt)
+} else := sprintf("%s, outside the deploy account and config trusted_accounts,", [principal_words(grant.value, account)]) if {
+	grant.kind == "AWS"
+	account := principal_account(grant.value)
+	account != lib.home_account(input, grant.role)
+	not account in trusted_accounts
 }
 
-warn_reason(doc, settings, g) := "any AWS principal that satisfies its condition" if {
-	g.kind == "AWS"
-	g.value == "*"
-} else := principal_words(g.value, account) if {
-	g.kind == "AWS"
-	account := principal_account(g.value)
-	lib.home_account(doc, g.role)
-} else := concat("", [g.value, " (its account could not be compared with the deploy account)"]) if {
-	g.kind == "AWS"
+warn_reason(grant) := "any AWS principal that satisfies its condition" if {
+	grant.kind == "AWS"
+	grant.value == "*"
+} else := principal_words(grant.value, account) if {
+	grant.kind == "AWS"
+	account := principal_account(grant.value)
+	lib.home_account(input, grant.role)
+} else := sprintf("%s (its account could not be compared with the deploy account)", [grant.value]) if {
+	grant.kind == "AWS"
 }
 
 # A whole account (its root or bare id) delegates to every principal there that IAM lets assume roles.
-principal_words(value, account) := concat("", ["every principal in account ", account, " (", value, ")"]) if {
+principal_words(value, account) := sprintf("every principal in account %s (%s)", [account, value]) if {
 	regex.match(`^(arn:[a-z-]+:iam::[0-9]{12}:root|[0-9]{12})$`, value)
 } else := value
 
@@ -318,7 +321,6 @@ principal_account(value) := parts[4] if {
 	parts := split(value, ":")
 	count(parts) > 5
 }
-
 # Condition keys that pin who may assume a role, read case-insensitively as IAM does.
 identity_keys := {
 	"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount", "aws:principalarn", "aws:userid",
@@ -366,21 +368,6 @@ wildcard_account_arn(value) if {
 	regex.match(`^[*?]*$`, parts[4])
 }
 
-# ECS-TRUST-003: wildcard actions, NotAction or NotPrincipal in an Allow hand out more than the
-# one action to the one principal that ECS needs.
-wildcard_grants(roles) := {f |
-	some field
-	role := roles[field]
-	stmts := statements(role)
-	some index
-	stmt := stmts[index]
-	stmt.Effect == "Allow"
-	some problem in statement_problems(stmt)
-	f := {"rule": "ECS-TRUST-003", "path": role_path(field), "message": concat("", [
-		lib.role_label(field, role), ": ", statement_label(stmt, index), " ", problem,
-	])}
-}
-
 statement_problems(stmt) := {p |
 	is_object(stmt.NotPrincipal)
 	p := "uses NotPrincipal with Allow: every principal not listed can assume the role"
@@ -390,37 +377,19 @@ statement_problems(stmt) := {p |
 } | {p |
 	some action in object.get(stmt, "Action", [])
 	regex.match(`[*?]`, action)
-	p := concat("", ["grants the wildcard action ", action, ": name sts:AssumeRole (and sts:TagSession if needed) instead"])
+	p := sprintf("grants the wildcard action %s: name sts:AssumeRole (and sts:TagSession if needed) instead", [action])
 }
 
-# ECS-TRUST-004: without aws:SourceAccount / aws:SourceArn (or aws:SourceOrgID) any account's ECS
-# could be tricked into assuming the role (confused deputy); with a different account there, the
-# deploy account's ECS cannot assume it at all.
-confused_deputy(doc, roles) := {f |
-	some field
-	role := roles[field]
-	stmts := statements(role)
-	some index
-	stmt := stmts[index]
-	stmt.Effect == "Allow"
-	names_ecs_tasks(object.get(stmt, "Principal", {}))
-	statement_covers(stmt, "sts:assumerole")
-	problem := deputy_problem(doc, role, stmt)
-	f := {"rule": "ECS-TRUST-004", "path": role_path(field), "message": concat("", [
-		lib.role_label(field, role), ": ", statement_label(stmt, index), " ", problem,
-	])}
-}
-
-deputy_problem(doc, role, stmt) := concat("", [
-	"lets ", ecs_tasks, " assume it without an aws:SourceAccount or aws:SourceArn condition ",
-	"(confused deputy: ECS acting for another account could assume it)",
-]) if {
+deputy_problem(role, stmt) := sprintf(
+	"lets %s assume it without an aws:SourceAccount or aws:SourceArn condition (confused deputy: ECS acting for another account could assume it)",
+	[ecs_tasks],
+) if {
 	count(conditions_on(stmt, confused_deputy_keys)) == 0
-} else := concat("", [
-	"limits ", ecs_tasks, " to ", concat(", ", sort(foreign)), ", not the deploy account ",
-	lib.home_account(doc, role), ": ECS tasks in the deploy account cannot assume it",
-]) if {
-	home := lib.home_account(doc, role)
+} else := sprintf(
+	"limits %s to %s, not the deploy account %s: ECS tasks in the deploy account cannot assume it",
+	[ecs_tasks, concat(", ", sort(foreign)), home],
+) if {
+	home := lib.home_account(input, role)
 	foreign := {account |
 		some c in conditions_on(stmt, {"aws:sourceaccount", "aws:sourcearn"})
 		some value in c.values
