@@ -7,12 +7,6 @@ import rego.v1
 # The platform team's settings (config.yaml), or none: a missing document must not hide findings.
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
-# Settings from data.ecs.config, with the defaults README documents.
-settings(config) := {
-	"trusted_accounts": {a | some a in object.get(config, "trusted_accounts", [])},
-	"allowed_registries": object.get(config, "allowed_registries", []),
-}
-
 # Unrendered template syntax: CodeDeploy's <TASK_ROLE_ARN>, envsubst/Terraform ${VAR},
 # Mustache/Jinja {{var}}, the ECS agent's test fixtures' $$$VAR$$$. Nothing there can be judged yet.
 placeholder_pattern := `<[A-Za-z][A-Za-z0-9_.-]*>|\$\{[^}]+\}|\{\{[^}]+\}\}|\$\$\$[A-Za-z0-9_]+\$\$\$`
@@ -47,13 +41,13 @@ looks_like_host(component) if component == "localhost"
 role_kind := {"taskRoleArn": "task role", "executionRoleArn": "execution role"}
 
 # "task role app-task (taskRoleArn)": the words a person uses, then the field.
-role_label(field, role) := concat("", [object.get(role_kind, field, "role"), " ", role_display(role), " (", field, ")"])
+role_label(field, role) := sprintf("%s %s (%s)", [object.get(role_kind, field, "role"), role_display(role), field])
 
 role_display(role) := role.name if non_empty_string(role.name) else := object.get(role, "reference", "?")
 
 # The account a role's trust policy is read against: the deploy account, else the role's own.
-home_account(doc, role) := account if {
-	account := doc.context.account
+home_account(role) := account if {
+	account := input.context.account
 	non_empty_string(account)
 } else := account if {
 	account := role.account
@@ -63,10 +57,7 @@ home_account(doc, role) := account if {
 # Comma-separated, for messages; `limit` keeps a long list readable.
 join_limited(items, limit) := concat(", ", items) if {
 	count(items) <= limit
-} else := concat("", [
-	concat(", ", array.slice(items, 0, limit)),
-	", and ", format_int(count(items) - limit, 10), " more",
-])
+} else := sprintf("%s, and %d more", [concat(", ", array.slice(items, 0, limit)), count(items) - limit])
 
 # "api", or "#2" for the third container when it has no name: how messages name a container.
 container_name(index, container) := object.get(container, "name", sprintf("#%d", [index]))

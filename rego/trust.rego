@@ -294,7 +294,7 @@ deny_reason(grant) := sprintf("the service %s", [grant.value]) if {
 } else := sprintf("%s, outside the deploy account and config trusted_accounts,", [principal_words(grant.value, account)]) if {
 	grant.kind == "AWS"
 	account := principal_account(grant.value)
-	account != lib.home_account(input, grant.role)
+	account != lib.home_account(grant.role)
 	not account in trusted_accounts
 }
 
@@ -304,7 +304,7 @@ warn_reason(grant) := "any AWS principal that satisfies its condition" if {
 } else := principal_words(grant.value, account) if {
 	grant.kind == "AWS"
 	account := principal_account(grant.value)
-	lib.home_account(input, grant.role)
+	lib.home_account(grant.role)
 } else := sprintf("%s (its account could not be compared with the deploy account)", [grant.value]) if {
 	grant.kind == "AWS"
 }
@@ -389,7 +389,7 @@ deputy_problem(role, stmt) := sprintf(
 	"limits %s to %s, not the deploy account %s: ECS tasks in the deploy account cannot assume it",
 	[ecs_tasks, concat(", ", sort(foreign)), home],
 ) if {
-	home := lib.home_account(input, role)
+	home := lib.home_account(role)
 	foreign := {account |
 		some c in conditions_on(stmt, {"aws:sourceaccount", "aws:sourcearn"})
 		some value in c.values
