@@ -15,8 +15,12 @@ task_with(container, task_fields) := {"task_definition": object.union(
 	task_fields,
 )}
 
-findings_of(doc) := found if {
-	found := hardening.findings with input as doc
+# The platform team's config.yaml is pinned to none: the startup self-check runs these tests
+# against whatever settings are deployed, and they must not depend on them.
+findings_of(doc) := findings_with(doc, {})
+
+findings_with(doc, config) := found if {
+	found := hardening.findings with input as doc with data.ecs.config as config
 }
 
 rule_ids(doc) := {f.rule | some f in findings_of(doc)}
@@ -147,17 +151,17 @@ allow_ecr := {"allowed_registries": ["*.dkr.ecr.*.amazonaws.com", "public.ecr.aw
 
 test_registry_outside_allowlist_fires if {
 	doc := task_with({"image": "docker.io/library/nginx:1.27"}, {})
-	some f in hardening.findings with input as doc with data.ecs.config as allow_ecr
+	some f in findings_with(doc, allow_ecr)
 	f.rule == "ECS-HARD-008"
 	f.message == "container api pulls docker.io/library/nginx:1.27 from docker.io, which is not in config allowed_registries"
 	every image in ["nginx:1.27", "ghcr.io/org/app:1"] {
-		fired("ECS-HARD-008", task_with({"image": image}, {})) with data.ecs.config as allow_ecr
+		"ECS-HARD-008" in {f.rule | some f in findings_with(task_with({"image": image}, {}), allow_ecr)}
 	}
 }
 
 test_allowed_registries_and_empty_allowlist_do_not_fire if {
 	every image in ["111122223333.dkr.ecr.us-east-1.amazonaws.com/api:1", "public.ecr.aws/nginx/nginx:1"] {
-		not fired("ECS-HARD-008", task_with({"image": image}, {})) with data.ecs.config as allow_ecr
+		not "ECS-HARD-008" in {f.rule | some f in findings_with(task_with({"image": image}, {}), allow_ecr)}
 	}
-	not fired("ECS-HARD-008", task_with({"image": "ghcr.io/org/app:1"}, {})) with data.ecs.config as {}
+	not fired("ECS-HARD-008", task_with({"image": "ghcr.io/org/app:1"}, {}))
 }

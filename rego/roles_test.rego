@@ -30,8 +30,12 @@ roles_input(task_definition, task_roles) := {
 
 with_task_role(overrides) := roles_input({"taskRoleArn": arn("app")}, {"taskRoleArn": known("taskRoleArn", "app", overrides)})
 
-findings_of(doc) := found if {
-	found := roles.findings with input as doc
+# The platform team's config.yaml is pinned to none: the startup self-check runs these tests
+# against whatever settings are deployed, and they must not depend on them.
+findings_of(doc) := findings_with(doc, {})
+
+findings_with(doc, config) := found if {
+	found := roles.findings with input as doc with data.ecs.config as config
 }
 
 rule_ids(findings) := {f.rule | some f in findings}
@@ -89,7 +93,7 @@ test_role_in_another_account_fires if {
 
 test_role_in_a_trusted_account_does_not_fire if {
 	d := roles_input({"taskRoleArn": "arn:aws:iam::999988887777:role/app"}, {"taskRoleArn": foreign})
-	not "ECS-ROLE-003" in rule_ids(findings_of(d)) with data.ecs.config as {"trusted_accounts": ["999988887777"]}
+	not "ECS-ROLE-003" in rule_ids(findings_with(d, {"trusted_accounts": ["999988887777"]}))
 }
 
 test_cross_account_needs_a_known_deploy_account if {

@@ -29,8 +29,12 @@ exec_input_for(statements) := {
 	"context": {"account": deploy_account},
 }
 
-findings_of(doc) := found if {
-	found := trust.findings with input as doc
+# The platform team's config.yaml is pinned to none: the startup self-check runs these tests
+# against whatever settings are deployed, and they must not depend on them.
+findings_of(doc) := findings_with(doc, {})
+
+findings_with(doc, config) := found if {
+	found := trust.findings with input as doc with data.ecs.config as config
 }
 
 rule_ids(findings) := {f.rule | some f in findings}
@@ -122,7 +126,7 @@ test_other_account_root_and_roles_fire if {
 
 test_trusted_account_is_not_cross_account if {
 	d := input_for([ecs_statement, {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::999988887777:role/ci"]}, "Action": ["sts:AssumeRole"]}])
-	findings := findings_of(d) with data.ecs.config as {"trusted_accounts": ["999988887777"]}
+	findings := findings_with(d, {"trusted_accounts": ["999988887777"]})
 	not "ECS-TRUST-002" in rule_ids(findings)
 	"ECS-TRUST-005" in rule_ids(findings)
 }

@@ -11,6 +11,7 @@ from ecs_admission.config import Settings
 from ecs_admission.engines.embedded import EmbeddedEngine
 from ecs_admission.policy import PolicyError, load_policy_set
 from ecs_admission.policy_data import PolicyDataError, validate_catalog, validate_config
+from ecs_admission.rego_tests import run_tests
 from ecs_admission.web import create_app
 
 from .conftest import EXAMPLES, POLICY_DIR
@@ -249,3 +250,15 @@ def test_the_shipped_examples_work_when_uncommented(tmp_path):
     )
     rules = {f.rule for f in decision.violations} | {f.rule for f in decision.warnings}
     assert "ECS-HARD-007" not in rules and "ECS-HARD-005" in {f.rule for f in decision.violations}
+
+
+def test_the_rego_tests_do_not_depend_on_the_deployed_settings(tmp_path):
+    # The startup self-check runs the Rego tests with whatever config.yaml is deployed.
+    directory = policy_copy(tmp_path)
+    (directory / "config.yaml").write_text(
+        "allowed_registries: ['*.example.com']\n"
+        "trusted_accounts: ['999988887777', '444455556666', '777788889999', '111122223333']\n"
+        "enforcement: {ECS-HARD-005: deny, ECS-TRUST-002: off}\n"
+    )
+    results = run_tests(load_policy_set(directory))
+    assert results and [r.qualified_name for r in results if not r.passed] == []

@@ -83,8 +83,8 @@ def test_a_new_annotated_rule_is_listed_served_and_decided(tmp_path, capsys):
     ("change", "message"),
     [
         (
-            lambda s: s.replace("#   severity: low\n", ""),
-            "acme.rego:5: the annotation of rule findings needs custom.severity",
+            lambda s: s.replace("# title: Family names carry the team prefix\n", ""),
+            "acme.rego:5: the annotation of rule findings needs a title",
         ),
         (lambda s: s.replace("# title: Family", "# title: [Family"), "acme.rego:5: METADATA is not valid YAML"),
         (lambda s: s.replace("#   severity: low", "#   severty: low"), "acme.rego:5: unknown key custom.severty"),
@@ -125,3 +125,12 @@ def test_the_engine_sees_the_generated_catalogue(tmp_path):
     engine = EmbeddedEngine(load_policy_set(policy_with(tmp_path, "acme.rego", RULE)))
     assert engine.policy_data()["catalog"]["ACME-001"]["severity"] == "low"
     assert engine.query({}, "ecs.catalog")["ACME-001"]["title"] == "Family names carry the team prefix"
+
+
+def test_a_minimal_annotation_gets_the_defaults(tmp_path):
+    minimal = RULE.replace("#   severity: low\n", "").replace(
+        "#   remediation: Rename the family to acme-<service>.\n", ""
+    )
+    entry = load_policy_set(policy_with(tmp_path, "acme.rego", minimal)).catalog["ACME-001"]
+    assert entry["severity"] == "high" and entry["enforcement"] == "deny"
+    assert entry["remediation"] == "No remediation is given for this rule: see acme.rego:10 (custom.remediation)."

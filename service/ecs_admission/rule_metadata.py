@@ -36,8 +36,8 @@ from .policy_data import ENFORCEMENTS, SEVERITIES
 CHECKS_PREFIX = "ecs.checks."
 # The rules a check package may expose, in the order admission.rego reads them.
 CONVENTION_RULES = ("deny", "violation", "warn")
-REQUIRED_CUSTOM = ("severity", "remediation")
-OPTIONAL_CUSTOM = ("id", "enforcement", "docs", "anchors", "beyond_anchors")
+OPTIONAL_CUSTOM = ("id", "severity", "enforcement", "remediation", "docs", "anchors", "beyond_anchors")
+DEFAULT_SEVERITY = "high"
 OPA_KEYS = ("scope", "title", "description", "related_resources", "authors", "organizations", "schemas", "entrypoint")
 DEFAULT_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"
 _PACKAGE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
@@ -124,14 +124,11 @@ def _entry(note: Annotation, concern: str | None, package_title: str | None) -> 
     custom = note.fields.get("custom") or {}
     if not isinstance(custom, dict):
         raise MetadataError(f"{where}: custom must be a mapping")
-    unknown = sorted(set(custom) - {*REQUIRED_CUSTOM, *OPTIONAL_CUSTOM})
+    unknown = sorted(set(custom) - set(OPTIONAL_CUSTOM))
     if unknown:
-        known = ", ".join((*REQUIRED_CUSTOM, *OPTIONAL_CUSTOM))
-        raise MetadataError(f"{where}: unknown key custom.{unknown[0]}; expected {known}")
-    missing = [key for key in ("title",) if not note.fields.get(key)]
-    missing += [f"custom.{key}" for key in REQUIRED_CUSTOM if not custom.get(key)]
-    if missing:
-        raise MetadataError(f"{where}: the annotation of rule {note.target} needs {', '.join(missing)}")
+        raise MetadataError(f"{where}: unknown key custom.{unknown[0]}; expected {', '.join(OPTIONAL_CUSTOM)}")
+    if not note.fields.get("title"):
+        raise MetadataError(f"{where}: the annotation of rule {note.target} needs a title")
     rule_id = custom.get("id")
     if rule_id is None:
         rule_id = f"{concern}.{note.target}"
@@ -140,10 +137,11 @@ def _entry(note: Annotation, concern: str | None, package_title: str | None) -> 
     default_enforcement = "warn" if note.target == "warn" else "deny"
     entry: dict[str, Any] = {
         "title": note.fields["title"],
-        "severity": custom["severity"],
+        "severity": custom.get("severity", DEFAULT_SEVERITY),
         # YAML reads a bare off as false: it can only have meant off.
         "enforcement": "off" if custom.get("enforcement") is False else custom.get("enforcement", default_enforcement),
-        "remediation": custom["remediation"],
+        "remediation": custom.get("remediation")
+        or f"No remediation is given for this rule: see {note.file}:{note.target_line} (custom.remediation).",
         "docs": custom.get("docs") or _related_docs(note.fields) or DEFAULT_DOCS,
         "anchors": custom.get("anchors", []),
         "package": concern,
@@ -246,7 +244,7 @@ def build_catalog(modules: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
 def _default_entry(name: str, line: int, concern: str, rule: str, package_title: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "title": f"{CHECKS_PREFIX}{concern}.{rule}",
-        "severity": "high",
+        "severity": DEFAULT_SEVERITY,
         "enforcement": "warn" if rule == "warn" else "deny",
         "remediation": f"See the rule in {name}:{line}; give it a METADATA annotation (title, custom.severity, "
         "custom.remediation) so this says how to fix it.",
