@@ -147,3 +147,23 @@ def test_docs_rules_md_is_generated_from_the_catalogue():
     assert code == 0
     current = (REPO / "docs" / "rules.md").read_text()
     assert current == out, "docs/rules.md is stale: run `ecs-admission policy list --format markdown > docs/rules.md`"
+
+
+def test_verbose_shows_print_output_under_the_test_that_printed(tmp_path):
+    # As `opa test -v` does: a print() in a rule shows under each test whose evaluation reached it.
+    directory = policy_copy(tmp_path)
+    (directory / "noisy.rego").write_text(
+        "package ecs.checks.noisy\n\nimport rego.v1\n\n"
+        'findings contains "x" if {\n\tprint("saw", input.n)\n\tinput.n > 1\n}\n'
+    )
+    (directory / "noisy_test.rego").write_text(
+        "package ecs.checks.noisy_test\n\nimport rego.v1\n\nimport data.ecs.checks.noisy\n\n"
+        'test_big if noisy.findings with input as {"n": 2}\n\ntest_quiet if 1 == 1\n'
+    )
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "noisy", "-v")
+    assert code == 0
+    assert "data.ecs.checks.noisy_test.test_big: PASS\n  noisy.rego:6: saw 2\n" in out
+    assert "test_quiet: PASS\n-" in out
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "noisy", "--format", "json")
+    outputs = {test["name"].rsplit(".", 1)[1]: test["output"] for test in json.loads(out)["tests"]}
+    assert outputs == {"test_big": ["noisy.rego:6: saw 2"], "test_quiet": []}

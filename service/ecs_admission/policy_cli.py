@@ -47,7 +47,9 @@ def cmd_policy_test(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, st
             return EXIT_USAGE
     coverage = Coverage() if args.coverage else None
     try:
-        results = run_tests(policy, coverage=coverage, only=pattern)
+        results = run_tests(
+            policy, coverage=coverage, only=pattern, capture_prints=args.verbose or args.format == "json"
+        )
     except EngineError as exc:
         print(f"ecs-admission: {exc.reason}", file=stderr)
         return EXIT_FAILED
@@ -80,6 +82,8 @@ def _print_results(results: list[RegoTestResult], verbose: bool, stdout: TextIO)
         print(f"{result.qualified_name}: {_status(result)}", file=stdout)
         if not result.passed:
             print(f"  {result.location}: {result.detail}", file=stdout)
+        for line in result.output:
+            print(f"  {line}", file=stdout)
     if shown:
         print("-" * 80, file=stdout)
     total = len(results)
@@ -109,6 +113,7 @@ def _result_json(result: RegoTestResult) -> dict[str, Any]:
         "location": result.location,
         "status": _status(result),
         "detail": result.detail,
+        "output": list(result.output),
     }
 
 
