@@ -1,7 +1,7 @@
 # The decision document: the one entry point OPA evaluates, in-process or as the sidecar.
 #
-# Check packages under data.ecs.checks each expose `findings`, a set of bare findings
-# {rule, path, message}. `decide` joins each with its catalog metadata (data.ecs.catalog) and the
+# Check packages under data.ecs.checks each expose findings: `findings` {rule, path, message}, or
+# conftest's / Gatekeeper's `deny`, `violation`, `warn` messages. `decide` joins each with its catalog metadata (data.ecs.catalog) and the
 # platform team's settings (data.ecs.config: enforcement overrides, global and per task family,
 # and exemptions) and sorts them into violations, warnings and exempted. Python adds only framing.
 package ecs.admission
@@ -21,44 +21,122 @@ catalogued_packages := {concern |
 	is_string(concern)
 }
 
-# Every package's findings, evaluated once: {concern: findings}.
+# What a check package may expose, in the conventions OPA users already have (docs/writing-rules.md):
+# `findings`, objects {rule, path, message}; conftest's `deny`, `violation` and `warn`, strings or
+# objects with `msg`; Gatekeeper's `violation`, objects {msg, details}.
+readable_rules := ["findings", "deny", "violation", "warn"]
+
+# Every package's findings, evaluated once: {concern: findings}. A package exposing none of the
+# readable rules, or one that is not a set of findings or messages, is reported (package_failures).
 package_findings := {concern: found |
 	some concern in check_packages
-	found := data.ecs.checks[concern].findings
-	findings_collection(found)
+	exposed := {name | some name in readable_rules; collection(data.ecs.checks[concern][name])}
+	count(exposed) > 0
+	found := {finding |
+		some name in exposed
+		some item in data.ecs.checks[concern][name]
+		finding := readable_finding(concern, name, item)
+	}
 }
 
 # Findings that are not a set (or an array) cannot be read: the package counts as silent.
-findings_collection(found) if is_set(found)
+collection(found) if is_set(found)
 
-findings_collection(found) if is_array(found)
+collection(found) if is_array(found)
+
+readable_finding(concern, name, item) := {
+	"rule": finding_rule(concern, name, item),
+	"path": finding_path(item),
+	"message": finding_message(item),
+}
+
+finding_message(item) := item if {
+	is_string(item)
+} else := item.message if {
+	is_string(item.message)
+} else := item.msg if {
+	is_string(item.msg)
+}
+
+finding_rule(concern, name, item) := item.rule if {
+	is_string(item.rule)
+} else := rule_id(concern, name)
+
+finding_path(item) := item.path if {
+	is_string(item.path)
+} else := "/"
+
+# The id a conftest or Gatekeeper message is reported under: the one its rule's METADATA
+# annotation declares (custom.id), else `<package>.<rule>` under data.ecs.checks (acme.deny).
+rule_id(concern, name) := id if {
+	ids := {id |
+		some id, entry in catalog_document
+		entry.package == concern
+		entry.rego_rule == name
+	}
+	count(ids) == 1
+	some id in ids
+} else := sprintf("%s.%s", [concern, name])
 
 # Read as whole documents (not via data.ecs, which would include this package: recursion).
 catalog_document := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
 
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
-# The decision over the check packages' findings, {concern: findings}.
+# The decision over the check packages' findings.
 decision := decide(all_findings, catalog_document, config, input)
 
-all_findings := joined_findings(package_findings) | package_failures(package_findings)
+all_findings := (joined_findings | package_failures) | unreadable_entries
 
-joined_findings(found) := {finding |
-	some findings in found
-	some finding in findings
+joined_findings contains finding if {
+	some found in package_findings
+	some finding in found
 }
 
-# A package the catalogue names whose findings are undefined (renamed, or failing to evaluate)
-# would otherwise vanish from every decision: report it as a finding of its own.
-package_failures(found) := {finding |
-	some concern in check_packages - object.keys(found)
+# METADATA
+# title: A check package produced no findings (its rules did not run)
+# custom:
+#   id: ECS-POLICY-001
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Run `ecs-admission policy test`; fix or restore the package named in the message: it must expose
+#     findings, deny, violation or warn as a set of findings or messages (docs/writing-rules.md).
+#   docs: https://www.openpolicyagent.org/docs/latest/policy-language/
+#   beyond_anchors: >-
+#     Fail closed on a broken policy set instead of allowing everything it would have checked.
+package_failures contains finding if {
+	some concern in check_packages - object.keys(package_findings)
 	finding := {
 		"rule": "ECS-POLICY-001",
 		"path": "/",
-		"message": concat("", [
-			"the check package ecs.checks.", concern,
-			" produced no findings: its rules were not evaluated",
-		]),
+		"message": sprintf(
+			"the check package ecs.checks.%s produced no findings: %s, so its rules were not evaluated",
+			[concern, silence_reason(concern)],
+		),
+	}
+}
+
+# Why a package yields nothing readable: the rule names looked for, or what one of them holds.
+silence_reason(concern) := sprintf("its %s is %s, not a set of findings or messages", [name, type_name(value)]) if {
+	defined := [name | some name in readable_rules; data.ecs.checks[concern][name] == data.ecs.checks[concern][name]]
+	name := defined[0]
+	value := data.ecs.checks[concern][name]
+} else := sprintf("it defines none of %s", [concat(", ", readable_rules)])
+
+# An entry that is neither a message nor an object with message / msg cannot be reported: say so.
+unreadable_entries contains finding if {
+	some concern in object.keys(package_findings)
+	some name in readable_rules
+	some item in data.ecs.checks[concern][name]
+	not finding_message(item)
+	finding := {
+		"rule": "ECS-POLICY-001",
+		"path": "/",
+		"message": sprintf(
+			"ecs.checks.%s.%s holds %v, which is neither a message nor an object with msg or message",
+			[concern, name, item],
+		),
 	}
 }
 

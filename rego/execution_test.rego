@@ -18,33 +18,37 @@ single(container, extra) := {"task_definition": object.union(
 	extra,
 )}
 
+findings_of(doc) := found if {
+	found := execution.findings with input as doc
+}
+
 rule_ids(findings) := {f.rule | some f in findings}
 
-fired(rule_id, doc) if rule_id in rule_ids(execution.check(doc))
+fired(rule_id, doc) if rule_id in rule_ids(findings_of(doc))
 
-paths(rule_id, doc) := {f.path | some f in execution.check(doc); f.rule == rule_id}
+paths(rule_id, doc) := {f.path | some f in findings_of(doc); f.rule == rule_id}
 
-test_empty_document_is_defined_and_empty if count(execution.check({})) == 0
+test_empty_document_is_defined_and_empty if count(findings_of({})) == 0
 
 # ECS-EXEC-001: every trigger, with the container and field named
 
 test_secrets_without_execution_role_fire if {
-	some f in execution.check(with_secrets({}))
+	some f in findings_of(with_secrets({}))
 	f.rule == "ECS-EXEC-001"
 	f.path == "/containerDefinitions/1/secrets"
 	startswith(f.message, "container api reads 1 secret(s)")
 }
 
 test_secrets_with_execution_role_do_not_fire if {
-	count(execution.check(with_secrets({"executionRoleArn": "arn:aws:iam::111122223333:role/exec"}))) == 0
+	count(findings_of(with_secrets({"executionRoleArn": "arn:aws:iam::111122223333:role/exec"}))) == 0
 }
 
 test_empty_execution_role_still_fires if {
-	count(execution.check(with_secrets({"executionRoleArn": ""}))) == 1
+	count(findings_of(with_secrets({"executionRoleArn": ""}))) == 1
 }
 
 test_no_secrets_no_finding if {
-	count(execution.check({"task_definition": {"containerDefinitions": [{"name": "app"}]}})) == 0
+	count(findings_of({"task_definition": {"containerDefinitions": [{"name": "app"}]}})) == 0
 }
 
 test_log_secret_options_fire if {
@@ -64,7 +68,7 @@ test_environment_files_fire if {
 
 test_fargate_ecr_image_fires if {
 	doc := single({"image": ecr_image}, {"requiresCompatibilities": ["FARGATE"]})
-	some f in execution.check(doc)
+	some f in findings_of(doc)
 	f.path == "/containerDefinitions/0/image"
 	contains(f.message, "pulls a private Amazon ECR image on FARGATE")
 }
@@ -119,7 +123,7 @@ verdict(decision) := {
 }
 
 test_denied_access_fires_at_the_field if {
-	some f in execution.check(with_access([verdict("denied")]))
+	some f in findings_of(with_access([verdict("denied")]))
 	f.rule == "ECS-EXEC-002"
 	f.path == "/containerDefinitions/1/secrets/0/valueFrom"
 	contains(f.message, "execution role exec (executionRoleArn) cannot secretsmanager:GetSecretValue on arn:aws:secretsmanager")
@@ -127,11 +131,11 @@ test_denied_access_fires_at_the_field if {
 }
 
 test_allowed_access_does_not_fire if {
-	count(execution.check(with_access([verdict("allowed")]))) == 0
+	count(findings_of(with_access([verdict("allowed")]))) == 0
 }
 
 test_conditional_access_warns if {
-	rule_ids(execution.check(with_access([verdict("conditional")]))) == {"ECS-EXEC-003"}
+	rule_ids(findings_of(with_access([verdict("conditional")]))) == {"ECS-EXEC-003"}
 }
 
 test_need_without_a_verdict_warns if {
@@ -141,10 +145,10 @@ test_need_without_a_verdict_warns if {
 
 test_verdict_at_coarser_or_finer_pointer_counts if {
 	coarse := object.union(verdict("allowed"), {"path": "/containerDefinitions/1/secrets"})
-	count(execution.check(with_access([coarse]))) == 0
+	count(findings_of(with_access([coarse]))) == 0
 }
 
 test_unknown_access_is_left_to_the_facts_rule if {
 	# access null (policies unknown): no guess here; ECS-ROLE-007 reports the gap.
-	count(execution.check(with_access(null))) == 0
+	count(findings_of(with_access(null))) == 0
 }

@@ -1,16 +1,5 @@
-# Helpers shared by the check packages: pure functions of their arguments.
-#
-# Engine constraints (regopy 1.5.2; README "Writing and testing policies"): build strings with
-# concat and format_int, never sprintf (it quotes string literals); inside comprehensions bind an
-# index with `some i` rather than `some i, x in xs`; never `with` (regopy crashes on it); never
-# name a `some` variable after a rule of the same package (regopy binds the rule instead); never
-# index with a function parameter (`obj[param]`: inside a comprehension regopy iterates every
-# key), use object.get. policy.py refuses these at load. That is why every check is a function of
-# the document it judges: tests call it with explicit arguments.
-#
-# Cost: every rule and function here makes every evaluation step of the whole policy set a little
-# slower on the embedded engine, and a call costs far more than a builtin there, so the check
-# packages call these only once a rule has matched (to word a message) or once per request.
+# Helpers shared by the check packages: small named functions of their arguments, and the
+# platform team's settings.
 package ecs.lib
 
 import rego.v1
@@ -18,18 +7,11 @@ import rego.v1
 # The platform team's settings (config.yaml), or none: a missing document must not hide findings.
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
-# Settings from data.ecs.config, with the defaults README documents.
-settings(config) := {
-	"trusted_accounts": {a | some a in object.get(config, "trusted_accounts", [])},
-	"allowed_registries": object.get(config, "allowed_registries", []),
-}
-
 # Unrendered template syntax: CodeDeploy's <TASK_ROLE_ARN>, envsubst/Terraform ${VAR},
 # Mustache/Jinja {{var}}, the ECS agent's test fixtures' $$$VAR$$$. Nothing there can be judged yet.
 placeholder_pattern := `<[A-Za-z][A-Za-z0-9_.-]*>|\$\{[^}]+\}|\{\{[^}]+\}\}|\$\$\$[A-Za-z0-9_]+\$\$\$`
 
-# The regex is costly on the embedded engine (compiled per call): a cheap test on the characters
-# every placeholder needs comes first.
+# Every placeholder holds one of <, { or $$$: most values are settled without the regex.
 is_placeholder(value) if {
 	is_string(value)
 	[contains(value, "<"), contains(value, "{"), contains(value, "$$$")] != [false, false, false]
@@ -59,13 +41,13 @@ looks_like_host(component) if component == "localhost"
 role_kind := {"taskRoleArn": "task role", "executionRoleArn": "execution role"}
 
 # "task role app-task (taskRoleArn)": the words a person uses, then the field.
-role_label(field, role) := concat("", [object.get(role_kind, field, "role"), " ", role_display(role), " (", field, ")"])
+role_label(field, role) := sprintf("%s %s (%s)", [object.get(role_kind, field, "role"), role_display(role), field])
 
 role_display(role) := role.name if non_empty_string(role.name) else := object.get(role, "reference", "?")
 
 # The account a role's trust policy is read against: the deploy account, else the role's own.
-home_account(doc, role) := account if {
-	account := doc.context.account
+home_account(role) := account if {
+	account := input.context.account
 	non_empty_string(account)
 } else := account if {
 	account := role.account
@@ -75,7 +57,7 @@ home_account(doc, role) := account if {
 # Comma-separated, for messages; `limit` keeps a long list readable.
 join_limited(items, limit) := concat(", ", items) if {
 	count(items) <= limit
-} else := concat("", [
-	concat(", ", array.slice(items, 0, limit)),
-	", and ", format_int(count(items) - limit, 10), " more",
-])
+} else := sprintf("%s, and %d more", [concat(", ", array.slice(items, 0, limit)), count(items) - limit])
+
+# "api", or "#2" for the third container when it has no name: how messages name a container.
+container_name(index, container) := object.get(container, "name", sprintf("#%d", [index]))

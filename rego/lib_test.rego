@@ -36,9 +36,9 @@ test_image_registry_reads_references_as_docker_does if {
 }
 
 test_home_account_prefers_the_deploy_account if {
-	lib.home_account({"context": {"account": "111122223333"}}, {"account": "999988887777"}) == "111122223333"
-	lib.home_account({"context": {}}, {"account": "999988887777"}) == "999988887777"
-	not lib.home_account({}, {"account": null})
+	lib.home_account({"account": "999988887777"}) == "111122223333" with input as {"context": {"account": "111122223333"}}
+	lib.home_account({"account": "999988887777"}) == "999988887777" with input as {"context": {}}
+	not lib.home_account({"account": null}) with input as {}
 }
 
 test_role_label_names_kind_role_and_field if {
@@ -51,7 +51,12 @@ test_join_limited if {
 	lib.join_limited(["a", "b", "c"], 2) == "a, b, and 1 more"
 }
 
-test_settings_defaults if {
-	lib.settings({}) == {"trusted_accounts": set(), "allowed_registries": []}
-	lib.settings({"trusted_accounts": ["111122223333"]}).trusted_accounts == {"111122223333"}
+test_config_is_the_settings_document_or_nothing if {
+	lib.config == {"trusted_accounts": ["111122223333"]} with data.ecs.config as {"trusted_accounts": ["111122223333"]}
+	lib.config == {} with data.ecs.config as "not a mapping"
+}
+
+test_container_name_or_its_index if {
+	lib.container_name(0, {"name": "api"}) == "api"
+	lib.container_name(2, {}) == "#2"
 }

@@ -20,25 +20,29 @@ task_perms(changes) := {"task_definition": {"containerDefinitions": []}, "task_r
 
 exec_perms(changes) := {"task_definition": {"containerDefinitions": []}, "task_roles": {"executionRoleArn": role_with("executionRoleArn", object.union(clean, changes))}}
 
+findings_of(doc) := found if {
+	found := permissions.findings with input as doc
+}
+
 rule_ids(findings) := {f.rule | some f in findings}
 
-fired(rule_id, doc) if rule_id in rule_ids(permissions.check(doc))
+fired(rule_id, doc) if rule_id in rule_ids(findings_of(doc))
 
-messages(rule_id, doc) := {f.message | some f in permissions.check(doc); f.rule == rule_id}
+messages(rule_id, doc) := {f.message | some f in findings_of(doc); f.rule == rule_id}
 
 test_least_privilege_roles_have_no_findings if {
-	count(permissions.check(task_perms({}))) == 0
-	count(permissions.check(exec_perms({}))) == 0
-	count(permissions.check({})) == 0
+	count(findings_of(task_perms({}))) == 0
+	count(findings_of(exec_perms({}))) == 0
+	count(findings_of({})) == 0
 }
 
 test_unknown_permissions_are_not_guessed if {
 	doc := {"task_roles": {"taskRoleArn": role_with("taskRoleArn", null), "executionRoleArn": role_with("executionRoleArn", null)}}
-	count(permissions.check(doc)) == 0
+	count(findings_of(doc)) == 0
 }
 
 test_admin_task_role_fires if {
-	some f in permissions.check(task_perms({"admin_equivalent": true}))
+	some f in findings_of(task_perms({"admin_equivalent": true}))
 	f.rule == "ECS-PERM-001"
 	f.path == "/taskRoleArn"
 	startswith(f.message, "task role app (taskRoleArn) has administrator-equivalent permissions")

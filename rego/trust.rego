@@ -4,22 +4,178 @@
 # input"): Statement is a list; Action, NotAction and every principal and condition value are
 # lists; "Principal": "*" is {"AWS": ["*"]}. These rules run only when the trust policy is known;
 # when it is not, ECS-ROLE-006/007 say so (never a guess).
+
+# METADATA
+# title: Role trust
 package ecs.checks.trust
 
 import rego.v1
 
 import data.ecs.lib
 
-findings := check_with(input, lib.settings(lib.config))
+# METADATA
+# title: ECS tasks cannot assume the role
+# description: >-
+#   ECS cannot hand the role to the task: the task fails to start or runs without the
+#   credentials it was meant to have.
+# custom:
+#   id: ECS-TRUST-001
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Add a trust statement {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+#     "Action": "sts:AssumeRole"} (ecs-tasks, not ecs.amazonaws.com) and remove any unconditional Deny
+#     that covers it.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   beyond_anchors: >-
+#     No scanner checks that a task or execution role trusts ecs-tasks.amazonaws.com; roles trusting
+#     ecs.amazonaws.com (the ECS service) instead are common in real repositories and fail only when
+#     a task starts.
+findings contains finding if {
+	some field, role in known_roles
+	not ecs_can_assume(role)
+	finding := {
+		"rule": rego.metadata.rule().custom.id,
+		"path": role_path(field),
+		"message": sprintf(
+			"%s: its trust policy does not let %s assume it with sts:AssumeRole%s",
+			[lib.role_label(field, role), ecs_tasks, trust_hint(role)],
+		),
+	}
+}
 
-check(doc) := check_with(doc, lib.settings({}))
+# METADATA
+# title: Role can be assumed by principals broader than ECS tasks
+# description: >-
+#   Anything broader than ECS tasks can take the role's credentials.
+# custom:
+#   id: ECS-TRUST-002
+#   severity: critical
+#   enforcement: deny
+#   remediation: >-
+#     Trust only ecs-tasks.amazonaws.com. Remove "*" principals (or restrict them with aws:PrincipalOrgID
+#     / aws:PrincipalArn), other accounts' principals (or add the account to config trusted_accounts),
+#     other service principals and federated identities; give them their own roles.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+#   anchors:
+#   - Checkov CKV_AWS_60
+#   - Checkov CKV_AWS_61
+#   - >-
+#     KICS bcdcbdc6-a350-4855-ae7c-d1e6436f7c97 (IAM Role Allows Public Assume)
+#   - >-
+#     KICS 12b7e704-37f0-4d1e-911a-44bf60c48c21 (IAM Role Allows All Principals To Assume)
+#   - >-
+#     Cloudsplaining AssumableByAnyPrincipal / AssumableByCrossAccountPrincipal
+#   - >-
+#     IAM Access Analyzer CheckNoPublicAccess (AWS::IAM::AssumeRolePolicyDocument)
+#   beyond_anchors: >-
+#     CKV_AWS_60 matches only Principal.AWS == "*" (the `"Principal": "*"` shorthand is normalised here)
+#     and ignores conditions; CKV_AWS_61 flags any whole-account principal, your own account included,
+#     and misses specific roles of other accounts. Neither looks at extra service principals (ec2, lambda,
+#     ecs.amazonaws.com) or federated identities, nor knows the deploy account or a list of trusted
+#     accounts.
+findings contains finding if {
+	some grant in grants
+	reason := deny_reason(grant)
+	finding := grant_finding(rego.metadata.rule().custom.id, grant, sprintf(" lets %s assume it", [reason]))
+}
 
-# The known roles and their grants are worked out once and handed to each rule.
-check_with(doc, settings) := evaluate(doc, settings, known_roles(doc))
+# METADATA
+# title: >-
+#   Trust statement grants wildcard actions, or uses NotPrincipal or NotAction with Allow
+# description: >-
+#   Wildcard actions, NotAction or NotPrincipal in an Allow hand out more than the one action to
+#   the one principal that ECS needs.
+# custom:
+#   id: ECS-TRUST-003
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Use "Action": "sts:AssumeRole" (plus sts:TagSession if sessions are tagged) with a Principal element;
+#     never NotPrincipal or NotAction in an Allow statement of a trust policy.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+#   anchors:
+#   - Parliament NOTPRINCIPAL_WITH_ALLOW
+#   beyond_anchors: >-
+#     Parliament flags NotPrincipal with Allow; no scanner we found flags sts:*, "*" or NotAction in
+#     a role's trust policy, which let the trusted principal call every STS action on the role.
+findings contains finding if {
+	some field, role in known_roles
+	some index, stmt in statements(role)
+	stmt.Effect == "Allow"
+	some problem in statement_problems(stmt)
+	finding := {
+		"rule": rego.metadata.rule().custom.id,
+		"path": role_path(field),
+		"message": sprintf("%s: %s %s", [lib.role_label(field, role), statement_label(stmt, index), problem]),
+	}
+}
 
-evaluate(doc, settings, roles) := set() if {
-	count(roles) == 0
-} else := ((ecs_cannot_assume(roles) | wildcard_grants(roles)) | confused_deputy(doc, roles)) | principal_findings(doc, settings, grants(roles))
+# METADATA
+# title: ECS trust has no confused-deputy condition, or one for another account
+# description: >-
+#   Without aws:SourceAccount / aws:SourceArn (or aws:SourceOrgID) any account's ECS could be
+#   tricked into assuming the role (confused deputy); with a different account there, the deploy
+#   account's ECS cannot assume it at all.
+# custom:
+#   id: ECS-TRUST-004
+#   severity: medium
+#   enforcement: warn
+#   remediation: >-
+#     Add "Condition": {"StringEquals": {"aws:SourceAccount": "<deploy account>"}, "ArnLike": {"aws:SourceArn":
+#     "arn:aws:ecs:<region>:<deploy account>:*"}} to the ecs-tasks statement, with the account the task
+#     is deployed to.
+#   docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+#   anchors:
+#   - Prowler iam_role_cross_service_confused_deputy_prevention
+#   beyond_anchors: >-
+#     Prowler asks whether any restrictive condition exists (its helper also accepts keys such as aws:PrincipalOrgID
+#     and aws:ResourceAccount); it does not compare the account in aws:SourceAccount / aws:SourceArn
+#     with the account the task is deployed to (a wrong account, or an unrendered ${account_id}, means
+#     ECS cannot assume the role). Negated operators, ...IfExists, ForAllValues and wildcard values
+#     do not count as a restriction here.
+findings contains finding if {
+	some field, role in known_roles
+	some index, stmt in statements(role)
+	stmt.Effect == "Allow"
+	names_ecs_tasks(object.get(stmt, "Principal", {}))
+	statement_covers(stmt, "sts:assumerole")
+	problem := deputy_problem(role, stmt)
+	finding := {
+		"rule": rego.metadata.rule().custom.id,
+		"path": role_path(field),
+		"message": sprintf("%s: %s %s", [lib.role_label(field, role), statement_label(stmt, index), problem]),
+	}
+}
+
+# METADATA
+# title: Other principals in the account can also assume the role
+# description: >-
+#   Principals inside the deploy account (or a trusted one) that can also assume the role.
+# custom:
+#   id: ECS-TRUST-005
+#   severity: low
+#   enforcement: warn
+#   remediation: >-
+#     Keep the task's role for the task: give people and pipelines their own roles, and remove the account
+#     root or specific users/roles from the trust policy.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+#   anchors:
+#   - Checkov CKV_AWS_61
+#   - Cloudsplaining AssumableByAnyPrincipalWithConditions
+#   beyond_anchors: >-
+#     CKV_AWS_61 flags whole-account principals only; a specific user or role of the same account that
+#     can assume the task role (and act with its permissions outside ECS) is flagged by none.
+findings contains finding if {
+	some grant in grants
+	not deny_reason(grant)
+	reason := warn_reason(grant)
+	finding := grant_finding(
+		rego.metadata.rule().custom.id,
+		grant,
+		sprintf(" also lets %s assume it and act with its permissions outside ECS", [reason]),
+	)
+}
 
 role_fields := ["taskRoleArn", "executionRoleArn"]
 
@@ -29,11 +185,13 @@ ecs_tasks := "ecs-tasks.amazonaws.com"
 assume_actions := ["sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity"]
 
 # Roles whose trust policy is known, with their field: {field: role}.
-known_roles(doc) := {field: role |
+known_roles[field] := role if {
 	some field in role_fields
-	role := doc.task_roles[field]
+	role := input.task_roles[field]
 	is_object(role.trust_policy)
 }
+
+trusted_accounts := {account | some account in object.get(lib.config, "trusted_accounts", [])}
 
 statements(role) := object.get(role.trust_policy, "Statement", [])
 
@@ -89,23 +247,11 @@ deny_reaches_ecs(stmt) if {
 	not names_ecs_tasks(not_principal)
 }
 
-statement_label(stmt, index) := concat("", ["trust statement ", format_int(index, 10), " (Sid ", stmt.Sid, ")"]) if {
+statement_label(stmt, index) := sprintf("trust statement %d (Sid %s)", [index, stmt.Sid]) if {
 	lib.non_empty_string(stmt.Sid)
-} else := concat("", ["trust statement ", format_int(index, 10)])
+} else := sprintf("trust statement %d", [index])
 
-role_path(field) := concat("", ["/", field])
-
-# ECS-TRUST-001: ECS cannot hand the role to the task: the task fails to start or runs without
-# the credentials it was meant to have.
-ecs_cannot_assume(roles) := {f |
-	some field
-	role := roles[field]
-	not ecs_can_assume(role)
-	f := {"rule": "ECS-TRUST-001", "path": role_path(field), "message": concat("", [
-		lib.role_label(field, role), ": its trust policy does not let ", ecs_tasks,
-		" assume it with sts:AssumeRole", trust_hint(role),
-	])}
-}
+role_path(field) := sprintf("/%s", [field])
 
 trust_hint(role) := "; it trusts ecs.amazonaws.com, the ECS service itself, not the tasks' principal ecs-tasks.amazonaws.com" if {
 	some stmt in statements(role)
@@ -115,75 +261,56 @@ trust_hint(role) := "; it trusts ecs.amazonaws.com, the ECS service itself, not 
 	ecs_denied(role)
 } else := ""
 
-# Statements that hand out the role's credentials, with their principals flattened:
+# Statements that hand out the role's credentials, one per principal:
 # {field, role, index, stmt, kind, value}.
-grants(roles) := {g |
-	some field
-	role := roles[field]
-	stmts := statements(role)
-	some index
-	stmt := stmts[index]
+grants contains grant if {
+	some field, role in known_roles
+	some index, stmt in statements(role)
 	grants_assume(stmt)
-	principal := object.get(stmt, "Principal", {})
-	some kind
-	values := principal[kind]
+	some kind, values in object.get(stmt, "Principal", {})
 	some value in values
 	# ecs-tasks.amazonaws.com itself is what the role is for: no principal finding can come of it.
 	[kind, lower(value)] != ["Service", ecs_tasks]
-	g := {"field": field, "role": role, "index": index, "stmt": stmt, "kind": kind, "value": value}
+	grant := {"field": field, "role": role, "index": index, "stmt": stmt, "kind": kind, "value": value}
 }
 
-# ECS-TRUST-002: anything broader than ECS tasks can take the role's credentials.
-# ECS-TRUST-005: principals inside the deploy account (or a trusted one) that can also assume it.
-principal_findings(doc, settings, gs) := {f |
-	some g in gs
-	finding := principal_finding(doc, settings, g)
-	f := {"rule": finding.rule, "path": role_path(g.field), "message": concat("", [
-		lib.role_label(g.field, g.role), ": ", statement_label(g.stmt, g.index), finding.text,
-	])}
+grant_finding(rule, grant, text) := {
+	"rule": rule,
+	"path": role_path(grant.field),
+	"message": sprintf("%s: %s%s", [lib.role_label(grant.field, grant.role), statement_label(grant.stmt, grant.index), text]),
 }
 
-principal_finding(doc, settings, g) := {"rule": "ECS-TRUST-002", "text": concat("", [" lets ", reason, " assume it"])} if {
-	reason := deny_reason(doc, settings, g)
-} else := {"rule": "ECS-TRUST-005", "text": concat("", [" also lets ", reason, " assume it and act with its permissions outside ECS"])} if {
-	reason := warn_reason(doc, settings, g)
-}
-
-deny_reason(doc, settings, g) := concat("", ["the service ", g.value]) if {
-	g.kind == "Service"
-	lower(g.value) != ecs_tasks
-} else := concat("", ["federated identities from ", g.value]) if {
-	g.kind == "Federated"
-} else := concat("", ["the ", g.kind, " principal ", g.value]) if {
-	kind := g.kind
-	not kind in {"AWS", "Service", "Federated"}
+deny_reason(grant) := sprintf("the service %s", [grant.value]) if {
+	grant.kind == "Service"
+	lower(grant.value) != ecs_tasks
+} else := sprintf("federated identities from %s", [grant.value]) if {
+	grant.kind == "Federated"
+} else := sprintf("the %s principal %s", [grant.kind, grant.value]) if {
+	not grant.kind in {"AWS", "Service", "Federated"}
 } else := "any AWS principal in any account (\"*\" without a condition that restricts who)" if {
-	g.kind == "AWS"
-	g.value == "*"
-	stmt := g.stmt
-	not restricted(stmt)
-} else := concat("", [principal_words(g.value, account), ", outside the deploy account and config trusted_accounts,"]) if {
-	g.kind == "AWS"
-	account := principal_account(g.value)
-	home := lib.home_account(doc, g.role)
-	account != home
-	trusted := settings.trusted_accounts
-	not account in trusted
+	grant.kind == "AWS"
+	grant.value == "*"
+	not restricted(grant.stmt)
+} else := sprintf("%s, outside the deploy account and config trusted_accounts,", [principal_words(grant.value, account)]) if {
+	grant.kind == "AWS"
+	account := principal_account(grant.value)
+	account != lib.home_account(grant.role)
+	not account in trusted_accounts
 }
 
-warn_reason(doc, settings, g) := "any AWS principal that satisfies its condition" if {
-	g.kind == "AWS"
-	g.value == "*"
-} else := principal_words(g.value, account) if {
-	g.kind == "AWS"
-	account := principal_account(g.value)
-	lib.home_account(doc, g.role)
-} else := concat("", [g.value, " (its account could not be compared with the deploy account)"]) if {
-	g.kind == "AWS"
+warn_reason(grant) := "any AWS principal that satisfies its condition" if {
+	grant.kind == "AWS"
+	grant.value == "*"
+} else := principal_words(grant.value, account) if {
+	grant.kind == "AWS"
+	account := principal_account(grant.value)
+	lib.home_account(grant.role)
+} else := sprintf("%s (its account could not be compared with the deploy account)", [grant.value]) if {
+	grant.kind == "AWS"
 }
 
 # A whole account (its root or bare id) delegates to every principal there that IAM lets assume roles.
-principal_words(value, account) := concat("", ["every principal in account ", account, " (", value, ")"]) if {
+principal_words(value, account) := sprintf("every principal in account %s (%s)", [account, value]) if {
 	regex.match(`^(arn:[a-z-]+:iam::[0-9]{12}:root|[0-9]{12})$`, value)
 } else := value
 
@@ -194,7 +321,6 @@ principal_account(value) := parts[4] if {
 	parts := split(value, ":")
 	count(parts) > 5
 }
-
 # Condition keys that pin who may assume a role, read case-insensitively as IAM does.
 identity_keys := {
 	"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount", "aws:principalarn", "aws:userid",
@@ -242,21 +368,6 @@ wildcard_account_arn(value) if {
 	regex.match(`^[*?]*$`, parts[4])
 }
 
-# ECS-TRUST-003: wildcard actions, NotAction or NotPrincipal in an Allow hand out more than the
-# one action to the one principal that ECS needs.
-wildcard_grants(roles) := {f |
-	some field
-	role := roles[field]
-	stmts := statements(role)
-	some index
-	stmt := stmts[index]
-	stmt.Effect == "Allow"
-	some problem in statement_problems(stmt)
-	f := {"rule": "ECS-TRUST-003", "path": role_path(field), "message": concat("", [
-		lib.role_label(field, role), ": ", statement_label(stmt, index), " ", problem,
-	])}
-}
-
 statement_problems(stmt) := {p |
 	is_object(stmt.NotPrincipal)
 	p := "uses NotPrincipal with Allow: every principal not listed can assume the role"
@@ -266,37 +377,19 @@ statement_problems(stmt) := {p |
 } | {p |
 	some action in object.get(stmt, "Action", [])
 	regex.match(`[*?]`, action)
-	p := concat("", ["grants the wildcard action ", action, ": name sts:AssumeRole (and sts:TagSession if needed) instead"])
+	p := sprintf("grants the wildcard action %s: name sts:AssumeRole (and sts:TagSession if needed) instead", [action])
 }
 
-# ECS-TRUST-004: without aws:SourceAccount / aws:SourceArn (or aws:SourceOrgID) any account's ECS
-# could be tricked into assuming the role (confused deputy); with a different account there, the
-# deploy account's ECS cannot assume it at all.
-confused_deputy(doc, roles) := {f |
-	some field
-	role := roles[field]
-	stmts := statements(role)
-	some index
-	stmt := stmts[index]
-	stmt.Effect == "Allow"
-	names_ecs_tasks(object.get(stmt, "Principal", {}))
-	statement_covers(stmt, "sts:assumerole")
-	problem := deputy_problem(doc, role, stmt)
-	f := {"rule": "ECS-TRUST-004", "path": role_path(field), "message": concat("", [
-		lib.role_label(field, role), ": ", statement_label(stmt, index), " ", problem,
-	])}
-}
-
-deputy_problem(doc, role, stmt) := concat("", [
-	"lets ", ecs_tasks, " assume it without an aws:SourceAccount or aws:SourceArn condition ",
-	"(confused deputy: ECS acting for another account could assume it)",
-]) if {
+deputy_problem(role, stmt) := sprintf(
+	"lets %s assume it without an aws:SourceAccount or aws:SourceArn condition (confused deputy: ECS acting for another account could assume it)",
+	[ecs_tasks],
+) if {
 	count(conditions_on(stmt, confused_deputy_keys)) == 0
-} else := concat("", [
-	"limits ", ecs_tasks, " to ", concat(", ", sort(foreign)), ", not the deploy account ",
-	lib.home_account(doc, role), ": ECS tasks in the deploy account cannot assume it",
-]) if {
-	home := lib.home_account(doc, role)
+} else := sprintf(
+	"limits %s to %s, not the deploy account %s: ECS tasks in the deploy account cannot assume it",
+	[ecs_tasks, concat(", ", sort(foreign)), home],
+) if {
+	home := lib.home_account(role)
 	foreign := {account |
 		some c in conditions_on(stmt, {"aws:sourceaccount", "aws:sourcearn"})
 		some value in c.values

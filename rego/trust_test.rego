@@ -29,21 +29,29 @@ exec_input_for(statements) := {
 	"context": {"account": deploy_account},
 }
 
+# The platform team's config.yaml is pinned to none: the startup self-check runs these tests
+# against whatever settings are deployed, and they must not depend on them.
+findings_of(doc) := findings_with(doc, {})
+
+findings_with(doc, config) := found if {
+	found := trust.findings with input as doc with data.ecs.config as config
+}
+
 rule_ids(findings) := {f.rule | some f in findings}
 
-fired(rule_id, d) if rule_id in rule_ids(trust.check(d))
+fired(rule_id, d) if rule_id in rule_ids(findings_of(d))
 
-messages(rule_id, d) := {f.message | some f in trust.check(d); f.rule == rule_id}
+messages(rule_id, d) := {f.message | some f in findings_of(d); f.rule == rule_id}
 
 test_recommended_trust_policy_has_no_findings if {
-	count(trust.check(input_for([ecs_statement]))) == 0
-	count(trust.check(exec_input_for([ecs_statement]))) == 0
+	count(findings_of(input_for([ecs_statement]))) == 0
+	count(findings_of(exec_input_for([ecs_statement]))) == 0
 }
 
 test_unknown_trust_policy_is_not_judged if {
 	d := {"task_definition": {}, "task_roles": {"taskRoleArn": object.union(role("taskRoleArn", []), {"status": "unknown", "trust_policy": null})}}
-	count(trust.check(d)) == 0
-	count(trust.check({})) == 0
+	count(findings_of(d)) == 0
+	count(findings_of({})) == 0
 }
 
 # ECS-TRUST-001
@@ -76,7 +84,7 @@ test_action_case_and_wildcards_are_iam_semantics if {
 
 test_execution_role_trust_is_checked_too if {
 	d := exec_input_for([{"Effect": "Allow", "Principal": {"Service": ["ec2.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}])
-	some f in trust.check(d)
+	some f in findings_of(d)
 	f.rule == "ECS-TRUST-001"
 	f.path == "/executionRoleArn"
 	startswith(f.message, "execution role app (executionRoleArn)")
@@ -118,7 +126,7 @@ test_other_account_root_and_roles_fire if {
 
 test_trusted_account_is_not_cross_account if {
 	d := input_for([ecs_statement, {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::999988887777:role/ci"]}, "Action": ["sts:AssumeRole"]}])
-	findings := trust.check_with(d, {"trusted_accounts": {"999988887777"}, "allowed_registries": []})
+	findings := findings_with(d, {"trusted_accounts": ["999988887777"]})
 	not "ECS-TRUST-002" in rule_ids(findings)
 	"ECS-TRUST-005" in rule_ids(findings)
 }

@@ -214,9 +214,9 @@ def test_quoted_string_equals_the_same_literal_in_a_policy(tmp_path):
 
     shutil.copytree(REPO / "rego", tmp_path / "rego")
     (tmp_path / "rego" / "quoted.rego").write_text(
-        "package ecs.checks.quoted\nimport rego.v1\n\nfindings := check(input)\n\n"
-        'check(doc) := {f | some i\n c := doc.task_definition.containerDefinitions[i]\n c.name == "a\\"b"\n'
-        ' f := {"rule": "TEST-QUOTE", "path": "/containerDefinitions", "message": "quoted"}}\n'
+        "package ecs.checks.quoted\nimport rego.v1\n\n"
+        'findings contains {"rule": "TEST-QUOTE", "path": "/containerDefinitions", "message": "quoted"} if {\n'
+        '\tsome container in input.task_definition.containerDefinitions\n\tcontainer.name == "a\\"b"\n}\n'
     )
     client = create_app(Settings(policy_dir=tmp_path / "rego", auth="none", decision_log=False)).test_client()
     body = {"family": "f", "containerDefinitions": [{"name": 'a"b', "image": "i"}]}

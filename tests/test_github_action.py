@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from ecs_admission.inputs import parse_file_bytes
+from ecs_admission.policy import load_policy_set
 
 from .conftest import EXAMPLES, REPO
 from .doc_pages import code_blocks, page, section
@@ -294,7 +295,7 @@ def test_text_format_and_policy_dir(workspace):
     policies = workspace / "policies"
     shutil.copytree(REPO / "rego", policies)
     # Every rule off but the two this test turns into warnings.
-    catalog = yaml.safe_load((policies / "catalog.yaml").read_text())
+    catalog = load_policy_set(policies).catalog
     enforcement = {rule: "off" for rule in catalog}
     enforcement.update({"ECS-ISO-002": "warn", "ECS-EXEC-001": "warn"})
     (policies / "config.yaml").write_text(yaml.safe_dump({"enforcement": enforcement}))

@@ -17,6 +17,14 @@ def run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def policy_with_module(tmp_path, name: str, module: str, test: str):
+    """The shipped policies plus NAME.rego and its NAME_test.rego."""
+    directory = policy_copy(tmp_path)
+    (directory / f"{name}.rego").write_text(module)
+    (directory / f"{name}_test.rego").write_text(test)
+    return directory
+
+
 def policy_copy(tmp_path):
     directory = tmp_path / "rego"
     shutil.copytree(POLICY_DIR, directory)
@@ -65,13 +73,12 @@ def test_policy_test_reports_failures_with_file_line_and_expression_and_exits_1(
 
 
 def test_policy_test_coverage_reports_each_file(tmp_path):
-    directory = policy_copy(tmp_path)
-    (directory / "extra.rego").write_text(
-        "package ecs.extra\n\nimport rego.v1\n\nused if input.x == 1\n\nunused if input.y == 2\n"
-    )
-    (directory / "extra_test.rego").write_text(
+    directory = policy_with_module(
+        tmp_path,
+        "extra",
+        "package ecs.extra\n\nimport rego.v1\n\nused if input.x == 1\n\nunused if input.y == 2\n",
         "package ecs.extra_test\n\nimport rego.v1\n\nimport data.ecs.extra\n\n"
-        'test_used if extra.used with input as {"x": 1}\n'
+        'test_used if extra.used with input as {"x": 1}\n',
     )
     code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "extra_test", "--coverage")
     assert code == 0
@@ -117,7 +124,7 @@ def test_policy_list_table_json_and_bad_format():
     assert code == 0
     header, *rows = out.strip().splitlines()
     assert header.split()[:3] == ["ID", "ENFORCEMENT", "SEVERITY"]
-    assert rows[0].startswith("ECS-TRUST-001") and any(r.startswith("ECS-ISO-002 ") for r in rows)
+    assert rows[0].startswith("ECS-EXEC-001") and any(r.startswith("ECS-ISO-002 ") for r in rows)
 
     code, out, _ = run("policy", "list", "--format", "json")
     listing = json.loads(out)
@@ -147,3 +154,22 @@ def test_docs_rules_md_is_generated_from_the_catalogue():
     assert code == 0
     current = (REPO / "docs" / "rules.md").read_text()
     assert current == out, "docs/rules.md is stale: run `ecs-admission policy list --format markdown > docs/rules.md`"
+
+
+def test_verbose_shows_print_output_under_the_test_that_printed(tmp_path):
+    # As `opa test -v` does: a print() in a rule shows under each test whose evaluation reached it.
+    directory = policy_with_module(
+        tmp_path,
+        "noisy",
+        "package ecs.checks.noisy\n\nimport rego.v1\n\n"
+        'findings contains "x" if {\n\tprint("saw", input.n)\n\tinput.n > 1\n}\n',
+        "package ecs.checks.noisy_test\n\nimport rego.v1\n\nimport data.ecs.checks.noisy\n\n"
+        'test_big if noisy.findings with input as {"n": 2}\n\ntest_quiet if 1 == 1\n',
+    )
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "noisy", "-v")
+    assert code == 0
+    assert "data.ecs.checks.noisy_test.test_big: PASS\n  noisy.rego:6: saw 2\n" in out
+    assert "test_quiet: PASS\n-" in out
+    code, out, _ = run("policy", "test", "--policy-dir", str(directory), "--run", "noisy", "--format", "json")
+    outputs = {test["name"].rsplit(".", 1)[1]: test["output"] for test in json.loads(out)["tests"]}
+    assert outputs == {"test_big": ["noisy.rego:6: saw 2"], "test_quiet": []}

@@ -11,6 +11,7 @@ from ecs_admission.config import Settings
 from ecs_admission.engines.embedded import EmbeddedEngine
 from ecs_admission.policy import PolicyError, load_policy_set
 from ecs_admission.policy_data import PolicyDataError, validate_catalog, validate_config
+from ecs_admission.rego_tests import run_tests
 from ecs_admission.web import create_app
 
 from .conftest import EXAMPLES, POLICY_DIR
@@ -63,7 +64,7 @@ def test_full_config_is_accepted_and_dates_become_strings():
         ({"enforcment": {}}, "config.yaml: enforcment: unknown key"),
         ({"enforcement": {"ECS-ISO-02": "off"}}, "config.yaml: enforcement.ECS-ISO-02: 'ECS-ISO-02' is not a rule"),
         ({"enforcement": {"ECS-ISO-002": "block"}}, "enforcement.ECS-ISO-002: 'block' must be one of deny, warn, off"),
-        ({"enforcement": {"ECS-ISO-002": False}}, "enforcement.ECS-ISO-002: False must be one of"),
+        ({"enforcement": {"ECS-ISO-002": True}}, "enforcement.ECS-ISO-002: YAML reads a bare on/yes/true as true"),
         (
             {"family_enforcement": [{"family": "web-[", "enforcement": {}}]},
             "family_enforcement[0].family: 'web-[' is not a valid glob",
@@ -185,7 +186,9 @@ def test_unquoted_yaml_date_is_read_as_the_date(tmp_path):
 def test_a_catalogued_package_without_findings_fails_closed(tmp_path):
     directory = policy_copy(tmp_path)
     hardening = directory / "hardening.rego"
-    hardening.write_text(hardening.read_text().replace("findings := check_with(", "findings_renamed := check_with("))
+    hardening.write_text(
+        hardening.read_text().replace("findings contains finding if", "findings_renamed contains finding if")
+    )
     engine = EmbeddedEngine(load_policy_set(directory))
     decision = engine.evaluate(
         {"task_definition": {"containerDefinitions": [{"name": "a"}]}, "now": "2026-11-27T00:00:00Z"}
@@ -214,3 +217,48 @@ def test_a_check_package_without_catalog_entries_is_still_collected(tmp_path):
     decision = EmbeddedEngine(policy).evaluate({"task_definition": {"containerDefinitions": [{"name": "a"}]}})
     acme = [v for v in decision.violations if v.rule == "ACME-001"]
     assert acme and acme[0].severity == "high"  # no catalog entry: denies with default metadata
+
+
+@pytest.mark.parametrize("spelling", ["off", '"off"', "false", "Off"])
+def test_off_false_and_quoted_off_all_mean_off(tmp_path, spelling):
+    directory = policy_copy(tmp_path)
+    (directory / "config.yaml").write_text(
+        f"enforcement:\n  ECS-HARD-007: {spelling}\n"
+        f"family_enforcement:\n  - family: 'batch-*'\n    enforcement: {{ECS-HARD-001: {spelling}}}\n"
+    )
+    config = load_policy_set(directory).data["ecs"]["config"]
+    assert config["enforcement"] == {"ECS-HARD-007": "off"}
+    assert config["family_enforcement"][0]["enforcement"] == {"ECS-HARD-001": "off"}
+
+
+def test_the_shipped_examples_work_when_uncommented(tmp_path):
+    directory = policy_copy(tmp_path)
+    shipped = (directory / "config.yaml").read_text()
+    # The examples are the commented lines indented under their key: `#   ...`.
+    uncommented = "\n".join(line[1:] if line.startswith("#  ") else line for line in shipped.splitlines())
+    assert uncommented != shipped
+    (directory / "config.yaml").write_text(uncommented)
+    config = load_policy_set(directory).data["ecs"]["config"]
+    assert config["enforcement"] == {"ECS-HARD-005": "deny", "ECS-HARD-007": "off"}
+    assert config["family_enforcement"] == [{"family": "batch-*", "enforcement": {"ECS-HARD-007": "off"}}]
+    assert config["allowed_registries"] == ["*.dkr.ecr.*.amazonaws.com", "public.ecr.aws"]
+    assert config["trusted_accounts"] == ["111122223333"]
+    assert config["exemptions"][0]["rule"] == "ECS-ISO-005" and config["exemptions"][0]["expires"] == "2027-03-31"
+    engine = EmbeddedEngine(load_policy_set(directory))
+    decision = engine.evaluate(
+        {"task_definition": {"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx"}]}}
+    )
+    rules = {f.rule for f in decision.violations} | {f.rule for f in decision.warnings}
+    assert "ECS-HARD-007" not in rules and "ECS-HARD-005" in {f.rule for f in decision.violations}
+
+
+def test_the_rego_tests_do_not_depend_on_the_deployed_settings(tmp_path):
+    # The startup self-check runs the Rego tests with whatever config.yaml is deployed.
+    directory = policy_copy(tmp_path)
+    (directory / "config.yaml").write_text(
+        "allowed_registries: ['*.example.com']\n"
+        "trusted_accounts: ['999988887777', '444455556666', '777788889999', '111122223333']\n"
+        "enforcement: {ECS-HARD-005: deny, ECS-TRUST-002: off}\n"
+    )
+    results = run_tests(load_policy_set(directory))
+    assert results and [r.qualified_name for r in results if not r.passed] == []

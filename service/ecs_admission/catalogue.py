@@ -1,4 +1,8 @@
-"""The rule catalogue as people read it: each rule with its effective enforcement."""
+"""The rule catalogue as people read it: each rule with its effective enforcement.
+
+The catalogue (data.ecs.catalog) is generated from the METADATA annotations beside the rules
+(rule_metadata.py); `source` says where a rule is written.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,9 @@ from typing import Any
 
 ENFORCEMENTS = ("deny", "warn", "off")
 
-# Rules the gate's input layer produces in Python, not a Rego check package (so they are not in
-# rego/catalog.yaml, whose every rule the engine tests make fire). Listed, documented and
-# configurable (config.yaml `enforcement`) like the catalogue's own; a catalog.yaml entry of the
-# same id would win.
+# Rules the gate's input layer produces in Python, before any policy runs, so they have no Rego rule
+# to carry a METADATA annotation. Listed, documented and configurable (config.yaml `enforcement`)
+# like the annotated rules; an annotation of the same id would win.
 INPUT_RULES: dict[str, dict[str, Any]] = {
     "ECS-INPUT-001": {
         "title": "Unknown task definition field",
@@ -57,6 +60,9 @@ def rule_catalogue(policy_data: dict[str, Any]) -> list[dict[str, Any]]:
                 "docs": entry.get("docs", ""),
                 "anchors": list(entry.get("anchors") or []),
                 "beyond_anchors": entry.get("beyond_anchors", ""),
+                "description": entry.get("description", ""),
+                "package_title": entry.get("package_title") or (entry.get("package") or "other").capitalize(),
+                "source": entry.get("source", ""),
             }
         )
     return rules

@@ -2,8 +2,10 @@
 
 Layout of a policy directory (the shipped one is rego/ in the repository):
 - `*.rego` modules, `*_test.rego` their unit tests (never part of a bundle or the revision);
-- `NAME.yaml` / `NAME.json` at the top level become `data.ecs.NAME` (for example `catalog.yaml`
-  -> `data.ecs.catalog`), which is also how the bundle's data.json is laid out.
+- `NAME.yaml` / `NAME.json` at the top level become `data.ecs.NAME` (for example `config.yaml`
+  -> `data.ecs.config`), which is also how the bundle's data.json is laid out;
+- `data.ecs.catalog`, the rule catalogue, is generated from the modules' METADATA annotations
+  (rule_metadata.py), never written by hand: each rule's metadata lives beside the rule.
 The revision is a content hash, so the same directory yields the same revision on every engine.
 """
 
@@ -18,11 +20,13 @@ from typing import Any
 import yaml
 
 from .policy_data import PolicyDataError, validate_policy_data
+from .rule_metadata import MetadataError, build_catalog
 
 DATA_ROOT = "ecs"
 DECISION_PACKAGE = "ecs.admission"
 DECISION_RULE = "decision"
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
+CATALOG = "catalog"
 
 
 class PolicyError(RuntimeError):
@@ -46,7 +50,7 @@ class PolicySet:
 
     @property
     def catalog(self) -> dict[str, Any]:
-        catalog = self.data.get(DATA_ROOT, {}).get("catalog", {})
+        catalog = self.data.get(DATA_ROOT, {}).get(CATALOG, {})
         return catalog if isinstance(catalog, dict) else {}
 
 
@@ -98,8 +102,17 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
         name = path.stem
         if name in documents:
             raise PolicyError(f"{path.name}: data document {name!r} is defined twice")
+        if name == CATALOG:
+            raise PolicyError(
+                f"{path.name}: rule metadata lives in a METADATA annotation beside each rule now "
+                "(docs/writing-rules.md); move each entry there and delete this file"
+            )
         documents[name] = _load_data_file(path)
         data_files.append(path.name)
+    try:
+        documents[CATALOG] = build_catalog([(module.name, module.source) for module in modules])
+    except MetadataError as exc:
+        raise PolicyError(str(exc)) from None
     try:
         validate_policy_data(documents)
     except PolicyDataError as exc:

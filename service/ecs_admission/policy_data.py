@@ -1,4 +1,5 @@
-"""Validate the policy directory's data documents: the rule catalogue and the platform config.
+"""Validate the policy directory's data documents: the rule catalogue (generated from the rules'
+METADATA annotations) and the platform config.
 
 Called when the policies load (policy.load_policy_set), so a typo stops the gate with a message
 naming the key instead of silently weakening it: an enforcement override for a rule id that does
@@ -17,7 +18,7 @@ from .catalogue import INPUT_RULES
 SEVERITIES = ("critical", "high", "medium", "low")
 ENFORCEMENTS = ("deny", "warn", "off")
 CATALOG_REQUIRED = ("title", "severity", "enforcement", "remediation", "docs")
-CATALOG_OPTIONAL = ("package", "anchors", "beyond_anchors")
+CATALOG_OPTIONAL = ("package", "anchors", "beyond_anchors", "description", "rego_rule", "source", "package_title")
 CONFIG_KEYS = ("enforcement", "family_enforcement", "allowed_registries", "trusted_accounts", "exemptions")
 EXEMPTION_KEYS = ("rule", "family", "justification", "ticket", "expires")
 FAMILY_OVERRIDE_KEYS = ("family", "enforcement")
@@ -77,7 +78,7 @@ def _date(value: Any, where: str) -> str:
     return value
 
 
-def validate_catalog(catalog: Any, name: str = "catalog.yaml") -> set[str]:
+def validate_catalog(catalog: Any, name: str = "catalog") -> set[str]:
     """Check every entry; return the rule ids."""
     _require(isinstance(catalog, dict), name, f"must be a mapping of rule id to entry, got {_kind(catalog)}")
     for rule_id, entry in catalog.items():
@@ -108,7 +109,9 @@ def validate_catalog(catalog: Any, name: str = "catalog.yaml") -> set[str]:
 def _rule_id(value: Any, where: str, rule_ids: set[str] | None) -> str:
     _non_empty_string(value, where)
     if rule_ids is not None:
-        _require(value in rule_ids, where, f"{value!r} is not a rule in catalog.yaml")
+        _require(
+            value in rule_ids, where, f"{value!r} is not a rule of these policies (no METADATA annotation declares it)"
+        )
     return value
 
 
@@ -116,10 +119,23 @@ def _levels(value: Any, where: str, rule_ids: set[str] | None) -> dict[str, str]
     if value is None:
         return {}
     _require(isinstance(value, dict), where, f"must be a mapping of rule id to deny|warn|off, got {_kind(value)}")
+    levels = {}
     for rule_id, level in value.items():
         _rule_id(rule_id, f"{where}.{rule_id}", rule_ids)
-        _require(level in ENFORCEMENTS, f"{where}.{rule_id}", f"{level!r} must be one of {', '.join(ENFORCEMENTS)}")
-    return value
+        levels[rule_id] = _level(level, f"{where}.{rule_id}")
+    return levels
+
+
+def _level(level: Any, where: str) -> str:
+    # YAML 1.1 reads a bare off (and no, false) as false: it can only have meant off.
+    if level is False:
+        return "off"
+    if level is True:
+        raise PolicyDataError(
+            f'{where}: YAML reads a bare on/yes/true as true; write deny, warn or off (quote it: "deny")'
+        )
+    _require(level in ENFORCEMENTS, where, f"{level!r} must be one of {', '.join(ENFORCEMENTS)}")
+    return level
 
 
 def _list(value: Any, where: str) -> list[Any]:

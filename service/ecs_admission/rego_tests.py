@@ -49,6 +49,7 @@ class RegoTestResult:
     detail: str = ""
     line: int = 0
     skipped: bool = False
+    output: tuple[str, ...] = ()  # print() output while the test ran: "file:line: message"
 
     @property
     def qualified_name(self) -> str:
@@ -121,7 +122,10 @@ def _failed_expression(trace: list[dict[str, Any]] | None, sources: dict[str, st
 
 
 def run_tests(
-    policy: PolicySet, coverage: Coverage | None = None, only: re.Pattern[str] | None = None
+    policy: PolicySet,
+    coverage: Coverage | None = None,
+    only: re.Pattern[str] | None = None,
+    capture_prints: bool = False,
 ) -> list[RegoTestResult]:
     """Run every discovered test in-process on OPA's evaluator.
 
@@ -130,7 +134,9 @@ def run_tests(
 
     The binding compiles the whole set for each distinct query, so every test package is read in
     one query; a package whose evaluation fails (a conflict, say) is retried test by test so that
-    the error lands on the test that raised it.
+    the error lands on the test that raised it. With `capture_prints`, print() output is kept per
+    test as `opa test -v` shows it: when the shared run printed anything, each test runs again on
+    its own (a print in a rule cannot otherwise be told apart by test), in the packages that print.
     """
     cases = [case for case in discover(policy) if only is None or only.search(case.qualified_name)]
     files: tuple[RegoFile, ...] = (*policy.modules, *policy.tests)
@@ -138,8 +144,12 @@ def run_tests(
     bindings = load_bindings()
     packages = sorted({case.package for case in cases if not case.skipped})
     opa = new_opa(files, policy.data, compile_now=not packages)
+    printed: list[str] = []
+    if capture_prints:
+        opa.print_handler = lambda message, location: printed.append(f"{location}: {message}")
     try:
         values = _package_values(opa, bindings, packages, coverage)
+        rerun = _printing_packages(opa, bindings, packages, printed) if printed else set()
         results = []
         for case in cases:
             if case.skipped:
@@ -155,10 +165,28 @@ def run_tests(
             if not passed and detail in ("false", "undefined"):
                 explained = _explain(opa, bindings, case.qualified_name[len("data.") :], sources)
                 detail = f"{detail}, {explained}" if explained else detail
-            results.append(RegoTestResult(case.file, case.package, case.name, passed, detail, case.line))
+            output: tuple[str, ...] = ()
+            if case.package in rerun:
+                printed.clear()
+                _run_one(opa, bindings, case, None)
+                output = tuple(printed)
+            results.append(RegoTestResult(case.file, case.package, case.name, passed, detail, case.line, output=output))
     finally:
         opa.close()
     return results
+
+
+def _printing_packages(opa: Any, bindings: Any, packages: list[str], printed: list[str]) -> set[str]:
+    """The test packages whose evaluation prints, each evaluated on its own: only their tests are
+    then run one by one to tell whose output is whose."""
+    found = set()
+    for package in packages:
+        printed.clear()
+        with contextlib.suppress(bindings.OpaError):
+            opa.eval_document(package, None)
+        if printed:
+            found.add(package)
+    return found
 
 
 def _package_values(
