@@ -9,7 +9,8 @@ package ecs.admission
 import rego.v1
 
 # The check packages: every ecs.checks.* package, and every package the catalogue names, so a
-# renamed or broken one is reported rather than silently skipped.
+# renamed or broken one is reported rather than silently skipped. Enumerated here rather than
+# listed in data, so a module added to a bundle by hand is never left out.
 check_packages := {concern |
 	some concern
 	data.ecs.checks[concern]
@@ -84,7 +85,16 @@ catalog_document := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
 # The decision over the check packages' findings.
-decision := decide(all_findings, catalog_document, config, input)
+decision := decide_with(all_findings, global_table, config, input)
+
+# The catalogue joined with config.yaml's global enforcement ({rule: {bucket, meta}}, rule_table
+# below). It depends on data only, and working it out cost more than the rest of a decision, so the
+# engine evaluates rule_table once when it loads the policies and hands the result over as
+# data.ecs.decision_table, with the config it was worked out for (a bundle carries it too). A table
+# for another config (a bundle's config edited by hand) is not used: it is worked out here instead.
+global_table := data.ecs.decision_table.table if {
+	data.ecs.decision_table.config == config
+} else := rule_table(catalog_document, config)
 
 all_findings := (joined_findings | package_failures) | unreadable_entries
 

@@ -194,3 +194,19 @@ test_shipped_catalog_covers_every_rule_the_checks_name if {
 		is_object(data.ecs.catalog[rule_id])
 	}
 }
+
+precomputed := {"ECS-ISO-002": {"bucket": "warnings", "meta": {"severity": "low", "title": "t", "remediation": "r", "docs": "d", "enforcement": "warn"}}}
+
+test_a_precomputed_table_is_used_for_the_config_it_was_made_for if {
+	admission.global_table == precomputed with data.ecs.decision_table as {"config": {"enforcement": {}}, "table": precomputed}
+		with data.ecs.config as {"enforcement": {}}
+		with data.ecs.catalog as catalog
+}
+
+test_a_table_made_for_another_config_is_not_used if {
+	table := admission.global_table with data.ecs.decision_table as {"config": {"enforcement": {"ECS-ISO-002": "warn"}}, "table": precomputed}
+		with data.ecs.config as {"enforcement": {}}
+		with data.ecs.catalog as catalog
+	table["ECS-ISO-002"].bucket == "violations"
+	table == admission.rule_table(catalog, {"enforcement": {}})
+}

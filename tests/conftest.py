@@ -33,12 +33,6 @@ os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
 
 FIXTURE_CORPUS = REPO / "tests" / "fixtures" / "corpus"
 CORPUS_ENV = "ECS_ADMISSION_CORPUS"
-# Tests that only mean something on the full external corpus (they count its files). They live in
-# files this change does not own, so they are named here rather than marked in place.
-EXTERNAL_CORPUS_TESTS = {
-    "tests/test_parity.py::test_the_corpus_and_cases_are_there",
-    "tests/test_engine_layout.py::test_split_and_single_plan_decide_the_same_on_the_corpus",
-}
 
 
 def external_corpus() -> Path | None:
@@ -63,7 +57,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason=f"needs the full corpus: set {CORPUS_ENV} (see docs/configuration.md)")
     for item in items:
-        if item.get_closest_marker("external_corpus") or item.nodeid in EXTERNAL_CORPUS_TESTS:
+        if item.get_closest_marker("external_corpus"):
             item.add_marker(skip)
 
 

@@ -37,6 +37,10 @@ def test_bundle_layout(policy_bundle):
     assert manifest["roots"] == ["ecs"]
     assert manifest["revision"] == POLICY.revision
     data = json.loads(members["/data.json"])
+    # The policy directory's data, plus the decision table the engine works out from it once.
+    derived = data["ecs"].pop("decision_table")
+    assert derived["table"] == EmbeddedEngine(POLICY).query({}, "ecs.admission.global_table")
+    assert derived["config"] == POLICY.data["ecs"]["config"]
     assert data == POLICY.data
     assert set(data) == {"ecs"} and {"catalog", "config"} <= set(data["ecs"])
 

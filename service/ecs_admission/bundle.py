@@ -4,7 +4,9 @@ Layout (what `opa build` writes and `opa run --bundle` / OPA's bundle service re
 - `/.manifest`: `{"revision": ..., "roots": ["ecs"], "metadata": {...}}`; roots make OPA refuse
   a bundle that would write outside data.ecs and keep other bundles out of it;
 - `/<path>.rego`: every module, at its path relative to the policy directory; tests are left out;
-- `/data.json`: `{"ecs": {"catalog": ..., "config": ...}}`, laid out exactly as policy.py lays data.
+- `/data.json`: `{"ecs": {"catalog": ..., "config": ..., ...}}`, laid out exactly as policy.py lays data, plus
+  what the in-process engine derives from it once (engines/embedded.py derived_data), so both placements
+  evaluate the same data.
 
 The revision defaults to PolicySet.revision (the content hash the embedded engine reports), so a
 decision names the same revision whichever engine made it. The archive is byte-for-byte
@@ -29,6 +31,7 @@ from typing import TextIO
 
 from . import __version__
 from .config import Settings
+from .engines.embedded import with_derived_data
 from .policy import DATA_ROOT, PolicyError, PolicySet, load_policy_set
 from .selfcheck import self_check
 
@@ -72,7 +75,7 @@ def check_roots(policy: PolicySet) -> None:
 def bundle_members(policy: PolicySet, revision: str) -> list[tuple[str, bytes]]:
     members = [
         ("/" + MANIFEST, json.dumps(manifest(policy, revision), indent=2, sort_keys=True).encode()),
-        ("/data.json", json.dumps(policy.data, indent=2, sort_keys=True).encode()),
+        ("/data.json", json.dumps(with_derived_data(policy), indent=2, sort_keys=True).encode()),
     ]
     members += [("/" + module.name, module.source.encode()) for module in policy.modules]
     return sorted(members)

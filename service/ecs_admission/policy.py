@@ -27,6 +27,9 @@ DECISION_PACKAGE = "ecs.admission"
 DECISION_RULE = "decision"
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 CATALOG = "catalog"
+# Documents the engine derives from the data once (engines/embedded.py derived_data): a data file
+# may not take their names.
+GENERATED = ("decision_table",)
 
 
 class PolicyError(RuntimeError):
@@ -102,6 +105,8 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
         name = path.stem
         if name in documents:
             raise PolicyError(f"{path.name}: data document {name!r} is defined twice")
+        if name in GENERATED:
+            raise PolicyError(f"{path.name}: a data document may not be called {name} (the loader writes it)")
         if name == CATALOG:
             raise PolicyError(
                 f"{path.name}: rule metadata lives in a METADATA annotation beside each rule now "

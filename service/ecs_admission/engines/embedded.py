@@ -125,13 +125,51 @@ def new_opa(
     return opa
 
 
+DECISION_TABLE = "decision_table"
+DECISION_TABLE_QUERY = (
+    "config := data.ecs.admission.config; "
+    "table := data.ecs.admission.rule_table(data.ecs.admission.catalog_document, config)"
+)
+
+
+def derived_data(opa: Any, bindings: ModuleType) -> dict[str, Any]:
+    """Data worked out once from the policies' own data, by the policies themselves.
+
+    `data.ecs.decision_table` is admission.rego's rule_table over the catalogue and config.yaml: it
+    changes only with them, yet cost more than the rest of a decision when worked out per request.
+    Evaluated here with OPA, so it is the same function's answer; a policy set without that function
+    gets nothing, and its decision works the table out itself.
+    """
+    try:
+        rows = opa.eval_query(DECISION_TABLE_QUERY)
+    except bindings.OpaError as exc:
+        if is_compile_error(exc):
+            raise EngineError(f"policies do not compile: {describe_opa_error(exc)}", "embedded") from None
+        return {}
+    row = rows[0] if rows else {}
+    if not isinstance(row.get("table"), dict):
+        return {}
+    return {DECISION_TABLE: {"config": row.get("config"), "table": row["table"]}}
+
+
+def with_derived_data(policy: PolicySet) -> dict[str, Any]:
+    """The policy set's data plus what derived_data works out from it (the bundle's data.json too)."""
+    bindings = load_bindings()
+    opa = new_opa(policy.modules, policy.data, compile_now=False)
+    try:
+        derived = derived_data(opa, bindings)
+    finally:
+        opa.close()
+    return {**policy.data, DATA_ROOT: {**policy.data[DATA_ROOT], **derived}}
+
+
 class EmbeddedEngine:
     name = "embedded"
 
     def __init__(self, policy: PolicySet):
         self._policy = policy
         self._bindings = load_bindings()
-        self._opa = new_opa(policy.modules, policy.data, self.name, warm=DECISION_PATH)
+        self._opa = new_opa(policy.modules, with_derived_data(policy), self.name, warm=DECISION_PATH)
 
     @property
     def revision(self) -> str:
