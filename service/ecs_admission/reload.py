@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="load, compile, canary and Rego tests; one JSON line")
     validate.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
-    # rego-cpp may echo compile errors on stdout; keep the answer on a line of its own at the end.
+    # Rego print() or a library may write to stdout too; the answer is a line of its own at the end.
     result = validate_in_process(args.directory)
     sys.stdout.flush()
     print("\n" + json.dumps(result.to_dict()), flush=True)

@@ -82,8 +82,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout": int(settings.worker_timeout),
         "graceful_timeout": 10,
         "keepalive": 5,
-        # Each worker builds its own app and so compiles the policies itself: regopy objects are
-        # native and are not shared across fork.
+        # Each worker builds its own app and so loads OPA's Go evaluator itself, after the fork: the
+        # Go runtime must never start in the master (docs/engines.md).
         "preload_app": False,
         # stdout carries only decision records (one JSON object per line); gunicorn's own
         # access and error logs go to stderr.

@@ -27,7 +27,7 @@ MAX_ALIASES = 100
 # on 2 busy cores (docs/hardening.md). Hand-written templates hold a few thousand; large generated
 # templates are JSON (CDK synthesises JSON), which keeps MAX_NODES.
 MAX_YAML_NODES = 20_000
-# Signed 64-bit: what OPA and regopy both hold exactly; ECS's own integer fields are 32-bit.
+# Signed 64-bit: what OPA holds exactly; ECS's own integer fields are 32-bit.
 MIN_INT, MAX_INT = -(2**63), 2**63 - 1
 # Only a \uD800-\uDFFF escape can put a lone surrogate into a decoded JSON string; checking the
 # text for one first keeps the per-string check off the common path.
