@@ -209,9 +209,16 @@ def floor_server(workers: int, workdir: Path) -> Iterator[tuple[int, int]]:
         command += ["--threads", str(options["threads"])]
     with open(workdir / "floor.log", "ab") as log:
         process = subprocess.Popen([*command, "floor_app:app"], cwd=REPO, stdout=log, stderr=log)
+    with running(process, port):
+        yield port, process.pid
+
+
+@contextlib.contextmanager
+def running(process: subprocess.Popen, port: int) -> Iterator[None]:
+    """Until the block ends: ready first, then stopped (killed if it will not stop)."""
     try:
         wait_ready(port, process)
-        yield port, process.pid
+        yield
     finally:
         process.terminate()
         try:
@@ -236,15 +243,8 @@ def server(workers: int, workdir: Path, extra_env: dict[str, str]) -> Iterator[t
         process = subprocess.Popen(
             [sys.executable, "-m", "ecs_admission.cli", "serve"], cwd=REPO, env=env, stdout=records, stderr=log
         )
-    try:
-        wait_ready(port, process)
+    with running(process, port):
         yield port, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # --- load generators -----------------------------------------------------------------------------
