@@ -56,7 +56,9 @@ def test_policy_that_does_not_compile(tmp_path):
 def test_undefined_decision(tmp_path):
     directory = policy_copy(tmp_path)
     source = (directory / "admission.rego").read_text()
-    renamed = source.replace("decision := decide(", "decision_renamed := decide(")
+    entry_point = "decision := decide_with("
+    assert entry_point in source
+    renamed = source.replace(entry_point, "decision_renamed := decide_with(")
     (directory / "admission.rego").write_text(renamed)
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     assert_fails_closed(client, "undefined", policies_loaded=True)
@@ -106,7 +108,8 @@ def test_malformed_decision_documents_are_engine_errors(document, fragment):
 def test_malformed_decision_from_policy_is_503(tmp_path):
     directory = policy_copy(tmp_path)
     source = (directory / "admission.rego").read_text()
-    entry_point = "decision := decide(all_findings, catalog_document, config, input)"
+    entry_point = "decision := decide_with(all_findings, global_table, config, input)"
+    assert entry_point in source
     broken = source.replace(entry_point, 'decision := {"violations": "none"}')
     (directory / "admission.rego").write_text(broken)
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
