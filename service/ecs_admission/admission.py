@@ -132,10 +132,12 @@ class Gate:
             engine_ms = (time.perf_counter() - engine_started) * 1000
         violations, warnings = list(raw.violations), list(raw.warnings)
         # Findings of the input layer (not of a Rego rule), placed by config.yaml's enforcement.
+        levels: dict[str, str] = {}  # the sidecar's policy_data() is a request: once per rule, not per finding
         for finding in unknown_key_findings(request.task_definition):
-            enforcement = self._enforcement(finding.rule)
-            if enforcement != "off":
-                (violations if enforcement == "deny" else warnings).append(finding)
+            if finding.rule not in levels:
+                levels[finding.rule] = self._enforcement(finding.rule)
+            if levels[finding.rule] != "off":
+                (violations if levels[finding.rule] == "deny" else warnings).append(finding)
         violations.sort(key=Finding.sort_key)
         warnings.sort(key=Finding.sort_key)
         return Decision(
