@@ -109,6 +109,12 @@ def parse_token_hashes(name: str, raw: str) -> tuple[tuple[str, str], ...]:
     return tuple((label, value.lower()) for label, value in entries)
 
 
+
+def env_setting(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value, or None when it is unset or empty (empty means "the default")."""
+    raw = env.get(name)
+    return raw if raw not in (None, "") else None
+
 @dataclass(frozen=True)
 class Settings:
     """Service configuration. Field docs double as docs/configuration.md's settings table."""
@@ -186,8 +192,7 @@ class Settings:
         env = os.environ if environ is None else environ
 
         def get(suffix: str) -> str | None:
-            raw = env.get(PREFIX + suffix)
-            return raw if raw not in (None, "") else None
+            return env_setting(env, PREFIX + suffix)
 
         values: dict[str, object] = {}
         if (raw := get("POLICY_DIR")) is not None:

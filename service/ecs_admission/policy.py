@@ -29,7 +29,8 @@ DATA_SUFFIXES = (".yaml", ".yml", ".json")
 CATALOG = "catalog"
 # Documents the engine derives from the data once (engines/embedded.py derived_data): a data file
 # may not take their names.
-GENERATED = ("decision_table",)
+DECISION_TABLE = "decision_table"
+GENERATED = (DECISION_TABLE,)
 
 
 class PolicyError(RuntimeError):

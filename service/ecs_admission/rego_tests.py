@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engines.embedded import describe_opa_error, is_compile_error, load_bindings, new_opa
-from .errors import EngineError
+from .engines.embedded import compile_failure, describe_opa_error, is_compile_error, load_bindings, new_opa
 from .policy import PolicySet, RegoFile
 
 _PACKAGE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
@@ -200,7 +199,7 @@ def _package_values(
         rows = opa.eval_query(query, None, coverage=coverage is not None)
     except bindings.OpaError as exc:
         if is_compile_error(exc):
-            raise EngineError(f"policies do not compile: {describe_opa_error(exc)}", "embedded") from None
+            raise compile_failure(exc) from None
         return dict.fromkeys(packages)
     if coverage is not None:
         coverage.add(opa.last_coverage)

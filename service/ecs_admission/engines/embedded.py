@@ -18,7 +18,7 @@ from typing import Any
 
 from ..decision import RawDecision
 from ..errors import EngineError
-from ..policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, PolicySet, RegoFile
+from ..policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, DECISION_TABLE, PolicySet, RegoFile
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,10 @@ def is_compile_error(exc: Exception) -> bool:
     return getattr(exc, "code", None) in COMPILE_ERROR_CODES
 
 
+def compile_failure(exc: Exception, engine: str = "embedded") -> EngineError:
+    return EngineError(f"policies do not compile: {describe_opa_error(exc)}", engine)
+
+
 def new_opa(
     modules: tuple[RegoFile, ...],
     data: dict[str, Any],
@@ -120,12 +124,11 @@ def new_opa(
     except bindings.OpaError as exc:
         if is_compile_error(exc):
             opa.close()
-            raise EngineError(f"policies do not compile: {describe_opa_error(exc)}", engine) from None
+            raise compile_failure(exc, engine) from None
         # Compiled: the warm-up input ({}) is just not one the document is defined or valid for.
     return opa
 
 
-DECISION_TABLE = "decision_table"
 DECISION_TABLE_QUERY = (
     "config := data.ecs.admission.config; "
     "table := data.ecs.admission.rule_table(data.ecs.admission.catalog_document, config)"
@@ -144,7 +147,7 @@ def derived_data(opa: Any, bindings: ModuleType) -> dict[str, Any]:
         rows = opa.eval_query(DECISION_TABLE_QUERY)
     except bindings.OpaError as exc:
         if is_compile_error(exc):
-            raise EngineError(f"policies do not compile: {describe_opa_error(exc)}", "embedded") from None
+            raise compile_failure(exc) from None
         return {}
     row = rows[0] if rows else {}
     if not isinstance(row.get("table"), dict):

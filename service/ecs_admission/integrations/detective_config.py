@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..config import ConfigError, parse_bool, parse_choice
+from ..config import ConfigError, env_setting, parse_bool, parse_choice
 
 PREFIX = "ECS_ADMISSION_DETECTIVE_"
 RESPONSES = ("tag", "deregister")
@@ -63,8 +63,7 @@ class DetectiveSettings:
         env = os.environ if environ is None else environ
 
         def get(suffix: str) -> str | None:
-            raw = env.get(PREFIX + suffix)
-            return raw if raw not in (None, "") else None
+            return env_setting(env, PREFIX + suffix)
 
         values: dict[str, object] = {}
         if (raw := get("PIPELINE_ROLES")) is not None:
