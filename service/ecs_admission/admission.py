@@ -78,10 +78,14 @@ class Gate:
         self.default_context = {k: v for k, v in (default_context or {}).items() if v}
 
     def input_document(
-        self, request: AdmissionRequest, now: dt.datetime, timings: dict[str, float] | None = None
+        self,
+        request: AdmissionRequest,
+        now: dt.datetime,
+        timings: dict[str, float] | None = None,
+        account: DeployAccount | None = None,
     ) -> dict[str, Any]:
         """The document the Rego policies see as `input` (docs/policies.md "The policy input")."""
-        context = self.context(request)
+        context = self.context(request, account)
         return {
             "task_definition": request.task_definition,
             "task_roles": self.facts.gather(request, context, timings),
@@ -109,10 +113,10 @@ class Gate:
             request.task_definition_arn,
         )
 
-    def context(self, request: AdmissionRequest) -> dict[str, str]:
+    def context(self, request: AdmissionRequest, account: DeployAccount | None = None) -> dict[str, str]:
         """`input.context`: the request's, over the configured one, with the deploy account and its source."""
         context = {**self.default_context, **request.context}
-        found = self.deploy_account(request)
+        found = account or self.deploy_account(request)
         context.pop("account", None)
         if found.account:
             context["account"] = found.account
@@ -125,7 +129,8 @@ class Gate:
         if dry_run is None:
             dry_run = request.dry_run if request.dry_run is not None else self.default_mode == "dry-run"
         timings: dict[str, float] = {}
-        document = self.input_document(request, utc_now(), timings)
+        account = self.deploy_account(request)
+        document = self.input_document(request, utc_now(), timings, account)
         with self._evaluating:
             engine_started = time.perf_counter()  # the engine's time, not the wait for another thread's turn
             raw = self.engine.evaluate(document)
@@ -159,7 +164,7 @@ class Gate:
             engine_decision_id=raw.engine_decision_id,
             duration_ms=(time.perf_counter() - started) * 1000,
             timings_ms={"engine": engine_ms, **timings},
-            deploy_account=self.deploy_account(request).to_dict(),
+            deploy_account=account.to_dict(),
         )
 
 
