@@ -170,17 +170,13 @@ class PolicyReloader:
         with self._lock:
             self._fingerprint = fingerprint(self.source)
             try:
-                revision = load_policy_set(self.source).revision
+                policy = load_policy_set(self.source)
             except PolicyError as exc:
                 return self._failed(None, str(exc))
             serving = _serving_engine(self.gate)
-            if revision == serving.revision and serving.name == "embedded" and hasattr(serving, "policy"):
+            if policy.revision == serving.revision and serving.name == "embedded" and hasattr(serving, "policy"):
                 self._clear()  # back to what is serving (a reverted bad push): nothing to report
                 return False
-            try:
-                policy = load_policy_set(self.source)
-            except PolicyError as exc:
-                return self._failed(revision, str(exc))
             validation, engine = build_validated(policy)
             if engine is None:
                 return self._failed(policy.revision, validation.error or "validation failed")
