@@ -9,19 +9,19 @@ import time
 import uuid
 from typing import Any, Protocol
 
-from .catalogue import INPUT_RULES, effective_enforcement
-from .config import Settings
-from .decision import Decision, Finding, TaskDefinitionSummary
-from .engines import Engine
-from .engines.factory import build_engine
-from .errors import EngineError
-from .facts.account import DeployAccount, deploy_account
-from .facts.gather import RoleFactsProvider
-from .facts.iam import IamLookup, resolve_mode
-from .facts.judge import judge_roles
-from .facts.roles import build_task_roles
-from .inputs import AdmissionRequest
-from .inputs.fields import unknown_key_findings
+from ecs_admission.catalogue import INPUT_RULES, effective_enforcement
+from ecs_admission.config import Settings
+from ecs_admission.decision import Decision, Finding, TaskDefinitionSummary
+from ecs_admission.engines import Engine
+from ecs_admission.engines.factory import build_engine
+from ecs_admission.errors import EngineError
+from ecs_admission.facts.account import DeployAccount, deploy_account
+from ecs_admission.facts.gather import RoleFactsProvider
+from ecs_admission.facts.iam import IamLookup, resolve_mode
+from ecs_admission.facts.judge import judge_roles
+from ecs_admission.facts.roles import build_task_roles
+from ecs_admission.inputs import AdmissionRequest
+from ecs_admission.inputs.fields import unknown_key_findings
 
 log = logging.getLogger(__name__)
 

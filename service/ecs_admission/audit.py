@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .config import Settings
-from .facts.iam import client_config, configured_region
+from ecs_admission.config import Settings
+from ecs_admission.facts.iam import client_config, configured_region
 
 AUDIT_ACTIONS = ("ecs:ListTaskDefinitionFamilies", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition")
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 
-from . import metrics
-from .config import Settings
+from ecs_admission import metrics
+from ecs_admission.config import Settings
 
 log = logging.getLogger(__name__)
 

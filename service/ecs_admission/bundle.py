@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__
-from .config import Settings
-from .engines.embedded import with_derived_data
-from .policy import DATA_ROOT, PolicyError, PolicySet, load_policy_set
-from .selfcheck import self_check
+from ecs_admission import __version__
+from ecs_admission.config import Settings
+from ecs_admission.engines.embedded import with_derived_data
+from ecs_admission.policy import DATA_ROOT, PolicyError, PolicySet, load_policy_set
+from ecs_admission.selfcheck import self_check
 
 MANIFEST = ".manifest"
 ROOTS = (DATA_ROOT,)

@@ -14,37 +14,37 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from . import __version__
-from .admission import Gate, build_gate
-from .bundle import cmd_policy_bundle, cmd_policy_mask_bundle
-from .catalogue import rule_catalogue
-from .config import ConfigError, Settings
-from .decision import Decision
-from .errors import EngineError, InputError
-from .formats import FORMATS, CheckResult, RenderContext, Source, render
-from .formats.github import step_summary
-from .formats.origin import find_origin
-from .formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT, workspace
-from .formats.text import render_result as render_text
-from .inputs import normalise, parse_file_bytes
-from .inputs.cloudformation import is_template, load_template
-from .integrations.gate_client import (
+from ecs_admission import __version__
+from ecs_admission.admission import Gate, build_gate
+from ecs_admission.bundle import cmd_policy_bundle, cmd_policy_mask_bundle
+from ecs_admission.catalogue import rule_catalogue
+from ecs_admission.config import ConfigError, Settings
+from ecs_admission.decision import Decision
+from ecs_admission.errors import EngineError, InputError
+from ecs_admission.formats import FORMATS, CheckResult, RenderContext, Source, render
+from ecs_admission.formats.github import step_summary
+from ecs_admission.formats.origin import find_origin
+from ecs_admission.formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT, workspace
+from ecs_admission.formats.text import render_result as render_text
+from ecs_admission.inputs import normalise, parse_file_bytes
+from ecs_admission.inputs.cloudformation import is_template, load_template
+from ecs_admission.integrations.gate_client import (
     DEFAULT_TIMEOUT,
     GateClient,
     GateError,
     GateUnreachable,
     content_type_for,
 )
-from .policy_cli import add_policy_commands
-from .streams import ReaderMayClose, silence
-from .templates import decide_template
+from ecs_admission.policy_cli import add_policy_commands
+from ecs_admission.streams import ReaderMayClose, silence
+from ecs_admission.templates import decide_template
 
 __all__ = ["EXIT_ALLOWED", "EXIT_DENIED", "EXIT_ENGINE", "EXIT_INPUT", "CheckResult", "main", "render_text"]
 
 
 def version_text() -> str:
     # The pinned versions, not the loaded library's: --version must answer even where it cannot load.
-    from .engines.embedded import BINDINGS_DISTRIBUTION, BINDINGS_VERSION, OPA_VERSION
+    from ecs_admission.engines.embedded import BINDINGS_DISTRIBUTION, BINDINGS_VERSION, OPA_VERSION
 
     return f"ecs-admission {__version__} (OPA {OPA_VERSION} in-process ({BINDINGS_DISTRIBUTION} {BINDINGS_VERSION}))"
 
@@ -194,7 +194,7 @@ def _report_securityhub(
     args: argparse.Namespace, region: str, judged: list[tuple[str, CheckResult]], stderr: TextIO
 ) -> int:
     """Sync each judged revision's Security Hub findings, as the detective Lambda does; exit 3 if that fails."""
-    from .securityhub import SecurityHubError, findings_client, sync_judged
+    from ecs_admission.securityhub import SecurityHubError, findings_client, sync_judged
 
     try:
         hub = findings_client(Settings.from_env(), region)
@@ -342,8 +342,8 @@ def _report(
 
 
 def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
-    from .audit import AuditError, ecs_client, registered_task_definitions
-    from .progress import AuditProgress
+    from ecs_admission.audit import AuditError, ecs_client, registered_task_definitions
+    from ecs_admission.progress import AuditProgress
 
     try:
         client = ecs_client(Settings.from_env(), args.region)
@@ -388,7 +388,7 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
 
 
 def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
-    from .server import PortUnavailable, run_gunicorn
+    from ecs_admission.server import PortUnavailable, run_gunicorn
 
     settings = Settings.from_env().with_overrides(
         host=args.host, port=args.port, workers=args.workers, policy_dir=args.policy_dir

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import EngineError
+from ecs_admission.errors import EngineError
 
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}

@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from .redaction import mask_text
+from ecs_admission.redaction import mask_text
 
 
 class MaskingFormatter(logging.Formatter):

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from .policy_data import PolicyDataError, validate_policy_data
-from .rule_metadata import MetadataError, build_catalog
+from ecs_admission.policy_data import PolicyDataError, validate_policy_data
+from ecs_admission.rule_metadata import MetadataError, build_catalog
 
 DATA_ROOT = "ecs"
 DECISION_PACKAGE = "ecs.admission"

@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import Any, TextIO
 
-from .catalogue import rule_catalogue
-from .errors import EngineError
-from .policy import DATA_ROOT, PolicyError, PolicySet, load_policy_set
-from .rego_tests import Coverage, RegoTestResult, run_tests
+from ecs_admission.catalogue import rule_catalogue
+from ecs_admission.errors import EngineError
+from ecs_admission.policy import DATA_ROOT, PolicyError, PolicySet, load_policy_set
+from ecs_admission.rego_tests import Coverage, RegoTestResult, run_tests
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 RESULTS_MARKER = "ecs-admission-test-results: "

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from .catalogue import INPUT_RULES
+from ecs_admission.catalogue import INPUT_RULES
 
 SEVERITIES = ("critical", "high", "medium", "low")
 ENFORCEMENTS = ("deny", "warn", "off")

@@ -21,8 +21,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from .decision import Decision
-from .redaction import RedactingFormatter, mask_text
+from ecs_admission.decision import Decision
+from ecs_admission.redaction import RedactingFormatter, mask_text
 
 LOGGER_NAME = "ecs_admission.decisions"
 RECORD_VERSION = 1

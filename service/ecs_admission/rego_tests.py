@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engines.embedded import compile_failure, describe_opa_error, is_compile_error, load_bindings, new_opa
-from .policy import PolicySet, RegoFile
+from ecs_admission.engines.embedded import compile_failure, describe_opa_error, is_compile_error, load_bindings, new_opa
+from ecs_admission.policy import PolicySet, RegoFile
 
 _PACKAGE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _TEST_RE = re.compile(r"^((?:todo_)?test_\w+)\b", re.MULTILINE)

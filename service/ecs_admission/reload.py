@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import metrics
-from .errors import EngineError
-from .policy import PolicyError, PolicySet, default_policy_dir, load_policy_set
+from ecs_admission import metrics
+from ecs_admission.errors import EngineError
+from ecs_admission.policy import PolicyError, PolicySet, default_policy_dir, load_policy_set
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ class Validation:
 
 def build_validated(policy: PolicySet) -> tuple[Validation, Any]:
     """Compile the set, answer the readiness canary and run its Rego tests; (verdict, engine or None)."""
-    from .engines.embedded import EmbeddedEngine
-    from .rego_tests import run_tests
-    from .web.routes import CANARY
+    from ecs_admission.engines.embedded import EmbeddedEngine
+    from ecs_admission.rego_tests import run_tests
+    from ecs_admission.web.routes import CANARY
 
     try:
         engine = EmbeddedEngine(policy)

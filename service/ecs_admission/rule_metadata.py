@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from .policy_data import ENFORCEMENTS, SEVERITIES
+from ecs_admission.policy_data import ENFORCEMENTS, SEVERITIES
 
 CHECKS_PREFIX = "ecs.checks."
 # The rules a check package may expose, in the order admission.rego reads them.

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .decision import Decision, Finding
-from .redaction import mask_text
+from ecs_admission.decision import Decision, Finding
+from ecs_admission.redaction import mask_text
 
 SECURITYHUB_ACTIONS = ("securityhub:BatchImportFindings", "securityhub:GetFindings")
 SCHEMA_VERSION = "2018-10-08"
@@ -347,7 +347,7 @@ def findings_client(settings: Any, region: str) -> FindingsClient:
     """Security Hub in `region`, honouring AWS_ENDPOINT_URL and the project's retry and timeout settings."""
     import boto3
 
-    from .facts.iam import client_config
+    from ecs_admission.facts.iam import client_config
 
     return FindingsClient(
         boto3.session.Session().client("securityhub", region_name=region, config=client_config(settings))

@@ -15,9 +15,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .errors import EngineError
-from .policy import PolicySet
-from .rego_tests import run_tests
+from ecs_admission.errors import EngineError
+from ecs_admission.policy import PolicySet
+from ecs_admission.rego_tests import run_tests
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from . import metrics, records
-from .config import Settings
-from .gunicorn_log import MaskingLogger
-from .reload import MasterSnapshots
-from .worker import worker_class
+from ecs_admission import metrics, records
+from ecs_admission.config import Settings
+from ecs_admission.gunicorn_log import MaskingLogger
+from ecs_admission.reload import MasterSnapshots
+from ecs_admission.worker import worker_class
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class WebhookApplication(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from .web import create_app
+        from ecs_admission.web import create_app
 
         return create_app(self.settings)
 
@@ -148,7 +148,7 @@ def check_bindable(host: str, port: int) -> None:
 
 
 def run_gunicorn(settings: Settings) -> int:
-    from .web.auth import Authenticator
+    from ecs_admission.web.auth import Authenticator
 
     check_bindable(settings.host, settings.port)
     Authenticator(settings)  # a token or secrets file that cannot be read stops start-up here, with its name

@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .admission import Gate
-from .decision import Decision, Finding
-from .errors import InputError
-from .facts.documents import MAX_SUPPLIED_STATEMENTS, statement_count
-from .facts.judge import responsible_policy_path
-from .inputs.cloudformation import Template, TemplateTaskDefinition
+from ecs_admission.admission import Gate
+from ecs_admission.decision import Decision, Finding
+from ecs_admission.errors import InputError
+from ecs_admission.facts.documents import MAX_SUPPLIED_STATEMENTS, statement_count
+from ecs_admission.facts.judge import responsible_policy_path
+from ecs_admission.inputs.cloudformation import Template, TemplateTaskDefinition
 
 # Task definitions judged from one template: each is a full decision (~10-50 ms), and CloudFormation
 # allows 500 resources, so without a bound one request could cost tens of seconds.

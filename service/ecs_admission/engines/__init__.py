@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..decision import RawDecision
-from ..errors import EngineError
+from ecs_admission.decision import RawDecision
+from ecs_admission.errors import EngineError
 
 
 class Engine(Protocol):

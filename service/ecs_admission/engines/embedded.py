@@ -16,9 +16,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..decision import RawDecision
-from ..errors import EngineError
-from ..policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, DECISION_TABLE, PolicySet, RegoFile
+from ecs_admission.decision import RawDecision
+from ecs_admission.errors import EngineError
+from ecs_admission.policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, DECISION_TABLE, PolicySet, RegoFile
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from ..config import Settings
-from ..errors import EngineError
-from ..policy import PolicyError, load_policy_set
-from . import Engine, UnavailableEngine
-from .embedded import EmbeddedEngine
+from ecs_admission.config import Settings
+from ecs_admission.engines import Engine, UnavailableEngine
+from ecs_admission.engines.embedded import EmbeddedEngine
+from ecs_admission.errors import EngineError
+from ecs_admission.policy import PolicyError, load_policy_set
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def build_engine(settings: Settings, self_check: bool = False) -> Engine:
     """
     engine = _build_opa(settings) if settings.opa_url else _build_embedded(settings, self_check)
     if settings.failure_policy == "ignore":
-        from .failopen import FailOpenEngine
+        from ecs_admission.engines.failopen import FailOpenEngine
 
         log.warning("ECS_ADMISSION_FAILURE_POLICY=ignore: requests are allowed when the engine cannot decide")
         return FailOpenEngine(engine)
@@ -31,7 +31,7 @@ def build_engine(settings: Settings, self_check: bool = False) -> Engine:
 
 def _build_opa(settings: Settings) -> Engine:
     # Imported here so the embedded path never needs the HTTP client stack loaded.
-    from .opa import OpaEngine
+    from ecs_admission.engines.opa import OpaEngine
 
     try:
         return OpaEngine.from_settings(settings)
@@ -52,7 +52,7 @@ def _build_embedded(settings: Settings, self_check: bool) -> Engine:
         log.error("policy engine unavailable: %s", exc.reason)
         return UnavailableEngine("embedded", exc.reason)
     if self_check:
-        from ..selfcheck import self_check as run_self_check
+        from ecs_admission.selfcheck import self_check as run_self_check
 
         check = run_self_check(policy)
         if not check.passed:

@@ -19,11 +19,11 @@ import logging
 import threading
 from typing import Any
 
-from .. import metrics
-from ..decision import Finding, RawDecision
-from ..errors import EngineError
-from . import Engine
-from .canary import CANARY
+from ecs_admission import metrics
+from ecs_admission.decision import Finding, RawDecision
+from ecs_admission.engines import Engine
+from ecs_admission.engines.canary import CANARY
+from ecs_admission.errors import EngineError
 
 log = logging.getLogger(__name__)
 

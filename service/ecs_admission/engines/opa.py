@@ -26,12 +26,12 @@ from opa_client import OpaClient
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ..decision import RawDecision
-from ..errors import EngineError
-from ..policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE
+from ecs_admission.decision import RawDecision
+from ecs_admission.errors import EngineError
+from ecs_admission.policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ecs_admission.config import Settings
 
 log = logging.getLogger(__name__)
 

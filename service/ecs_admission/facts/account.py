@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .roles import ROLE_ARN_RE, ROLE_FIELDS
+from ecs_admission.facts.roles import ROLE_ARN_RE, ROLE_FIELDS
 
 TASK_DEFINITION_ARN_RE = re.compile(r"^arn:aws[\w-]*:ecs:[a-z0-9-]+:(\d{12}):task-definition/")
 

@@ -70,7 +70,7 @@ def normalise_policy_document(document: Any, where: str = "") -> dict[str, Any]:
     """Return the canonical form of an IAM policy document (a dict, or its JSON / URL-encoded JSON text)."""
     if isinstance(document, str):
         # Imported here: inputs imports this module, and this module needs only the parser.
-        from ..inputs.parse import parse_json
+        from ecs_admission.inputs.parse import parse_json
 
         text = unquote(document) if document.lstrip().startswith("%7B") else document
         # The same parser, with the same limits, as a request body: a document sent as a string

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .iam import IamLookup, LookupFailure
-from .judge import judge_roles
-from .roles import ROLE_FIELDS, ROLE_NAME_RE, build_task_roles
+from ecs_admission.facts.iam import IamLookup, LookupFailure
+from ecs_admission.facts.judge import judge_roles
+from ecs_admission.facts.roles import ROLE_FIELDS, ROLE_NAME_RE, build_task_roles
 
 
 class RoleFactsProvider:

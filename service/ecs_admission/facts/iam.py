@@ -21,15 +21,15 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Settings
-from .documents import normalise_policy_document
-from .roles import ROLE_ARN_RE
-from .text import safe_text
+from ecs_admission.config import Settings
+from ecs_admission.facts.documents import normalise_policy_document
+from ecs_admission.facts.roles import ROLE_ARN_RE
+from ecs_admission.facts.text import safe_text
 
 log = logging.getLogger(__name__)
 
 try:  # Another module may count cache hits and misses; the lookup works without it.
-    from .. import metrics as _metrics  # type: ignore[attr-defined]
+    from ecs_admission import metrics as _metrics  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - depends on whether the metrics module is installed
     _metrics = None
 

@@ -17,8 +17,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from .evaluator import derive_permissions
-from .needs import execution_needs, judge_access, needed_actions, partition_of_region
+from ecs_admission.facts.evaluator import derive_permissions
+from ecs_admission.facts.needs import execution_needs, judge_access, needed_actions, partition_of_region
 
 
 def _partition(entry: dict[str, Any], region: str | None) -> str:

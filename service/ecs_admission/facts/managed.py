@@ -15,7 +15,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from .documents import normalise_policy_document
+from ecs_admission.facts.documents import normalise_policy_document
 
 AWS_MANAGED_ARN_RE = re.compile(r"^arn:aws[\w-]*:iam::aws:policy(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]+)$")
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..inputs.shapes import PLACEHOLDER_RE
-from .evaluator import Mode, PolicySet, Request, evaluate
+from ecs_admission.facts.evaluator import Mode, PolicySet, Request, evaluate
+from ecs_admission.inputs.shapes import PLACEHOLDER_RE
 
 ECR_IMAGE_RE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?/"

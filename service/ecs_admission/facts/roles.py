@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..inputs.shapes import PLACEHOLDER_RE
+from ecs_admission.inputs.shapes import PLACEHOLDER_RE
 
 ROLE_FIELDS = ("taskRoleArn", "executionRoleArn")
 ROLE_ARN_RE = re.compile(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from . import github, json_out, junit, sarif, text
-from .result import CheckResult, RenderContext, Source
+from ecs_admission.formats import github, json_out, junit, sarif, text
+from ecs_admission.formats.result import CheckResult, RenderContext, Source
 
 Renderer = Callable[[Sequence[CheckResult], RenderContext], str]
 

@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .result import CheckResult, RenderContext
-from .text import render_result
+from ecs_admission.formats.result import CheckResult, RenderContext
+from ecs_admission.formats.text import render_result
 
 MAX_ANNOTATIONS = 10  # per level per step (actions/toolkit; community-confirmed)
 MAX_SUMMARY_BYTES = 1024 * 1024  # GitHub refuses a step summary over 1 MiB

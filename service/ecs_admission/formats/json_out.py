@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .result import CheckResult, RenderContext
+from ecs_admission.formats.result import CheckResult, RenderContext
 
 
 def render(results: Sequence[CheckResult], context: RenderContext) -> str:

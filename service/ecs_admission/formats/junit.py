@@ -16,8 +16,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from ..decision import Finding
-from .result import CheckResult, RenderContext
+from ecs_admission.decision import Finding
+from ecs_admission.formats.result import CheckResult, RenderContext
 
 # XML 1.0 cannot carry most control characters, even escaped; a message must not break the report.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from ..inputs import normalise, parse_file_bytes
-from .result import workspace
+from ecs_admission.errors import InputError
+from ecs_admission.formats.result import workspace
+from ecs_admission.inputs import normalise, parse_file_bytes
 
 SUFFIXES = (".json", ".yaml", ".yml")
 SKIPPED_DIRECTORIES = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", "cdk.out"}

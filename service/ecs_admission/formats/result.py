@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..decision import Decision, Finding
-from .locate import SourceLocator
+from ecs_admission.decision import Decision, Finding
+from ecs_admission.formats.locate import SourceLocator
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
 

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
-from ..decision import Finding
-from .result import STDIN_NAME, CheckResult, RenderContext, workspace
+from ecs_admission import __version__
+from ecs_admission.decision import Finding
+from ecs_admission.formats.result import STDIN_NAME, CheckResult, RenderContext, workspace
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 # A rule's default level follows its severity; a result's level follows its enforcement.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .result import CheckResult, RenderContext
+from ecs_admission.formats.result import CheckResult, RenderContext
 
 VERDICTS = {"allowed": "ALLOWED", "denied": "DENIED", "would deny (dry-run)": "WOULD DENY (dry-run)"}
 

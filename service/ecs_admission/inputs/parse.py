@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputError
+from ecs_admission.errors import InputError
 
 MAX_DEPTH = 64
 MAX_NODES = 200_000
@@ -118,7 +118,7 @@ def _yaml_loader() -> type:
     quadratic on nested flow collections (8 KB took 5 s), libyaml's is linear. The constructors,
     and so the duplicate-key check, are the Python ones either way.
     """
-    from .cloudformation import TemplateLoader
+    from ecs_admission.inputs.cloudformation import TemplateLoader
 
     if not yaml.__with_libyaml__:
         return TemplateLoader

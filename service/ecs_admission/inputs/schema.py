@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InputError
+from ecs_admission.errors import InputError
 
 STR = "string"
 INT = "integer"

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputError
-from ..facts.documents import MAX_SUPPLIED_STATEMENTS, normalise_policy_document, statement_count
-from .schema import escape, require_family, validate_task_definition
+from ecs_admission.errors import InputError
+from ecs_admission.facts.documents import MAX_SUPPLIED_STATEMENTS, normalise_policy_document, statement_count
+from ecs_admission.inputs.schema import escape, require_family, validate_task_definition
 
 # Fields ECS adds on registration; the deploy action drops the same ones before registering.
 READ_ONLY_FIELDS = (

@@ -30,13 +30,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from ..admission import Gate, build_gate
-from ..config import ConfigError, Settings
-from ..decision import Decision
-from ..errors import EngineError, InputError
-from ..inputs import normalise, parse_file_bytes
-from ..inputs.parse import parse_json, parse_yaml
-from .gate_client import GateClient, GateError
+from ecs_admission.admission import Gate, build_gate
+from ecs_admission.config import ConfigError, Settings
+from ecs_admission.decision import Decision
+from ecs_admission.errors import EngineError, InputError
+from ecs_admission.inputs import normalise, parse_file_bytes
+from ecs_admission.inputs.parse import parse_json, parse_yaml
+from ecs_admission.integrations.gate_client import GateClient, GateError
 
 LOG = logging.getLogger("ecs_admission.codepipeline")
 

@@ -29,15 +29,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .. import records
-from ..admission import Gate, build_gate
-from ..audit import AuditError, describe, ecs_client, envelope_of, latest_active
-from ..config import Settings
-from ..decision import Decision
-from ..errors import EngineError, InputError
-from ..facts.iam import READ_ACTIONS
-from ..inputs import normalise
-from ..securityhub import (
+from ecs_admission import records
+from ecs_admission.admission import Gate, build_gate
+from ecs_admission.audit import AuditError, describe, ecs_client, envelope_of, latest_active
+from ecs_admission.config import Settings
+from ecs_admission.decision import Decision
+from ecs_admission.errors import EngineError, InputError
+from ecs_admission.facts.iam import READ_ACTIONS
+from ecs_admission.inputs import normalise
+from ecs_admission.integrations import cloudtrail
+from ecs_admission.integrations.cloudtrail import ApiCall, EventError
+from ecs_admission.integrations.detective_config import DetectiveSettings
+from ecs_admission.securityhub import (
     SECURITYHUB_ACTIONS,
     Context,
     FindingsClient,
@@ -46,9 +49,6 @@ from ..securityhub import (
     SyncResult,
     findings_client,
 )
-from . import cloudtrail
-from .cloudtrail import ApiCall, EventError
-from .detective_config import DetectiveSettings
 
 LOG = logging.getLogger("ecs_admission.detective")
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..config import ConfigError, env_setting, parse_bool, parse_choice
+from ecs_admission.config import ConfigError, env_setting, parse_bool, parse_choice
 
 PREFIX = "ECS_ADMISSION_DETECTIVE_"
 RESPONSES = ("tag", "deregister")

@@ -19,9 +19,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
-from ..decision import Decision, Finding, TaskDefinitionSummary
-from ..errors import EngineError, InputError
+from ecs_admission import __version__
+from ecs_admission.decision import Decision, Finding, TaskDefinitionSummary
+from ecs_admission.errors import EngineError, InputError
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 DEFAULT_TIMEOUT = 10.0

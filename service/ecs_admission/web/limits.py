@@ -17,7 +17,7 @@ from flask import Request
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
 
-from ..worker import ReadDeadline
+from ecs_admission.worker import ReadDeadline
 
 
 def read_body(request: Request) -> bytes:

@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from .. import metrics, records
-from ..decision import Decision
-from ..errors import EngineError, InputError
-from ..inputs import AdmissionRequest
-from .auth import current_caller
+from ecs_admission import metrics, records
+from ecs_admission.decision import Decision
+from ecs_admission.errors import EngineError, InputError
+from ecs_admission.inputs import AdmissionRequest
+from ecs_admission.web.auth import current_caller
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("observe", __name__)

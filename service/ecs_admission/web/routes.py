@@ -6,18 +6,18 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..admission import Gate
-from ..catalogue import rule_catalogue
-from ..decision import Decision
-from ..engines.canary import CANARY
-from ..errors import EngineError, InputError
-from ..inputs import normalise, parse_body
-from ..inputs.cloudformation import is_template, load_template
-from ..inputs.parse import JSON_TYPES, YAML_TYPES, media_type
-from ..inputs.shapes import REVIEW_API_VERSION
-from ..templates import decide_template
-from . import observe
-from .limits import read_body
+from ecs_admission.admission import Gate
+from ecs_admission.catalogue import rule_catalogue
+from ecs_admission.decision import Decision
+from ecs_admission.engines.canary import CANARY
+from ecs_admission.errors import EngineError, InputError
+from ecs_admission.inputs import normalise, parse_body
+from ecs_admission.inputs.cloudformation import is_template, load_template
+from ecs_admission.inputs.parse import JSON_TYPES, YAML_TYPES, media_type
+from ecs_admission.inputs.shapes import REVIEW_API_VERSION
+from ecs_admission.templates import decide_template
+from ecs_admission.web import observe
+from ecs_admission.web.limits import read_body
 
 blueprint = Blueprint("admission", __name__)
 
