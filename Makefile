@@ -24,9 +24,10 @@ serve: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check service tests bench
+	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The policies as an OPA bundle, and the decision-log mask as a second one (its root is system/log),
 # where deploy/docker-compose.yml mounts them.

@@ -93,7 +93,7 @@ def main() -> None:
             fresh.lookup([arn], fresh.deadline())
             warm.append(time.perf_counter() - started)
     # The whole decision with lookups on: cold (new gate, first request) and warm (cached role).
-    from ecs_admission.admission import build_gate
+    from ecs_admission.gate import build_gate
     from ecs_admission.inputs import normalise
 
     request = normalise({"executionRoleArn": arn, "containerDefinitions": [{"name": "a", "image": "nginx"}]})

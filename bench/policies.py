@@ -18,11 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-from ecs_admission.admission import CallerSuppliedFacts, Gate, utc_now
 from ecs_admission.engines.embedded import EmbeddedEngine
 from ecs_admission.errors import InputError
+from ecs_admission.gate import CallerSuppliedFacts, Gate, utc_now
 from ecs_admission.inputs import normalise, parse_file_bytes
-from ecs_admission.policy import load_policy_set
+from ecs_admission.policy.loader import load_policy_set
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNT = "111122223333"
@@ -57,7 +57,7 @@ class KnownFacts:
 
 
 def normalise_trust():
-    from ecs_admission.facts.documents import normalise_policy_document
+    from ecs_admission.iam.documents import normalise_policy_document
 
     return normalise_policy_document(TRUST)
 

@@ -19,7 +19,7 @@ its numbers are lower bounds). It also times the embedded engine alone on the sa
 (EmbeddedEngine.evaluate in a loop): the floor the webhook cannot beat, and the ratio to it.
 
 The OPA sidecar is measured too when the OPA engine and the test stand-in for OPA
-(tests/opa_standin.py, OPA's Go evaluator behind OPA's REST API) are present; otherwise skipped.
+(tests/support/opa_standin.py, OPA's Go evaluator behind OPA's REST API) are present; otherwise skipped.
 
 `--facts cache` measures the other way role facts arrive: the same task definitions, their roles
 created in moto's IAM (ThreadedMotoServer on 127.0.0.1, never AWS) and looked up by the server
@@ -112,8 +112,8 @@ def build_inputs(corpus: Path) -> list[dict[str, Any]]:
 
 def raw_engine(envelopes: list[dict[str, Any]], seconds: float) -> dict[str, float]:
     """EmbeddedEngine.evaluate alone on the documents the gate builds for the same inputs."""
-    from ecs_admission.admission import build_gate, utc_now
     from ecs_admission.config import Settings
+    from ecs_admission.gate import build_gate, utc_now
     from ecs_admission.inputs import normalise
 
     gate = build_gate(Settings(auth="none"))
@@ -191,13 +191,13 @@ def process_tree_cpu_seconds(root: int) -> float:
 
 @contextlib.contextmanager
 def floor_server(workers: int, workdir: Path) -> Iterator[tuple[int, int]]:
-    """bench/floor_app.py under gunicorn with the webhook's own worker model (ecs_admission.server)."""
+    """bench/floor_app.py under gunicorn with the webhook's own worker model (ecs_admission.web.server)."""
     from ecs_admission.config import Settings
-    from ecs_admission.server import gunicorn_options
+    from ecs_admission.web.server import gunicorn_options
 
     options = gunicorn_options(Settings(workers=workers))
     worker_class = options["worker_class"]
-    if not isinstance(worker_class, str):  # the webhook's gthread worker with a read deadline (worker.py)
+    if not isinstance(worker_class, str):  # the webhook's gthread worker with a read deadline (web/worker.py)
         worker_class = "gthread"
     port = free_port()
     command = [
@@ -241,7 +241,7 @@ def server(workers: int, workdir: Path, extra_env: dict[str, str]) -> Iterator[t
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with open(workdir / "records.jsonl", "ab") as records, open(workdir / "server.log", "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ecs_admission.cli", "serve"], cwd=REPO, env=env, stdout=records, stderr=log
+            [sys.executable, "-m", "ecs_admission.cli.commands", "serve"], cwd=REPO, env=env, stdout=records, stderr=log
         )
     with running(process, port):
         yield port, process.pid
@@ -448,7 +448,7 @@ def opa_standin(workdir: Path) -> Iterator[tuple[dict[str, str], int] | None]:
     """Start the test stand-in for the OPA sidecar if this checkout has it: (environment, pid), or None."""
     why = None
     if not (REPO / "tests" / "opa_standin.py").is_file():
-        why = "tests/opa_standin.py is not in this checkout"
+        why = "tests/support/opa_standin.py is not in this checkout"
     else:
         try:
             import opa_bindings  # noqa: F401
@@ -465,7 +465,7 @@ def opa_standin(workdir: Path) -> Iterator[tuple[dict[str, str], int] | None]:
         return
     bundle = workdir / "bundle.tar.gz"
     built = subprocess.run(
-        [sys.executable, "-m", "ecs_admission.cli", "policy", "bundle", "-o", str(bundle)],
+        [sys.executable, "-m", "ecs_admission.cli.commands", "policy", "bundle", "-o", str(bundle)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -495,7 +495,7 @@ def opa_standin(workdir: Path) -> Iterator[tuple[dict[str, str], int] | None]:
 
 def worker_model() -> str:
     from ecs_admission.config import Settings
-    from ecs_admission.server import gunicorn_options
+    from ecs_admission.web.server import gunicorn_options
 
     options = gunicorn_options(Settings())
     if isinstance(options["worker_class"], str):

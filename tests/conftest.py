@@ -134,7 +134,7 @@ def serving(
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecs_admission.cli", "serve"], cwd=REPO, env=env, stdout=stdout, stderr=stderr
+        [sys.executable, "-m", "ecs_admission.cli.commands", "serve"], cwd=REPO, env=env, stdout=stdout, stderr=stderr
     )
     try:
         wait_ready(port, process)
@@ -149,4 +149,4 @@ def serving(
 
 
 # The OPA side (real binary or Go-evaluator stand-in) and the policy bundle, shared by the session.
-from .opa_fixtures import opa_server, policy_bundle, standin  # noqa: E402, F401
+from tests.support.opa_fixtures import opa_server, policy_bundle, standin  # noqa: E402, F401

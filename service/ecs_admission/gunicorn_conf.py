@@ -5,7 +5,7 @@ The container image uses it; every value comes from the same ECS_ADMISSION_* set
 """
 
 from ecs_admission.config import Settings
-from ecs_admission.server import gunicorn_options
+from ecs_admission.web.server import gunicorn_options
 
 _options = gunicorn_options(Settings.from_env())
 bind = _options["bind"]

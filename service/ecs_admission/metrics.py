@@ -1,7 +1,7 @@
 """Prometheus metrics (docs/configuration.md "Metrics"): what the gate decided, how fast, and what went wrong.
 
 prometheus-client picks single- or multi-process storage when it is first imported, from
-PROMETHEUS_MULTIPROC_DIR. Under gunicorn the master sets that variable (server.py) before any
+PROMETHEUS_MULTIPROC_DIR. Under gunicorn the master sets that variable (web/server.py) before any
 worker exists, so this module imports prometheus-client only on first use: a module that merely
 imports `ecs_admission.metrics` (the CLI, the IAM lookups) never fixes the mode too early.
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ecs_admission.decision import RawDecision
 from ecs_admission.errors import EngineError
-from ecs_admission.policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, DECISION_TABLE, PolicySet, RegoFile
+from ecs_admission.policy.loader import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, DECISION_TABLE, PolicySet, RegoFile
 
 log = logging.getLogger(__name__)
 

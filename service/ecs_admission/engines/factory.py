@@ -8,7 +8,7 @@ from ecs_admission.config import Settings
 from ecs_admission.engines import Engine, UnavailableEngine
 from ecs_admission.engines.embedded import EmbeddedEngine
 from ecs_admission.errors import EngineError
-from ecs_admission.policy import PolicyError, load_policy_set
+from ecs_admission.policy.loader import PolicyError, load_policy_set
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _build_embedded(settings: Settings, self_check: bool) -> Engine:
         log.error("policy engine unavailable: %s", exc.reason)
         return UnavailableEngine("embedded", exc.reason)
     if self_check:
-        from ecs_admission.selfcheck import self_check as run_self_check
+        from ecs_admission.engines.selfcheck import self_check as run_self_check
 
         check = run_self_check(policy)
         if not check.passed:

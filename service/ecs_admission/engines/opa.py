@@ -28,7 +28,7 @@ from urllib3.util.retry import Retry
 
 from ecs_admission.decision import RawDecision
 from ecs_admission.errors import EngineError
-from ecs_admission.policy import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE
+from ecs_admission.policy.loader import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE
 
 if TYPE_CHECKING:
     from ecs_admission.config import Settings

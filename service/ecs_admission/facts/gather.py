@@ -17,7 +17,7 @@ from ecs_admission.facts.roles import ROLE_FIELDS, ROLE_NAME_RE, build_task_role
 
 
 class RoleFactsProvider:
-    """A FactsProvider (admission.py); `lookup` is None when IAM lookups are off."""
+    """A FactsProvider (gate/__init__.py); `lookup` is None when IAM lookups are off."""
 
     def __init__(self, lookup: IamLookup | None = None, lookup_off_reason: str = ""):
         self.lookup = lookup

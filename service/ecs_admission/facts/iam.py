@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_admission.config import Settings
-from ecs_admission.facts.documents import normalise_policy_document
 from ecs_admission.facts.roles import ROLE_ARN_RE
-from ecs_admission.facts.text import safe_text
+from ecs_admission.iam.documents import normalise_policy_document
+from ecs_admission.parsing.safe_text import safe_text
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from collections import OrderedDict
 from typing import Any
 
 from ecs_admission.facts.evaluator import derive_permissions
-from ecs_admission.facts.needs import execution_needs, judge_access, needed_actions, partition_of_region
+from ecs_admission.facts.needs import execution_needs, judge_access, needed_actions
+from ecs_admission.iam.partitions import partition_of_region
 
 
 def _partition(entry: dict[str, Any], region: str | None) -> str:

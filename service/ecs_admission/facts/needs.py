@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_admission.facts.evaluator import Mode, PolicySet, Request, evaluate
+from ecs_admission.iam.partitions import partition_of_region
 from ecs_admission.inputs.shapes import PLACEHOLDER_RE
 
 ECR_IMAGE_RE = re.compile(
@@ -41,14 +42,6 @@ class Need:
     pattern: bool = False
     # "every": all of the set is needed; "some": one unknown member of it (a partial secret ARN).
     mode: Mode = "every"
-
-
-def partition_of_region(region: str | None) -> str:
-    if region and region.startswith("cn-"):
-        return "aws-cn"
-    if region and region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _secret_need(purpose: str, value: str, path: str, partition: str, region: str, account: str) -> Need | None:

@@ -28,11 +28,9 @@ from typing import Any
 import yaml
 
 from ecs_admission.errors import InputError
-from ecs_admission.facts.documents import normalise_policy_document
-from ecs_admission.facts.managed import shipped_entry
-from ecs_admission.facts.needs import partition_of_region
-from ecs_admission.facts.text import safe_text
-from ecs_admission.inputs.parse import _construct_mapping, _SafeLoader
+from ecs_admission.iam.documents import normalise_policy_document
+from ecs_admission.iam.managed import shipped_entry
+from ecs_admission.iam.partitions import partition_of_region
 from ecs_admission.inputs.schema import (
     BOOL,
     INT,
@@ -46,6 +44,8 @@ from ecs_admission.inputs.schema import (
     validate_task_definition,
 )
 from ecs_admission.inputs.shapes import AdmissionRequest, drop_nulls, find_placeholders
+from ecs_admission.parsing.safe_text import safe_text
+from ecs_admission.parsing.safe_yaml import SafeLoader, construct_mapping
 
 TASK_DEFINITION_TYPE = "AWS::ECS::TaskDefinition"
 ROLE_TYPE = "AWS::IAM::Role"
@@ -84,7 +84,7 @@ SHORT_FORMS = {
 }
 
 
-class TemplateLoader(_SafeLoader):
+class TemplateLoader(SafeLoader):
     """SafeLoader that refuses duplicate keys (inputs/parse.py) and reads `!Ref x` as `{"Ref": "x"}`."""
 
 
@@ -97,7 +97,7 @@ def _short_form(long_name: str) -> Any:
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
         else:
-            value = _construct_mapping(loader, node, deep=True)
+            value = construct_mapping(loader, node, deep=True)
         return {long_name: value}
 
     return construct

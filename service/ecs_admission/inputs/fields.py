@@ -15,9 +15,9 @@ from typing import Any
 
 import botocore.loaders
 
-from ecs_admission.catalogue import INPUT_RULES
 from ecs_admission.decision import Finding
 from ecs_admission.inputs.schema import escape
+from ecs_admission.policy.catalogue import INPUT_RULES
 
 # Request and response shapes of a task definition: describe output adds read-only fields.
 ROOT_SHAPES = ("RegisterTaskDefinitionRequest", "TaskDefinition")

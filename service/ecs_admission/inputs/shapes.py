@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecs_admission.errors import InputError
-from ecs_admission.facts.documents import MAX_SUPPLIED_STATEMENTS, normalise_policy_document, statement_count
+from ecs_admission.iam.documents import MAX_SUPPLIED_STATEMENTS, normalise_policy_document, statement_count
 from ecs_admission.inputs.schema import escape, require_family, validate_task_definition
 
 # Fields ECS adds on registration; the deploy action drops the same ones before registering.

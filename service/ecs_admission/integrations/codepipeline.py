@@ -30,10 +30,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from ecs_admission.admission import Gate, build_gate
 from ecs_admission.config import ConfigError, Settings
 from ecs_admission.decision import Decision
 from ecs_admission.errors import EngineError, InputError
+from ecs_admission.gate import Gate, build_gate
 from ecs_admission.inputs import normalise, parse_file_bytes
 from ecs_admission.inputs.parse import parse_json, parse_yaml
 from ecs_admission.integrations.gate_client import GateClient, GateError

@@ -6,7 +6,7 @@ Handler: `ecs_admission.integrations.detective.handler`, invoked by an EventBrid
 - RegisterTaskDefinition, and CreateService/UpdateService naming a task definition revision: the
   revision is described (ecs:DescribeTaskDefinition) and judged by the same gate and policies as
   the webhook (admission.build_gate), with the same decision record; each rule it breaks is one
-  Security Hub finding (securityhub.py), resolved once the rule no longer fires.
+  Security Hub finding (report/securityhub.py), resolved once the rule no longer fires.
 - DeregisterTaskDefinition: the revision's findings are resolved.
 - Calls by the gate's own pipeline roles (ECS_ADMISSION_DETECTIVE_PIPELINE_ROLES) were judged
   already: skipped, with a record saying so.
@@ -29,18 +29,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ecs_admission import records
-from ecs_admission.admission import Gate, build_gate
-from ecs_admission.audit import AuditError, describe, ecs_client, envelope_of, latest_active
 from ecs_admission.config import Settings
 from ecs_admission.decision import Decision
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.facts.iam import READ_ACTIONS
+from ecs_admission.gate import Gate, build_gate
 from ecs_admission.inputs import normalise
 from ecs_admission.integrations import cloudtrail
 from ecs_admission.integrations.cloudtrail import ApiCall, EventError
 from ecs_admission.integrations.detective_config import DetectiveSettings
-from ecs_admission.securityhub import (
+from ecs_admission.report import records
+from ecs_admission.report.audit import AuditError, describe, ecs_client, envelope_of, latest_active
+from ecs_admission.report.securityhub import (
     SECURITYHUB_ACTIONS,
     Context,
     FindingsClient,

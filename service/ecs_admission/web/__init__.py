@@ -11,13 +11,14 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from ecs_admission import breakglass, metrics, records
-from ecs_admission.admission import build_gate
+from ecs_admission import metrics
 from ecs_admission.config import Settings
 from ecs_admission.engines import Engine
 from ecs_admission.engines.factory import build_engine
-from ecs_admission.reload import ACTIVE_DIR_ENV, PolicyReloader, status_from_env
+from ecs_admission.gate import breakglass, build_gate
+from ecs_admission.report import records
 from ecs_admission.web import auth, observe, openapi
+from ecs_admission.web.reload import ACTIVE_DIR_ENV, PolicyReloader, status_from_env
 from ecs_admission.web.routes import blueprint
 
 EXTENSION = "ecs_admission"

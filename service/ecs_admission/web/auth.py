@@ -32,7 +32,7 @@ from flask import Flask, Request, Response, g, jsonify, request
 
 from ecs_admission import metrics
 from ecs_admission.config import ConfigError, Settings, parse_named_entries, parse_token_hashes
-from ecs_admission.records import ANONYMOUS, Caller
+from ecs_admission.report.records import ANONYMOUS, Caller
 from ecs_admission.web.limits import read_body
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ a body that reached the limit is checked for one byte more, and refused if there
 
 A body that cannot be read is the client's doing, never a 500: a malformed chunk (size `zz`,
 `-5`, a chunk shorter than its size) is a 400, and a body that does not arrive within the
-server's read timeout (worker.py) is a 408.
+server's read timeout (web/worker.py) is a 408.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask import Request
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
 
-from ecs_admission.worker import ReadDeadline
+from ecs_admission.web.worker import ReadDeadline
 
 
 def read_body(request: Request) -> bytes:

@@ -12,10 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from ecs_admission import metrics, records
+from ecs_admission import metrics
 from ecs_admission.decision import Decision
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.inputs import AdmissionRequest
+from ecs_admission.report import records
 from ecs_admission.web.auth import current_caller
 
 log = logging.getLogger(__name__)

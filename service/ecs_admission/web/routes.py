@@ -6,16 +6,16 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ecs_admission.admission import Gate
-from ecs_admission.catalogue import rule_catalogue
 from ecs_admission.decision import Decision
 from ecs_admission.engines.canary import CANARY
 from ecs_admission.errors import EngineError, InputError
+from ecs_admission.gate import Gate
+from ecs_admission.gate.templates import decide_template
 from ecs_admission.inputs import normalise, parse_body
 from ecs_admission.inputs.cloudformation import is_template, load_template
 from ecs_admission.inputs.parse import JSON_TYPES, YAML_TYPES, media_type
 from ecs_admission.inputs.shapes import REVIEW_API_VERSION
-from ecs_admission.templates import decide_template
+from ecs_admission.policy.catalogue import rule_catalogue
 from ecs_admission.web import observe
 from ecs_admission.web.limits import read_body
 

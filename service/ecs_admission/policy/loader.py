@@ -1,0 +1,135 @@
+"""The policy set on disk: Rego modules, their tests, and the data documents beside them.
+
+Layout of a policy directory (the shipped one is rego/ in the repository):
+- `*.rego` modules, `*_test.rego` their unit tests (never part of a bundle or the revision);
+- `NAME.yaml` / `NAME.json` at the top level become `data.ecs.NAME` (for example `config.yaml`
+  -> `data.ecs.config`), which is also how the bundle's data.json is laid out;
+- `data.ecs.catalog`, the rule catalogue, is generated from the modules' METADATA annotations
+  (policy/metadata.py), never written by hand: each rule's metadata lives beside the rule.
+The revision is a content hash, so the same directory yields the same revision on every engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecs_admission.policy.data import PolicyDataError, validate_policy_data
+from ecs_admission.policy.metadata import MetadataError, build_catalog
+
+DATA_ROOT = "ecs"
+DECISION_PACKAGE = "ecs.admission"
+DECISION_RULE = "decision"
+DATA_SUFFIXES = (".yaml", ".yml", ".json")
+CATALOG = "catalog"
+# Documents the engine derives from the data once (engines/embedded.py derived_data): a data file
+# may not take their names.
+DECISION_TABLE = "decision_table"
+GENERATED = (DECISION_TABLE,)
+
+
+class PolicyError(RuntimeError):
+    """The policy directory cannot be loaded (missing, unreadable, bad data document)."""
+
+
+@dataclass(frozen=True)
+class RegoFile:
+    name: str  # path relative to the policy directory, with forward slashes
+    source: str
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    directory: Path
+    modules: tuple[RegoFile, ...]
+    tests: tuple[RegoFile, ...]
+    data: dict[str, Any]
+    revision: str
+    data_files: tuple[str, ...] = field(default=())
+
+    @property
+    def catalog(self) -> dict[str, Any]:
+        catalog = self.data.get(DATA_ROOT, {}).get(CATALOG, {})
+        return catalog if isinstance(catalog, dict) else {}
+
+
+def default_policy_dir() -> Path:
+    """The policies shipped with the package: policies/ inside an installed wheel (setuptools
+    copies rego/ there), or the repository's rego/ in a source or editable checkout."""
+    package_dir = Path(__file__).resolve().parents[1]
+    for candidate in (package_dir / "policies", package_dir.parents[1] / "rego"):
+        if any(candidate.glob("*.rego")):
+            return candidate
+    return package_dir / "policies"
+
+
+def _is_test(path: Path) -> bool:
+    return path.name.endswith("_test.rego")
+
+
+def _load_data_file(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise PolicyError(f"{path.name}: not valid {path.suffix[1:].upper()}: {exc}") from None
+
+
+def load_policy_set(directory: Path | None = None) -> PolicySet:
+    root = Path(directory) if directory is not None else default_policy_dir()
+    if not root.is_dir():
+        raise PolicyError(f"policy directory {root} does not exist or is not a directory")
+    modules: list[RegoFile] = []
+    tests: list[RegoFile] = []
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.rego")):
+        relative = path.relative_to(root).as_posix()
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"{relative}: cannot read: {exc}") from None
+        if _is_test(path):
+            tests.append(RegoFile(relative, source))
+        else:
+            modules.append(RegoFile(relative, source))
+            digest.update(f"module:{relative}\0{source}\0".encode())
+    if not modules:
+        raise PolicyError(f"policy directory {root} holds no .rego modules")
+    documents: dict[str, Any] = {}
+    data_files: list[str] = []
+    for path in sorted(p for p in root.iterdir() if p.is_file() and p.suffix in DATA_SUFFIXES):
+        name = path.stem
+        if name in documents:
+            raise PolicyError(f"{path.name}: data document {name!r} is defined twice")
+        if name in GENERATED:
+            raise PolicyError(f"{path.name}: a data document may not be called {name} (the loader writes it)")
+        if name == CATALOG:
+            raise PolicyError(
+                f"{path.name}: rule metadata lives in a METADATA annotation beside each rule now "
+                "(docs/writing-rules.md); move each entry there and delete this file"
+            )
+        documents[name] = _load_data_file(path)
+        data_files.append(path.name)
+    try:
+        documents[CATALOG] = build_catalog([(module.name, module.source) for module in modules])
+    except MetadataError as exc:
+        raise PolicyError(str(exc)) from None
+    try:
+        validate_policy_data(documents)
+    except PolicyDataError as exc:
+        raise PolicyError(f"{root.name}/{exc}") from None
+    data = {DATA_ROOT: documents}
+    digest.update(b"data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+    return PolicySet(
+        directory=root,
+        modules=tuple(modules),
+        tests=tuple(tests),
+        data=data,
+        revision=digest.hexdigest()[:16],
+        data_files=tuple(data_files),
+    )

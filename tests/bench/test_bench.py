@@ -1,0 +1,48 @@
+"""bench/run.py runs end to end (docs/performance.md): a smoke run, not a measurement (no timings asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+def test_benchmark_runs_with_inline_facts_and_a_warm_iam_cache(tmp_path):
+    results = tmp_path / "results.json"
+    command = [
+        sys.executable,
+        "bench/run.py",
+        "--clients",
+        "1",
+        "--duration",
+        "1",
+        "--client",
+        "python",
+        "--no-opa",
+        "--facts",
+        "inline,cache",
+        "--json",
+        str(results),
+    ]
+    env = dict(os.environ)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each server makes its own
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "warning" not in completed.stdout, completed.stdout
+    summary = json.loads(results.read_text())
+    assert summary["floor"]["1"]["requests"] > 0 and summary["floor"]["1"]["errors"] == 0
+    assert "target (500/s" not in completed.stdout  # judged at 8 clients only
+    points = summary["points"]
+    assert [(p["engine"], p["facts"], p["clients"]) for p in points] == [
+        ("embedded", "inline", 1),
+        ("embedded", "cache", 1),
+    ]
+    for point in points:
+        assert point["requests"] > 0 and point["errors"] == 0, point
+        assert point["floor_rps"] == summary["floor"]["1"]["rps"] and point["ratio_floor_to_rps"] > 0
