@@ -134,7 +134,7 @@ def serving(
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecs_admission.cli.commands", "serve"], cwd=REPO, env=env, stdout=stdout, stderr=stderr
+        [sys.executable, "-m", "ecs_admission.cli", "serve"], cwd=REPO, env=env, stdout=stdout, stderr=stderr
     )
     try:
         wait_ready(port, process)

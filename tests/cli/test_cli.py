@@ -97,7 +97,7 @@ def test_bad_environment_setting_exits_2(monkeypatch):
 
 def test_console_script_is_installed():
     result = subprocess.run(
-        [sys.executable, "-m", "ecs_admission.cli.commands", "check", DENIED],
+        [sys.executable, "-m", "ecs_admission.cli", "check", DENIED],
         capture_output=True,
         text=True,
         timeout=60,

@@ -61,7 +61,7 @@ def test_explicit_revision_and_reproducible_output(tmp_path):
 
 def test_bundle_to_stdout():
     result = subprocess.run(
-        [sys.executable, "-m", "ecs_admission.cli.commands", "policy", "bundle", "-o", "-"],
+        [sys.executable, "-m", "ecs_admission.cli", "policy", "bundle", "-o", "-"],
         capture_output=True,
         timeout=60,
         check=False,

@@ -73,7 +73,7 @@ def test_the_sidecar_runs_the_opa_release_the_engine_embeds():
 
 def test_version_names_the_engine():
     result = subprocess.run(
-        [sys.executable, "-m", "ecs_admission.cli.commands", "--version"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "ecs_admission.cli", "--version"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0
     assert f"OPA {OPA_VERSION} in-process ({BINDINGS_DISTRIBUTION} {BINDINGS_VERSION})" in result.stdout
@@ -150,7 +150,7 @@ def test_rego_as_opas_docs_write_it_loads_tests_and_decides(tmp_path):
     (directory / "idioms.rego").write_text(IDIOMATIC_CHECK)
     (directory / "idioms_test.rego").write_text(IDIOMATIC_TEST)
     tested = subprocess.run(
-        [sys.executable, "-m", "ecs_admission.cli.commands", "policy", "test", "--policy-dir", str(directory), "-v",
+        [sys.executable, "-m", "ecs_admission.cli", "policy", "test", "--policy-dir", str(directory), "-v",
          "--run", "idioms_test"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -210,7 +210,7 @@ def broken_binding(tmp_path: Path, kind: str) -> dict[str, str]:
 def test_an_unloadable_engine_fails_closed_saying_why_and_how_to_fix(tmp_path, kind, words, fix):
     env = broken_binding(tmp_path, kind)
     checked = subprocess.run(
-        [sys.executable, "-m", "ecs_admission.cli.commands", "check", str(EXAMPLES / "taskdef-clean.json")],
+        [sys.executable, "-m", "ecs_admission.cli", "check", str(EXAMPLES / "taskdef-clean.json")],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert checked.returncode == 3

@@ -23,7 +23,7 @@ from ecs_admission.policy.loader import DATA_ROOT, DECISION_PACKAGE, DECISION_RU
 log = logging.getLogger(__name__)
 
 # What the in-process engine is: the binding's version, and the OPA release compiled into it. The
-# sidecar image in deploy/ is pinned to the same OPA release (tests/test_engine.py holds them equal).
+# sidecar image in deploy/ is pinned to the same OPA release (tests/engines/test_engine.py holds them equal).
 BINDINGS_DISTRIBUTION = "opa-golib-python-bindings"
 BINDINGS_VERSION = "0.4.4"
 OPA_VERSION = "1.20.2"

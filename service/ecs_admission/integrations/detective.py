@@ -52,8 +52,9 @@ from ecs_admission.report.securityhub import (
 
 LOG = logging.getLogger("ecs_admission.detective")
 
-# Exactly the calls the handler makes (deploy/detective/detective.yaml grants these; tests/test_detective.py
-# holds the template to the list). The IAM reads are the gate's role lookups; the responses are optional.
+# Exactly the calls the handler makes (deploy/detective/detective.yaml grants these;
+# tests/integrations/test_detective.py holds the template to the list). The IAM reads are the gate's role
+# lookups; the responses are optional.
 DETECTIVE_ACTIONS = ("ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", *SECURITYHUB_ACTIONS, *READ_ACTIONS)
 RESPONSE_ACTIONS = {"tag": "ecs:TagResource", "deregister": "ecs:DeregisterTaskDefinition"}
 TAG_VERDICT, TAG_RULES, TAG_DECISION = "ecs-admission:verdict", "ecs-admission:rules", "ecs-admission:decision-id"
