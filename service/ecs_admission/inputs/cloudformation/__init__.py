@@ -27,13 +27,13 @@ from typing import Any
 
 import yaml
 
-from ..errors import InputError
-from ..facts.documents import normalise_policy_document
-from ..facts.managed import shipped_entry
-from ..facts.needs import partition_of_region
-from ..facts.text import safe_text
-from .parse import _construct_mapping, _SafeLoader
-from .schema import (
+from ...errors import InputError
+from ...facts.documents import normalise_policy_document
+from ...facts.managed import shipped_entry
+from ...facts.needs import partition_of_region
+from ...facts.text import safe_text
+from ..parse import _construct_mapping, _SafeLoader
+from ..schema import (
     BOOL,
     INT,
     KEY_VALUE,
@@ -45,7 +45,7 @@ from .schema import (
     escape,
     validate_task_definition,
 )
-from .shapes import AdmissionRequest, drop_nulls, find_placeholders
+from ..shapes import AdmissionRequest, drop_nulls, find_placeholders
 
 TASK_DEFINITION_TYPE = "AWS::ECS::TaskDefinition"
 ROLE_TYPE = "AWS::IAM::Role"
