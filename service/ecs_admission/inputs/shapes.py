@@ -250,7 +250,7 @@ def normalise(document: Any) -> AdmissionRequest:
                 )
             request = _from_envelope(document, "")
     elif "Resources" in document or "AWSTemplateFormatVersion" in document:
-        # Templates are judged whole (inputs/cloudformation.py), one decision per task definition;
+        # Templates are judged whole (inputs/cloudformation/), one decision per task definition;
         # wrapped in an envelope or AdmissionReview they would need one verdict.
         raise InputError(
             "a CloudFormation template is accepted only as the whole request body, not inside an envelope",
