@@ -186,6 +186,11 @@ class Settings:
     decision_log: bool = True
     # Seconds between checks of the policy directory for changes; 0 turns polling off.
     policy_poll_seconds: float = 0.0
+    # Seconds one in-process evaluation may take; past it the request fails closed (503) and the
+    # engine is replaced (engines/deadline.py). The sidecar is bounded by opa_read_timeout.
+    eval_timeout: float = 2.0
+    # Seconds a worker may spend loading, compiling and self-checking its policies at start-up.
+    policy_load_timeout: float = 20.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -267,6 +272,10 @@ class Settings:
             values["decision_log"] = parse_bool(PREFIX + "DECISION_LOG", raw)
         if (raw := get("POLICY_POLL_SECONDS")) is not None:
             values["policy_poll_seconds"] = parse_float(PREFIX + "POLICY_POLL_SECONDS", raw, minimum=0.0)
+        if (raw := get("EVAL_TIMEOUT")) is not None:
+            values["eval_timeout"] = parse_float(PREFIX + "EVAL_TIMEOUT", raw, minimum=0.01)
+        if (raw := get("POLICY_LOAD_TIMEOUT")) is not None:
+            values["policy_load_timeout"] = parse_float(PREFIX + "POLICY_LOAD_TIMEOUT", raw, minimum=0.1)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

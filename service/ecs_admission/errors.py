@@ -30,10 +30,21 @@ def _clip(text: str | None) -> str | None:
     return text[:MAX_ERROR_CHARS] + "..."
 
 
+# Why an engine could not decide (EngineError.kind). Only UNAVAILABLE may fail open under
+# ECS_ADMISSION_FAILURE_POLICY=ignore: an engine that cannot be reached or was never built. A
+# TIMEOUT is this input being slow (or the engine overloaded), ERROR an evaluation that failed and
+# POLICY a policy set that was refused: each is the caller's or the policies' problem, and fails closed.
+UNAVAILABLE = "unavailable"
+TIMEOUT = "timeout"
+ERROR = "error"
+POLICY = "policy"
+
+
 class EngineError(RuntimeError):
     """The policy engine failed, timed out, or returned something that is not a decision."""
 
-    def __init__(self, reason: str, engine: str = "unknown"):
+    def __init__(self, reason: str, engine: str = "unknown", kind: str = ERROR):
         self.reason = reason
         self.engine = engine
+        self.kind = kind
         super().__init__(f"{engine} engine: {reason}")

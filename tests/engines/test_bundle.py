@@ -93,7 +93,7 @@ def copy_policies(tmp_path):
     ("filename", "source", "message"),
     [
         ("broken.rego", "package ecs.checks.broken\n\nfindings := {x |\n", "do not compile"),
-        ("other.rego", "package elsewhere\n\nimport rego.v1\n\nx := 1\n", "outside the bundle root 'ecs'"),
+        ("other.rego", "package elsewhere\n\nimport rego.v1\n\nx := 1\n", "package elsewhere is outside ecs"),
         (
             "bad.rego",
             "package ecs.checks.bad\n\nimport rego.v1\n\nx := y\n",

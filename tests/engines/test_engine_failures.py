@@ -60,7 +60,8 @@ def test_undefined_decision(tmp_path):
     renamed = source.replace(entry_point, "decision_renamed := decide_with(")
     (directory / "admission.rego").write_text(renamed)
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
-    assert_fails_closed(client, "undefined", policies_loaded=True)
+    # The start-up canary refuses the set (issue 21): it never serves, so its catalogue is not served either.
+    assert_fails_closed(client, "startup canary failed: data.ecs.admission.decision is undefined")
 
 
 def test_conflicting_rule_values_are_an_engine_error(tmp_path):
@@ -112,7 +113,7 @@ def test_malformed_decision_from_policy_is_503(tmp_path):
     broken = source.replace(entry_point, 'decision := {"violations": "none"}')
     (directory / "admission.rego").write_text(broken)
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
-    assert_fails_closed(client, "'violations' is not a list", policies_loaded=True)
+    assert_fails_closed(client, "startup canary failed: decision document's 'violations' is not a list")
 
 
 def test_missing_policy_directory(tmp_path):

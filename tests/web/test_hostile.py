@@ -20,6 +20,7 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -670,3 +671,110 @@ RESOLVER_PASSING |= {
 def test_cloudformation_resolver_hostile_templates(gate, name):
     status, answer = send(gate, "cloudformation resolver", json.dumps(RESOLVER_PASSING[name]).encode())
     assert status in (200, 400, 403), answer
+
+
+# --- issue 21: policies that are slow, print secrets, half-deployed or replaced under a worker -------
+
+SLOW_PRINTING_POLICY = """package ecs.checks.hostile_slow
+import rego.v1
+
+n := 1000 if input.task_definition.family == "slow-escape"
+n := 2 if input.task_definition.family != "slow-escape"
+
+findings contains finding if {
+\tsome container in input.task_definition.containerDefinitions
+\tprint(container.environment)
+\tsome i in numbers.range(1, 200)
+\tprint("noise", i)
+\tcount([1 | some a in numbers.range(1, n); some b in numbers.range(1, n)]) < 0
+\tfinding := {"rule": "X-1", "path": "", "message": "never"}
+}
+"""
+PRINTED_SECRET = "hunter2-plain-value-21"
+
+
+def hostile_policies(tmp_path: Path) -> Path:
+    directory = tmp_path / "rego"
+    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
+    (directory / "hostile_slow.rego").write_text(SLOW_PRINTING_POLICY)
+    return directory
+
+
+def test_a_slow_policy_input_is_a_503_the_worker_keeps_deciding_and_prints_stay_redacted(tmp_path):
+    directory = hostile_policies(tmp_path)
+    stderr_path = tmp_path / "stderr.log"
+    settings = {**SERVER_SETTINGS, "ECS_ADMISSION_POLICY_DIR": str(directory), "ECS_ADMISSION_EVAL_TIMEOUT": "0.5"}
+    slow = {**DANGEROUS, "family": "slow-escape"}
+    slow["containerDefinitions"] = [
+        {**DANGEROUS["containerDefinitions"][0], "environment": [{"name": "DB_PASSWORD", "value": PRINTED_SECRET}]}
+    ]
+    with open(stderr_path, "w") as stderr, serving(settings, stderr=stderr) as served:
+        wait_for_ready(served)
+        wait_for_log(stderr_path, "spare")  # the worker compiles its spare engine after it is ready
+        status, answer = send(served, "slow policy (deadline)", json.dumps(slow).encode())
+        assert status == 503 and answer["allowed"] is False and "did not finish within 0.5 s" in answer["detail"]
+        # The stuck evaluation holds its engine; the spare decides the next requests at once.
+        status, answer = send(served, "slow policy (deadline)", json.dumps(CLEAN).encode())
+        assert status == 200 and answer["allowed"] is True
+        status, answer = send(served, "slow policy (deadline)", json.dumps(DANGEROUS).encode())
+        assert status == 403
+        # A second stuck evaluation while the first still runs: the worker asks to be replaced.
+        status, answer = send(served, "slow policy (deadline)", json.dumps(slow).encode())
+        assert status == 503 and answer["allowed"] is False
+        wait_for_log(stderr_path, "Booting worker", count=2)
+        wait_for_ready(served)
+        status, answer = send(served, "slow policy (deadline)", json.dumps(DANGEROUS).encode())
+        assert status == 403
+    log = stderr_path.read_text()
+    assert "recycling this worker" in log and "WORKER TIMEOUT" not in log
+    assert PRINTED_SECRET not in log and "DB_PASSWORD" in log
+    assert log.count("rego print") < 25 * 8, "print() output is bounded per evaluation"
+
+
+def wait_for_ready(served, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with closing(http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)) as connection:
+                connection.request("GET", "/readyz")
+                response = connection.getresponse()
+                body = json.loads(response.read())
+                if response.status == 200:
+                    return body
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "the server did not become ready"
+        time.sleep(0.2)
+
+
+def wait_for_log(path: Path, text: str, count: int = 1, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while path.read_text().count(text) < count:
+        assert time.monotonic() < deadline, f"{text!r} x{count} not in the log"
+        time.sleep(0.1)
+
+
+def test_a_partial_deploy_never_replaces_the_serving_policies(tmp_path):
+    directory = tmp_path / "rego"
+    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
+    settings = {
+        **SERVER_SETTINGS,
+        "ECS_ADMISSION_POLICY_DIR": str(directory),
+        "ECS_ADMISSION_POLICY_POLL_SECONDS": "0.2",
+    }
+    with serving(settings) as served:
+        for path in directory.iterdir():  # a non-atomic redeploy, caught half-way
+            if path.name not in ("admission.rego", "lib.rego", "config.yaml"):
+                path.unlink()
+        deadline = time.monotonic() + 30
+        while True:
+            with closing(http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)) as connection:
+                connection.request("GET", "/readyz")
+                ready = json.loads(connection.getresponse().read())
+            if "reload_error" in ready or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert "no check package" in ready["reload_error"]["error"]
+        for _ in range(10):
+            status, answer = send(served, "partial policy set", json.dumps(DANGEROUS).encode())
+            assert status == 403 and answer["allowed"] is False

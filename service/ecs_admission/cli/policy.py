@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, TextIO
 
+from ecs_admission.engines.embedded import compiles
 from ecs_admission.engines.rego_tests import Coverage, RegoTestResult, run_tests
 from ecs_admission.errors import EngineError
 from ecs_admission.policy.catalogue import rule_catalogue
@@ -51,8 +52,9 @@ def cmd_policy_test(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, st
             policy, coverage=coverage, only=pattern, capture_prints=args.verbose or args.format == "json"
         )
     except EngineError as exc:
+        # The set does not compile: a usage error (exit 2, docs/cli.md), not a failing test.
         print(f"ecs-admission: {exc.reason}", file=stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE
     if not results:
         print(f"no tests found in {policy.directory} (test_ rules in *_test.rego files)", file=stdout)
         return EXIT_FAILED
@@ -217,6 +219,11 @@ def render_markdown(rows: list[dict[str, Any]], config: dict[str, Any]) -> str:
 def cmd_policy_list(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     policy = _load(args.policy_dir, stderr)
     if policy is None:
+        return EXIT_USAGE
+    try:
+        compiles(policy)  # a catalogue of rules that would never run is not a catalogue
+    except EngineError as exc:
+        print(f"ecs-admission: {exc.reason}", file=stderr)
         return EXIT_USAGE
     rows = catalogue_rows(policy)
     config = policy.data[DATA_ROOT].get("config") or {}

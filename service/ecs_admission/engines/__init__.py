@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ecs_admission.decision import RawDecision
-from ecs_admission.errors import EngineError
+from ecs_admission.errors import UNAVAILABLE, EngineError
 
 
 class Engine(Protocol):
@@ -40,16 +40,18 @@ class ReadinessProbe(Protocol):
 class UnavailableEngine:
     """Stands in when the real engine could not be built, so every request fails closed with why."""
 
-    def __init__(self, name: str, reason: str):
+    def __init__(self, name: str, reason: str, kind: str = UNAVAILABLE):
         self.name = name
         self.reason = reason
+        # UNAVAILABLE (could not be built: may fail open) or POLICY (the set was refused: never does).
+        self.kind = kind
 
     @property
     def revision(self) -> str:
         return "unavailable"
 
     def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
-        raise EngineError(f"policies not loaded: {self.reason}", self.name)
+        raise EngineError(f"policies not loaded: {self.reason}", self.name, kind=self.kind)
 
     def policy_data(self) -> dict[str, Any]:
-        raise EngineError(f"policies not loaded: {self.reason}", self.name)
+        raise EngineError(f"policies not loaded: {self.reason}", self.name, kind=self.kind)

@@ -31,8 +31,11 @@ from typing import TextIO
 
 from ecs_admission import __version__
 from ecs_admission.config import Settings
+from ecs_admission.engines.acceptance import accept
 from ecs_admission.engines.embedded import with_derived_data
 from ecs_admission.engines.selfcheck import self_check
+from ecs_admission.errors import EngineError
+from ecs_admission.policy.conftest import configured_namespaces
 from ecs_admission.policy.loader import DATA_ROOT, PolicyError, PolicySet, load_policy_set
 
 MANIFEST = ".manifest"
@@ -55,17 +58,26 @@ class BundleInfo:
 def manifest(policy: PolicySet, revision: str) -> dict:
     return {
         "revision": revision,
-        "roots": list(ROOTS),
+        "roots": roots(policy),
         "metadata": {"built_by": f"ecs-admission {__version__}", "content_revision": policy.revision},
     }
 
 
+def roots(policy: PolicySet) -> list[str]:
+    """`ecs`, and each conftest/Gatekeeper namespace the set uses (policy/conftest.py), so the
+    sidecar evaluates those packages through the same generated check packages."""
+    namespaces = set(configured_namespaces())
+    used = {m.group(1) for module in policy.modules if (m := _PACKAGE_RE.search(module.source))}
+    return [*ROOTS, *sorted(ns.replace(".", "/") for ns in namespaces & used)]
+
+
 def check_roots(policy: PolicySet) -> None:
     """OPA refuses to activate a bundle whose packages or data lie outside its roots: say so now."""
+    allowed = [root.replace("/", ".") for root in roots(policy)]
     for module in policy.modules:
         match = _PACKAGE_RE.search(module.source)
         package = match.group(1) if match else ""
-        if package != DATA_ROOT and not package.startswith(DATA_ROOT + "."):
+        if not any(package == root or package.startswith(root + ".") for root in allowed):
             raise BundleError(f"{module.name}: package {package or '?'} is outside the bundle root {DATA_ROOT!r}")
     outside = [key for key in policy.data if key != DATA_ROOT]
     if outside:
@@ -138,6 +150,13 @@ def cmd_policy_bundle(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, 
     directory = args.policy_dir or Settings.from_env().policy_dir
     try:
         policy = load_policy_set(directory)
+        # Refuse to ship a partial set or one calling network builtins (engines/acceptance.py): the
+        # sidecar would compile it without asking.
+        try:
+            accept(policy, engine="opa")
+        except EngineError as exc:
+            print(f"ecs-admission: cannot bundle: {exc.reason}", file=stderr)
+            return 2
         # Refuse to ship policies that do not compile or fail their own Rego unit tests.
         check = self_check(policy)
         if not check.passed:

@@ -17,7 +17,8 @@ from types import ModuleType
 from typing import Any
 
 from ecs_admission.decision import RawDecision
-from ecs_admission.errors import EngineError
+from ecs_admission.engines.prints import PrintSink
+from ecs_admission.errors import UNAVAILABLE, EngineError
 from ecs_admission.policy.loader import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, DECISION_TABLE, PolicySet, RegoFile
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ def load_bindings() -> ModuleType:
         import opa_bindings
         from opa_bindings import engine as binding_engine
     except ImportError as exc:
-        raise EngineError(f"OPA's Go evaluator is not installed ({exc}); {INSTALL_HINT}", "embedded") from None
+        raise EngineError(
+            f"OPA's Go evaluator is not installed ({exc}); {INSTALL_HINT}", "embedded", kind=UNAVAILABLE
+        ) from None
     try:
         binding_engine._get_lib()
     except OSError as exc:
@@ -49,6 +52,7 @@ def load_bindings() -> ModuleType:
             f"OPA's Go evaluator could not be loaded ({exc}); its wheels are built for Linux x86_64/aarch64 "
             f"with glibc >= 2.34 and macOS arm64; on another platform {SIDECAR_HINT}",
             "embedded",
+            kind=UNAVAILABLE,
         ) from None
     return opa_bindings
 
@@ -66,11 +70,6 @@ def embedded_opa_version() -> str | None:
     except OSError:
         return None
     return found.group(1).decode() if found else None
-
-
-def _print_to_log(message: str, location: str) -> None:
-    # Rego print() is a debugging aid: it goes to the log, never to stdout (decision records).
-    log.info("rego print %s: %s", location, message)
 
 
 def describe_opa_error(exc: Exception) -> str:
@@ -112,7 +111,9 @@ def new_opa(
     """
     bindings = load_bindings()
     opa = bindings.OpaEngine()
-    opa.print_handler = _print_to_log
+    # Rego print() is a debugging aid: to the log, never to stdout (decision records), redacted
+    # and bounded per evaluation (engines/prints.py).
+    opa.print_handler = PrintSink()
     try:
         for module in modules:
             opa.add_policy(module.name, module.source)
@@ -127,6 +128,11 @@ def new_opa(
             raise compile_failure(exc, engine) from None
         # Compiled: the warm-up input ({}) is just not one the document is defined or valid for.
     return opa
+
+
+def compiles(policy: PolicySet) -> None:
+    """EngineError (OPA's message, file:line) unless OPA compiles the set's modules and data."""
+    new_opa(policy.modules, policy.data).close()
 
 
 DECISION_TABLE_QUERY = (
@@ -187,12 +193,17 @@ class EmbeddedEngine:
 
     def query(self, input_document: dict[str, Any], path: str = DECISION_PATH) -> Any:
         """Evaluate `data.<path>` and return its value; undefined or an error raises EngineError."""
+        prints = self._opa.print_handler
+        prints.start()
         try:
             return self._opa.eval_document(path, input_document)
         except self._bindings.OpaUndefinedError:
             raise EngineError(f"data.{path} is undefined", self.name) from None
         except self._bindings.OpaError as exc:
             raise EngineError(f"evaluation error: {describe_opa_error(exc)}", self.name) from None
+        finally:
+            prints.finish()
+            self._opa.last_prints = []  # the binding keeps them all otherwise (8 MB of prints stayed)
 
     def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
         document = self.query(input_document)

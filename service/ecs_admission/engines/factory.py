@@ -7,7 +7,7 @@ import logging
 from ecs_admission.config import Settings
 from ecs_admission.engines import Engine, UnavailableEngine
 from ecs_admission.engines.embedded import EmbeddedEngine
-from ecs_admission.errors import EngineError
+from ecs_admission.errors import POLICY, UNAVAILABLE, EngineError
 from ecs_admission.policy.loader import PolicyError, load_policy_set
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,51 @@ def _build_opa(settings: Settings) -> Engine:
 
 
 def _build_embedded(settings: Settings, self_check: bool) -> Engine:
+    """Load, accept, compile, self-check and canary the set, all within policy_load_timeout.
+
+    A set slow on every input would otherwise hold the worker's start-up (and gunicorn's boot)
+    indefinitely; past the deadline the worker fails closed, saying why, and the abandoned build
+    finishes (or not) on its own thread.
+    """
+    from ecs_admission.engines.deadline import run_with_deadline
+
+    try:
+        engine = run_with_deadline(
+            lambda: _build_embedded_now(settings, self_check),
+            settings.policy_load_timeout,
+            "loading the policies (ECS_ADMISSION_POLICY_LOAD_TIMEOUT)",
+        )
+    except EngineError as exc:
+        log.error("policy engine unavailable: %s", exc.reason)
+        return UnavailableEngine("embedded", exc.reason, kind=POLICY)
+    if isinstance(engine, UnavailableEngine):
+        return engine
+    return with_deadline(engine, settings)
+
+
+def with_deadline(engine: EmbeddedEngine, settings: Settings) -> Engine:
+    """The embedded engine behind its evaluation deadline (engines/deadline.py)."""
+    from ecs_admission.engines.deadline import DeadlineEngine
+
+    return DeadlineEngine(engine, settings.eval_timeout, rebuild=EmbeddedEngine)
+
+
+def _build_embedded_now(settings: Settings, self_check: bool) -> Engine:
+    from ecs_admission.engines.acceptance import accept
+    from ecs_admission.engines.canary import CANARY
+
     try:
         policy = load_policy_set(settings.policy_dir)
     except PolicyError as exc:
         log.error("policy engine unavailable: %s", exc)
         return UnavailableEngine("embedded", str(exc))
     try:
+        accept(policy)
         engine = EmbeddedEngine(policy)
     except EngineError as exc:
         log.error("policy engine unavailable: %s", exc.reason)
-        return UnavailableEngine("embedded", exc.reason)
+        # A missing evaluator is the engine being down; a set refused or not compiling is not.
+        return UnavailableEngine("embedded", exc.reason, kind=UNAVAILABLE if exc.kind == UNAVAILABLE else POLICY)
     if self_check:
         from ecs_admission.engines.selfcheck import self_check as run_self_check
 
@@ -59,6 +94,15 @@ def _build_embedded(settings: Settings, self_check: bool) -> Engine:
             reason = f"startup self-check failed: {check.reason}"
             log.error("policy engine unavailable: %s", reason)
             engine.close()
-            return UnavailableEngine("embedded", reason)
+            return UnavailableEngine("embedded", reason, kind=POLICY)
         log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
+    try:
+        # The readiness canary, at start-up as at reload: a set that cannot decide a small sound
+        # task definition (an eval_conflict_error on every input) is refused before it serves.
+        engine.evaluate(CANARY)
+    except EngineError as exc:
+        reason = f"startup canary failed: {exc.reason}"
+        log.error("policy engine unavailable: %s", reason)
+        engine.close()
+        return UnavailableEngine("embedded", reason, kind=POLICY)
     return engine

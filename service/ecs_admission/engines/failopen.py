@@ -6,11 +6,14 @@ is logged and counted (`FAIL_OPEN.value`, and `ecs_admission_fail_open_total` on
 Readiness stays honest: this wrapper never makes a broken engine look ready.
 
 Failing open is for the engine's own unavailability only, never for something the request did:
-an input that makes a healthy engine fail (a string its encoder refuses, a document that takes it
-past its timeout) would otherwise let the caller choose an allow. So before failing open the
-wrapper asks the engine to decide the canary; if it can, the engine is up and this input is what
-failed, and the error stands (503, fail closed). The input layer refuses such input with a 400
-first (docs/hardening.md); this is the line behind it.
+an input that makes a healthy engine fail would otherwise let the caller choose an allow. So
+- only an EngineError of kind "unavailable" (the engine cannot be reached, or was never built) may
+  fail open; a timeout (a slow input, or an overloaded engine), an evaluation error and a refused
+  policy set always fail closed (503);
+- and even then the wrapper first asks the engine to decide the canary, on the engine's own canary
+  path when it has one (the sidecar's: a connection of its own, never queued behind requests); if
+  the canary is decided, the engine is up, this input is what failed, and the error stands.
+The input layer refuses such input with a 400 first (docs/hardening.md); this is the line behind it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ecs_admission import metrics
 from ecs_admission.decision import Finding, RawDecision
 from ecs_admission.engines import Engine
 from ecs_admission.engines.canary import CANARY
-from ecs_admission.errors import EngineError
+from ecs_admission.errors import UNAVAILABLE, EngineError
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,18 @@ class FailOpenEngine:
         try:
             return self.inner.evaluate(input_document)
         except EngineError as exc:
+            if exc.kind != UNAVAILABLE:
+                # The engine answered, or was reached and was slow: this input (or the policies)
+                # made it fail. A timeout is never proof that the engine is down (issue 21: a slow
+                # input through the sidecar made the canary queue behind it and time out too).
+                log.warning(
+                    "%s: not failing open: the %s engine is up (%s), so the error stands: %s",
+                    GATE_RULE,
+                    exc.engine,
+                    exc.kind,
+                    exc.reason,
+                )
+                raise
             if self._engine_decides():
                 log.warning(
                     "%s: not failing open: the %s engine decides the canary, so this input made it fail: %s",
@@ -110,8 +125,11 @@ class FailOpenEngine:
             )
 
     def _engine_decides(self) -> bool:
+        # An engine's own canary path (the sidecar's: a connection of its own, so the probe never
+        # waits behind request evaluations in the pool), else an ordinary evaluation.
+        probe = getattr(self.inner, "canary", None) or self.inner.evaluate
         try:
-            self.inner.evaluate(CANARY)
+            probe(CANARY)
         except EngineError:
             return False
         return True

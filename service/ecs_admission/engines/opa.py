@@ -27,7 +27,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ecs_admission.decision import RawDecision
-from ecs_admission.errors import EngineError
+from ecs_admission.errors import ERROR, TIMEOUT, UNAVAILABLE, EngineError
 from ecs_admission.policy.loader import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UNKNOWN_REVISION = "unknown"
+# Answers of a proxy or an OPA that is not serving (as opposed to one that evaluated and failed).
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 
 
 def revision_from_provenance(provenance: Any) -> str | None:
@@ -110,6 +112,7 @@ class OpaEngine:
         self._revision = UNKNOWN_REVISION
         self._asked_manifest = False
         self._lock = threading.Lock()
+        self._canary_session: requests.Session | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpaEngine:
@@ -146,13 +149,19 @@ class OpaEngine:
                 query_params={"provenance": "true"} if provenance else None,
             )
         except requests.ConnectTimeout:
-            raise self._error(f"could not connect to OPA at {self.url} within {self._timeout[0]}s") from None
+            raise self._error(
+                f"could not connect to OPA at {self.url} within {self._timeout[0]}s", UNAVAILABLE
+            ) from None
         except requests.Timeout:
-            raise self._error(f"OPA at {self.url} did not answer {where} within {self.read_timeout}s") from None
+            # Connected, then slow: this input, or a busy OPA. Never a reason to fail open.
+            reason = f"OPA at {self.url} did not answer {where} within {self.read_timeout}s"
+            raise self._error(reason, TIMEOUT) from None
         except requests.ConnectionError as exc:
-            raise self._error(f"cannot reach OPA at {self.url}: {_root_cause(exc)}") from None
+            raise self._error(f"cannot reach OPA at {self.url}: {_root_cause(exc)}", UNAVAILABLE) from None
         except requests.HTTPError as exc:
-            raise self._error(f"OPA answered {where} with {_describe_http_error(exc.response)}") from None
+            status = exc.response.status_code if exc.response is not None else 0
+            kind = UNAVAILABLE if status in UNAVAILABLE_STATUSES else ERROR
+            raise self._error(f"OPA answered {where} with {_describe_http_error(exc.response)}", kind) from None
         except ValueError:  # requests' JSONDecodeError: a 2xx whose body is not JSON
             raise self._error(f"OPA answered {where} with a body that is not JSON") from None
         except requests.RequestException as exc:
@@ -161,16 +170,17 @@ class OpaEngine:
             raise self._error(f"OPA answered {where} with JSON that is not an object")
         return body
 
-    def _error(self, reason: str) -> EngineError:
+    def _error(self, reason: str, kind: str = ERROR) -> EngineError:
         log.warning("opa engine: %s", reason)
-        return EngineError(reason, self.name)
+        return EngineError(reason, self.name, kind=kind)
 
     def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
         body = self._query(DECISION_PACKAGE, DECISION_RULE, input_document, provenance=True)
         if "result" not in body:
             # OPA answers an undefined document with 200 and {}: that is no decision, not "no findings".
             raise self._error(
-                f"data.{DECISION_PACKAGE}.{DECISION_RULE} is undefined on OPA (is the policy bundle loaded?)"
+                f"data.{DECISION_PACKAGE}.{DECISION_RULE} is undefined on OPA (is the policy bundle loaded?)",
+                UNAVAILABLE,
             )
         revision = revision_from_provenance(body.get("provenance"))
         self._remember(revision)
@@ -197,11 +207,40 @@ class OpaEngine:
         self.refresh_revision()
         return data
 
+    def catalog_ids(self) -> list[str]:
+        """The rule ids of the bundle's catalogue (data.ecs.catalog), for bounded metric labels."""
+        body = self._query(DATA_ROOT, "catalog", {})
+        catalog = body.get("result")
+        return sorted(catalog) if isinstance(catalog, dict) else []
+
     def refresh_revision(self) -> str:
         """Ask OPA which bundle revision it has active (`data.system.bundles`)."""
         body = self._query("system", "bundles", {})
         self._remember(revision_from_bundles(body.get("result")))
         return self._revision
+
+    def canary(self, canary: dict[str, Any]) -> None:
+        """Decide the canary on a connection of its own (the fail-open wrapper's probe).
+
+        Requests share the pool; the probe must not wait behind them, nor be counted among them.
+        """
+        with self._lock:
+            if self._canary_session is None:
+                session = requests.Session()
+                session.trust_env = False
+                session.mount("http://", HTTPAdapter(max_retries=Retry(total=0, redirect=0)))
+                session.mount("https://", HTTPAdapter(max_retries=Retry(total=0, redirect=0)))
+                self._canary_session = session
+            session = self._canary_session
+        where = f"{self.url}/v1/data/{DECISION_PACKAGE.replace('.', '/')}/{DECISION_RULE}"
+        try:
+            response = session.post(where, json={"input": canary}, timeout=self._timeout)
+            response.raise_for_status()
+            body = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise self._error(f"the canary was not decided: {_root_cause(exc)}", UNAVAILABLE) from None
+        if not isinstance(body, dict) or not isinstance(body.get("result"), dict):
+            raise self._error("the canary was not decided: no decision in OPA's answer", UNAVAILABLE)
 
     def ready(self, canary: dict[str, Any]) -> None:
         """Ready once OPA reports its bundles active and answers the canary with a well-formed decision."""

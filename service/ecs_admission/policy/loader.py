@@ -19,8 +19,11 @@ from typing import Any
 
 import yaml
 
+from ecs_admission.config import ConfigError
+from ecs_admission.policy.conftest import ConftestConfigError, configured_namespaces, shims
 from ecs_admission.policy.data import PolicyDataError, validate_policy_data
-from ecs_admission.policy.metadata import MetadataError, build_catalog
+from ecs_admission.policy.metadata import MetadataError, build_catalog, module_package
+from ecs_admission.policy.snapshot import PolicyFile, SnapshotError, policy_files
 
 DATA_ROOT = "ecs"
 DECISION_PACKAGE = "ecs.admission"
@@ -72,12 +75,36 @@ def _is_test(path: Path) -> bool:
     return path.name.endswith("_test.rego")
 
 
-def _load_data_file(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
+def _load_data_file(path: Path, name: str | None = None) -> Any:
+    name = name or path.name
     try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{name}: cannot read: {exc}") from None
+    suffix = Path(name).suffix
+    try:
+        return json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise PolicyError(f"{path.name}: not valid {path.suffix[1:].upper()}: {exc}") from None
+        raise PolicyError(f"{name}: not valid {suffix[1:].upper()}: {exc}") from None
+
+
+def _listed(root: Path) -> list[PolicyFile]:
+    """The files to read, through policy/snapshot.py: no link leading out, no loop, within budget."""
+    try:
+        return policy_files(root)
+    except (SnapshotError, ConfigError) as exc:
+        raise PolicyError(str(exc)) from None
+    except OSError as exc:
+        raise PolicyError(f"policy directory {root} cannot be read: {exc.strerror or exc}") from None
+
+
+def _conftest_shims(modules: list[RegoFile]) -> list[tuple[str, str]]:
+    """Generated check packages enforcing conftest/Gatekeeper namespaces (policy/conftest.py)."""
+    try:
+        namespaces = configured_namespaces()
+    except ConftestConfigError as exc:
+        raise PolicyError(str(exc)) from None
+    return shims({module_package(m.source) for m in modules}, namespaces)
 
 
 def load_policy_set(directory: Path | None = None) -> PolicySet:
@@ -87,22 +114,28 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
     modules: list[RegoFile] = []
     tests: list[RegoFile] = []
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.rego")):
-        relative = path.relative_to(root).as_posix()
+    files = _listed(root)
+    for policy_file in (f for f in files if f.relative.endswith(".rego")):
+        relative = policy_file.relative
         try:
-            source = path.read_text(encoding="utf-8")
+            source = policy_file.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyError(f"{relative}: cannot read: {exc}") from None
-        if _is_test(path):
+        if _is_test(Path(relative)):
             tests.append(RegoFile(relative, source))
         else:
             modules.append(RegoFile(relative, source))
             digest.update(f"module:{relative}\0{source}\0".encode())
     if not modules:
         raise PolicyError(f"policy directory {root} holds no .rego modules")
+    for name, source in _conftest_shims(modules):
+        modules.append(RegoFile(name, source))
+        digest.update(f"module:{name}\0{source}\0".encode())
     documents: dict[str, Any] = {}
     data_files: list[str] = []
-    for path in sorted(p for p in root.iterdir() if p.is_file() and p.suffix in DATA_SUFFIXES):
+    top_level = [f for f in files if "/" not in f.relative and Path(f.relative).suffix in DATA_SUFFIXES]
+    for policy_file in top_level:
+        path = Path(policy_file.relative)
         name = path.stem
         if name in documents:
             raise PolicyError(f"{path.name}: data document {name!r} is defined twice")
@@ -113,7 +146,7 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
                 f"{path.name}: rule metadata lives in a METADATA annotation beside each rule now "
                 "(docs/writing-rules.md); move each entry there and delete this file"
             )
-        documents[name] = _load_data_file(path)
+        documents[name] = _load_data_file(policy_file.path, path.name)
         data_files.append(path.name)
     try:
         documents[CATALOG] = build_catalog([(module.name, module.source) for module in modules])

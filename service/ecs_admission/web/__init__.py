@@ -17,7 +17,8 @@ from ecs_admission.engines import Engine
 from ecs_admission.engines.factory import build_engine
 from ecs_admission.gate import breakglass, build_gate
 from ecs_admission.report import records
-from ecs_admission.web import auth, observe, openapi
+from ecs_admission.web import accepted, auth, observe, openapi
+from ecs_admission.web.recycle import recycle_when_stuck
 from ecs_admission.web.reload import ACTIVE_DIR_ENV, PolicyReloader, status_from_env
 from ecs_admission.web.routes import blueprint
 
@@ -26,8 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def _engine_settings(settings: Settings) -> Settings:
-    """Under gunicorn the master hands workers a validated snapshot of the policy directory."""
-    active = os.environ.get(ACTIVE_DIR_ENV)
+    """Under gunicorn the master hands workers a validated snapshot of the policy directory, or,
+    newer, the set a worker's poll reload accepted since (web/accepted.py)."""
+    newest = accepted.current()
+    active = newest["directory"] if newest else os.environ.get(ACTIVE_DIR_ENV)
     return replace(settings, policy_dir=Path(active)) if active else settings
 
 
@@ -45,8 +48,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     authenticator = auth.Authenticator(settings)
     reloader = None
     if given_engine is None and getattr(gate.engine, "name", None) == "embedded":
-        reloader = PolicyReloader(gate, settings.policy_dir, initial_error=status_from_env())
+        reloader = PolicyReloader(
+            gate, settings.policy_dir, initial_error=status_from_env(), eval_timeout=settings.eval_timeout
+        )
         reloader.start_polling(settings.policy_poll_seconds)
+    if given_engine is None and accepted.state_dir() is not None:
+        recycle_when_stuck(gate.engine)  # a gunicorn worker: only its exit ends a stuck evaluation
     app.extensions[EXTENSION] = {
         "settings": settings,
         "gate": gate,

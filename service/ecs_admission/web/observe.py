@@ -17,6 +17,7 @@ from ecs_admission.decision import Decision
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.inputs import AdmissionRequest
 from ecs_admission.report import records
+from ecs_admission.web import rule_labels
 from ecs_admission.web.auth import current_caller
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ def _break_glass() -> tuple[str, ...]:
     return current_app.extensions["ecs_admission"].get("break_glass", ())
 
 
+def _engine() -> Any:
+    return current_app.extensions["ecs_admission"]["gate"].engine
+
+
 def decided(admission_request: AdmissionRequest, decision: Decision, status: int) -> None:
     total_ms = _elapsed_ms()
     timings = decision.timings_ms
@@ -47,9 +52,10 @@ def decided(admission_request: AdmissionRequest, decision: Decision, status: int
         total_ms / 1000,
         engine_seconds=engine_ms / 1000 if isinstance(engine_ms, int | float) else None,
         iam_seconds=iam_ms / 1000 if isinstance(iam_ms, int | float) else None,
-        violations=[f.rule for f in decision.violations],
-        warnings=[f.rule for f in decision.warnings],
-        exempted=[f.rule for f in decision.exempted],
+        # Label values are the catalogue's rule ids; any other id is counted as "other" (rule_labels.py).
+        violations=rule_labels.bounded([f.rule for f in decision.violations], _engine()),
+        warnings=rule_labels.bounded([f.rule for f in decision.warnings], _engine()),
+        exempted=rule_labels.bounded([f.rule for f in decision.exempted], _engine()),
     )
     if _records_on():
         digest = records.input_digest(admission_request.task_definition)

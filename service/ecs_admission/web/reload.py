@@ -39,6 +39,8 @@ from typing import Any
 from ecs_admission import metrics
 from ecs_admission.errors import EngineError
 from ecs_admission.policy.loader import PolicyError, PolicySet, default_policy_dir, load_policy_set
+from ecs_admission.policy.snapshot import SnapshotError, copy_policy_files
+from ecs_admission.web import accepted
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +66,16 @@ class Validation:
         return {"ok": self.ok, "revision": self.revision, "error": self.error, "tests": self.tests}
 
 
-def build_validated(policy: PolicySet) -> tuple[Validation, Any]:
-    """Compile the set, answer the readiness canary and run its Rego tests; (verdict, engine or None)."""
+def build_validated(policy: PolicySet, running: PolicySet | None = None) -> tuple[Validation, Any]:
+    """Accept the set (whole, no restricted builtin, none of `running`'s rules gone), compile it,
+    answer the readiness canary and run its Rego tests; (verdict, engine or None)."""
+    from ecs_admission.engines.acceptance import accept
     from ecs_admission.engines.embedded import EmbeddedEngine
     from ecs_admission.engines.rego_tests import run_tests
     from ecs_admission.web.routes import CANARY
 
     try:
+        accept(policy, running)
         engine = EmbeddedEngine(policy)
         engine.evaluate(CANARY)
         results = [r for r in run_tests(policy) if not r.skipped]
@@ -88,23 +93,33 @@ def build_validated(policy: PolicySet) -> tuple[Validation, Any]:
     return Validation(True, policy.revision, None, tests=len(results)), engine
 
 
-def validate_in_process(directory: Path | None) -> Validation:
-    """Load, compile, run the canary and the directory's Rego tests (the master's child process)."""
+def validate_in_process(directory: Path | None, running: Path | None = None) -> Validation:
+    """Load, accept, compile, run the canary and the directory's Rego tests (the master's child
+    process); `running` is the directory of the set it would replace, if any."""
     try:
         policy = load_policy_set(directory)
     except PolicyError as exc:
         return Validation(False, None, str(exc))
-    validation, engine = build_validated(policy)
+    try:
+        current = load_policy_set(running) if running is not None else None
+    except PolicyError:
+        current = None  # the running set no longer loads (its copy is gone): nothing to compare with
+    validation, engine = build_validated(policy, current)
     if engine is not None:
         engine.close()
     return validation
 
 
-def validate_in_subprocess(directory: Path, timeout: float = VALIDATE_TIMEOUT) -> Validation:
+def validate_in_subprocess(
+    directory: Path, timeout: float = VALIDATE_TIMEOUT, running: Path | None = None
+) -> Validation:
     """validate_in_process in a child, so the Go runtime never starts in the gunicorn master."""
+    command = [sys.executable, "-m", "ecs_admission.web.reload", "validate", str(directory)]
+    if running is not None:
+        command += ["--running", str(running)]
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "ecs_admission.web.reload", "validate", str(directory)],
+            command,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -137,29 +152,45 @@ def fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 def _replace_embedded_engine(gate: Any, engine: Any) -> None:
-    """Swap the engine the gate uses; a wrapper (fail-open) keeps wrapping the new one."""
+    """Swap the engine the gate uses; wrappers (fail-open, deadline) keep wrapping the new one."""
     holder = gate.engine
-    if hasattr(holder, "inner"):
-        holder.inner = engine
-    else:
+    if not hasattr(holder, "inner"):
         gate.engine = engine
+        return
+    while hasattr(holder.inner, "inner"):
+        holder = holder.inner
+    holder.inner = engine
 
 
 def _serving_engine(gate: Any) -> Any:
+    """The engine itself, under its wrappers (the deadline wrapper stands for it: same revision)."""
     engine = gate.engine
-    return getattr(engine, "inner", engine)
+    while hasattr(engine, "inner") and not hasattr(engine, "policy"):
+        engine = engine.inner
+    return engine
 
 
 class PolicyReloader:
     """Reloads one worker's embedded engine from the configured policy directory."""
 
-    def __init__(self, gate: Any, source: Path | None, initial_error: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        gate: Any,
+        source: Path | None,
+        initial_error: dict[str, Any] | None = None,
+        eval_timeout: float | None = None,
+    ):
         self.gate = gate
         self.source = Path(source) if source is not None else default_policy_dir()
         self.last_error: dict[str, Any] | None = initial_error
         self.last_success: dict[str, Any] | None = None
+        self.eval_timeout = eval_timeout
         self._lock = threading.Lock()
-        self._fingerprint = fingerprint(self.source)
+        # No fingerprint yet: the first look compares the directory's revision with the serving one.
+        # A worker started after a poll reload (gunicorn replaced one) builds from the master's
+        # snapshot or the newest accepted set; a fingerprint taken now would take the directory as
+        # seen and never reload it (issue 21).
+        self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if initial_error:
@@ -168,25 +199,52 @@ class PolicyReloader:
     def reload(self) -> bool:
         """Validate the directory and swap it in; True if the serving policies changed."""
         with self._lock:
-            self._fingerprint = fingerprint(self.source)
+            before = fingerprint(self.source)
+            self._fingerprint = before
             try:
                 policy = load_policy_set(self.source)
             except PolicyError as exc:
+                if fingerprint(self.source) != before:
+                    return self._changing()
                 return self._failed(None, str(exc))
+            if fingerprint(self.source) != before:
+                return self._changing()
             serving = _serving_engine(self.gate)
             if policy.revision == serving.revision and serving.name == "embedded" and hasattr(serving, "policy"):
                 self._clear()  # back to what is serving (a reverted bad push): nothing to report
                 return False
-            validation, engine = build_validated(policy)
+            validation, engine = build_validated(policy, getattr(serving, "policy", None))
             if engine is None:
                 return self._failed(policy.revision, validation.error or "validation failed")
             previous = serving.revision
-            _replace_embedded_engine(self.gate, engine)
+            _replace_embedded_engine(self.gate, self._guarded(engine))
             self._clear()
             self.last_success = {"at": _now(), "revision": engine.revision, "previous": previous}
             metrics.policy_reload(True)
             log.info("policies reloaded from %s: revision %s -> %s", self.source, previous, engine.revision)
+            accepted.publish(self.source, engine.revision, by="poll")
             return True
+
+    def _guarded(self, engine: Any) -> Any:
+        """The new engine behind the evaluation deadline, unless a deadline wrapper already serves."""
+        if self.eval_timeout is None:
+            return engine
+        from ecs_admission.engines.deadline import DeadlineEngine
+
+        holder = self.gate.engine
+        while not isinstance(holder, DeadlineEngine) and hasattr(holder, "inner"):
+            holder = holder.inner
+        if isinstance(holder, DeadlineEngine):
+            return engine
+        from ecs_admission.engines.embedded import EmbeddedEngine
+
+        return DeadlineEngine(engine, self.eval_timeout, rebuild=EmbeddedEngine)
+
+    def _changing(self) -> bool:
+        """The directory changed while it was read (a deploy in progress): look again next time."""
+        self._fingerprint = None
+        log.info("policy directory %s changed while being read; reading it again at the next look", self.source)
+        return False
 
     def _failed(self, revision: str | None, error: str) -> bool:
         serving = _serving_engine(self.gate).revision
@@ -202,7 +260,7 @@ class PolicyReloader:
 
     def check(self) -> bool:
         """Reload if the directory changed since the last look (the poll thread's step)."""
-        if fingerprint(self.source) == self._fingerprint:
+        if self._fingerprint is not None and fingerprint(self.source) == self._fingerprint:
             return False
         return self.reload()
 
@@ -248,18 +306,31 @@ class MasterSnapshots:
     def __init__(self, source: Path | None):
         self.source = Path(source) if source is not None else default_policy_dir()
         self.active: Path | None = None
+        self.state: Path | None = None
 
     def _copy(self) -> Path:
+        """Exactly the files the loader reads (policy/snapshot.py): a link leading outside the
+        directory, a link loop or a set over the size budget is refused here, before any copying
+        gets large (`a -> .` and `b -> .` made shutil.copytree copy 2.6 GB)."""
         target = Path(tempfile.mkdtemp(prefix="ecs-admission-policies-"))
-        shutil.copytree(self.source, target, dirs_exist_ok=True)
+        try:
+            copy_policy_files(self.source, target)
+        except (OSError, SnapshotError):
+            shutil.rmtree(target, ignore_errors=True)
+            raise
         return target
 
     def start(self) -> None:
         """At start-up the copy is taken as it is: workers that cannot compile it fail closed."""
         os.environ.pop(STATUS_ENV, None)
         try:
-            self.active = self._copy()
+            self.state = Path(tempfile.mkdtemp(prefix="ecs-admission-state-"))
+            os.environ[accepted.STATE_ENV] = str(self.state)
         except OSError as exc:
+            log.warning("cannot create a policy state directory (%s): replaced workers start from the snapshot", exc)
+        try:
+            self.active = self._copy()
+        except (OSError, SnapshotError) as exc:
             log.warning("cannot snapshot %s (%s): workers read it directly, HUP cannot protect them", self.source, exc)
             return
         os.environ[ACTIVE_DIR_ENV] = str(self.active)
@@ -268,21 +339,26 @@ class MasterSnapshots:
         """On SIGHUP, before gunicorn starts the new workers."""
         try:
             candidate = self._copy()
-        except OSError as exc:
+        except (OSError, SnapshotError) as exc:
             validation = Validation(False, None, f"cannot copy {self.source}: {exc}")
         else:
-            validation = validate_in_subprocess(candidate)
+            running = accepted.current()
+            running_dir = Path(running["directory"]) if running else self.active
+            validation = validate_in_subprocess(candidate, running=running_dir)
             if validation.ok:
                 previous, self.active = self.active, candidate
                 os.environ[ACTIVE_DIR_ENV] = str(candidate)
                 os.environ.pop(STATUS_ENV, None)
+                accepted.point_at(candidate, validation.revision, by="SIGHUP")
                 if previous is not None:
                     shutil.rmtree(previous, ignore_errors=True)
+                metrics.policy_reload(True)
                 log.info("SIGHUP: policies from %s validated (revision %s)", self.source, validation.revision)
                 return validation
             shutil.rmtree(candidate, ignore_errors=True)
         status = {"at": _now(), "revision": validation.revision, "error": validation.error, "trigger": "SIGHUP"}
         os.environ[STATUS_ENV] = json.dumps(status)
+        metrics.policy_reload(False)
         log.error("SIGHUP: policies in %s refused, workers keep the previous ones: %s", self.source, validation.error)
         return validation
 
@@ -290,7 +366,11 @@ class MasterSnapshots:
         if self.active is not None:
             shutil.rmtree(self.active, ignore_errors=True)
             self.active = None
+        if self.state is not None:
+            shutil.rmtree(self.state, ignore_errors=True)
+            self.state = None
         os.environ.pop(ACTIVE_DIR_ENV, None)
+        os.environ.pop(accepted.STATE_ENV, None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,9 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="load, compile, canary and Rego tests; one JSON line")
     validate.add_argument("directory", type=Path)
+    validate.add_argument("--running", type=Path, help="the set it would replace: none of its rules may disappear")
     args = parser.parse_args(argv)
     # Rego print() or a library may write to stdout too; the answer is a line of its own at the end.
-    result = validate_in_process(args.directory)
+    result = validate_in_process(args.directory, args.running)
     sys.stdout.flush()
     print("\n" + json.dumps(result.to_dict()), flush=True)
     return 0 if result.ok else 1

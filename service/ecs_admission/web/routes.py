@@ -16,7 +16,7 @@ from ecs_admission.inputs.cloudformation import is_template, load_template
 from ecs_admission.inputs.parse import JSON_TYPES, YAML_TYPES, media_type
 from ecs_admission.inputs.shapes import REVIEW_API_VERSION
 from ecs_admission.policy.catalogue import rule_catalogue
-from ecs_admission.web import observe
+from ecs_admission.web import observe, readiness
 from ecs_admission.web.limits import read_body
 
 blueprint = Blueprint("admission", __name__)
@@ -183,12 +183,13 @@ def readyz() -> Any:
     if auth_problem:
         return jsonify({"status": "not ready", "engine": engine.name, "reason": auth_problem}), 503
     body = {"status": "ready", "engine": engine.name, "revision": engine.revision}
+    body.update(readiness.accepted_view(engine.revision))
     if extension.get("break_glass"):
         body["break_glass"] = list(extension["break_glass"])  # what an on-call curl should see first
     reloader = extension.get("reloader")
     if reloader is not None and reloader.last_error is not None:
         # Still ready: the previous policies serve. The field says the new ones were refused, and why.
-        body["reload_error"] = reloader.last_error
+        body["reload_error"] = readiness.reload_error_view(reloader.last_error)
     return jsonify(body)
 
 

@@ -1,0 +1,131 @@
+"""A deadline for every in-process evaluation (issue 21 row 6, item 4): the input fails closed, the
+worker stays usable, a set slow on every input cannot hold start-up."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from ecs_admission.config import Settings
+from ecs_admission.engines import UnavailableEngine
+from ecs_admission.engines.canary import CANARY
+from ecs_admission.engines.deadline import DeadlineEngine, run_with_deadline
+from ecs_admission.engines.embedded import EmbeddedEngine
+from ecs_admission.engines.factory import build_engine
+from ecs_admission.errors import TIMEOUT, EngineError
+from ecs_admission.policy.loader import load_policy_set
+from ecs_admission.web import create_app
+from tests.conftest import REPO, example
+
+# Quadratic in `n`: about 2 s of OPA time at n=1000 on the development machine, 1 ms at n=10.
+SLOW_ON_FAMILY = """package ecs.checks.slow
+import rego.v1
+
+n := 1000 if input.task_definition.family == "slow"
+n := 10 if input.task_definition.family != "slow"
+
+findings contains finding if {
+\tcount([1 | some i in numbers.range(1, n); some j in numbers.range(1, n)]) < 0
+\tfinding := {"rule": "SLOW-001", "path": "", "message": "never"}
+}
+"""
+SLOW_ALWAYS = SLOW_ON_FAMILY.replace('if input.task_definition.family == "slow"', "").replace(
+    'n := 10 if input.task_definition.family != "slow"\n', ""
+)
+
+
+def slow_dir(tmp_path, source=SLOW_ON_FAMILY):
+    directory = tmp_path / "rego"
+    shutil.copytree(REPO / "rego", directory)
+    (directory / "slow.rego").write_text(source)
+    return directory
+
+
+def document(family: str) -> dict:
+    return {**CANARY, "task_definition": {**CANARY["task_definition"], "family": family}}
+
+
+def test_a_slow_input_fails_closed_at_the_deadline_and_the_engine_is_replaced(tmp_path):
+    policy = load_policy_set(slow_dir(tmp_path))
+    engine = DeadlineEngine(EmbeddedEngine(policy), timeout=0.3, rebuild=EmbeddedEngine)
+    engine.keep_spare()
+    wait_for_spare(engine)
+    started = time.perf_counter()
+    with pytest.raises(EngineError) as missed:
+        engine.evaluate(document("slow"))
+    assert time.perf_counter() - started < 1.0
+    assert missed.value.kind == TIMEOUT and "did not finish within 0.3 s" in missed.value.reason
+    # The stuck call still holds its engine; the next input is decided by the replacement.
+    started = time.perf_counter()
+    decision = engine.evaluate(document("quick"))
+    assert decision.revision == policy.revision and time.perf_counter() - started < 0.3
+    assert engine.replaced == 1 and engine.abandoned == 1
+
+
+def test_without_a_spare_the_replacement_is_compiled_and_then_serves(tmp_path):
+    engine = DeadlineEngine(EmbeddedEngine(load_policy_set(slow_dir(tmp_path))), timeout=0.3, rebuild=EmbeddedEngine)
+    with pytest.raises(EngineError):
+        engine.evaluate(document("slow"))
+    wait(lambda: engine.replaced == 1, "the replacement")
+    assert engine.evaluate(document("quick")).violations == ()
+
+
+def wait(predicate, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def wait_for_spare(engine: DeadlineEngine) -> None:
+    wait(lambda: engine._spare is not None, "the spare engine")
+
+
+def test_abandoned_evaluations_past_the_limit_recycle_the_worker(tmp_path):
+    policy = load_policy_set(slow_dir(tmp_path))
+    exhausted = threading.Event()
+    engine = DeadlineEngine(
+        EmbeddedEngine(policy), timeout=0.2, rebuild=EmbeddedEngine, max_abandoned=2, on_exhausted=exhausted.set
+    )
+    for _ in range(2):
+        with pytest.raises(EngineError):
+            engine.evaluate(document("slow"))
+        wait(lambda: engine._replacing is None, "the replacement")
+    assert exhausted.is_set()
+
+
+def test_the_web_app_fails_closed_within_the_deadline_and_keeps_answering(tmp_path):
+    app = create_app(Settings(policy_dir=slow_dir(tmp_path), auth="none", decision_log=False, eval_timeout=0.3))
+    client = app.test_client()
+    slow = {**example("taskdef-clean.json"), "family": "slow"}
+    started = time.perf_counter()
+    response = client.post("/v1/admit", json=slow)
+    assert response.status_code == 503 and response.get_json()["allowed"] is False
+    assert "did not finish within 0.3 s" in response.get_json()["detail"]
+    assert time.perf_counter() - started < 1.5
+    deadline_engine = app.extensions["ecs_admission"]["gate"].engine
+    wait(lambda: deadline_engine.replaced == 1, "the replacement")
+    assert client.post("/v1/admit", json=example("taskdef-clean.json")).status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+
+def test_a_policy_slow_on_every_input_cannot_hold_start_up(tmp_path):
+    settings = Settings(policy_dir=slow_dir(tmp_path, SLOW_ALWAYS), policy_load_timeout=1.0)
+    started = time.perf_counter()
+    engine = build_engine(settings, self_check=True)
+    assert time.perf_counter() - started < 3.0
+    assert isinstance(engine, UnavailableEngine) and "did not finish within 1 s" in engine.reason
+
+
+def test_run_with_deadline_returns_and_raises_what_the_call_does():
+    assert run_with_deadline(lambda: 7, 1.0, "x") == 7
+    with pytest.raises(ZeroDivisionError):
+        run_with_deadline(lambda: 1 / 0, 1.0, "x")
+
+
+def test_eval_timeout_setting():
+    assert Settings().eval_timeout == 2.0
+    assert Settings.from_env({"ECS_ADMISSION_EVAL_TIMEOUT": "0.5"}).eval_timeout == 0.5
