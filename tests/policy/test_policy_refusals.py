@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from ecs_admission.cli.commands import main as cli_main
 
 from ecs_admission import metrics
+from ecs_admission.cli.commands import main as cli_main
 from ecs_admission.config import Settings
 from ecs_admission.engines import UnavailableEngine
 from ecs_admission.engines.factory import build_engine

@@ -8,8 +8,8 @@ import shutil
 import time
 
 import pytest
-from ecs_admission.cli.commands import main as cli_main
 
+from ecs_admission.cli.commands import main as cli_main
 from ecs_admission.config import Settings
 from ecs_admission.engines import UnavailableEngine
 from ecs_admission.engines.factory import build_engine

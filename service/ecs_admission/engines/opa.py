@@ -207,12 +207,6 @@ class OpaEngine:
         self.refresh_revision()
         return data
 
-    def catalog_ids(self) -> list[str]:
-        """The rule ids of the bundle's catalogue (data.ecs.catalog), for bounded metric labels."""
-        body = self._query(DATA_ROOT, "catalog", {})
-        catalog = body.get("result")
-        return sorted(catalog) if isinstance(catalog, dict) else []
-
     def refresh_revision(self) -> str:
         """Ask OPA which bundle revision it has active (`data.system.bundles`)."""
         body = self._query("system", "bundles", {})

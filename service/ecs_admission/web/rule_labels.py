@@ -4,6 +4,7 @@ A finding's rule id is whatever the policy wrote: a rule id built from the input
 [family])`) made one time series per request. Labels are therefore the rule ids the running policy
 set's catalogue declares (plus the gate's own, e.g. ECS-GATE-001 and the input layer's); any
 other id is counted under the single label `other`. The catalogue is read once per policy revision.
+Through the sidecar, whose catalogue is in OPA, the first MAX_SIDECAR_LABELS distinct ids are kept.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from ecs_admission.engines.failopen import GATE_RULE
-from ecs_admission.errors import EngineError
 from ecs_admission.policy.catalogue import INPUT_RULES
 
 OTHER = "other"
@@ -21,27 +21,22 @@ GATE_RULES = frozenset({GATE_RULE, *INPUT_RULES})
 
 _lock = threading.Lock()
 _known: dict[int, tuple[str, frozenset[str]]] = {}
+_seen: set[str] = set()
+MAX_SIDECAR_LABELS = 200
 
 
 def known_rules(engine: Any) -> frozenset[str] | None:
-    """The rule ids of the engine's current policies, or None when they cannot be read now."""
-    while not hasattr(engine, "policy") and not hasattr(engine, "catalog_ids") and hasattr(engine, "inner"):
+    """The rule ids of the engine's current policies, or None when it has no local catalogue."""
+    while not hasattr(engine, "policy") and hasattr(engine, "inner"):
         engine = engine.inner  # through the fail-open wrapper
+    if not hasattr(engine, "policy"):
+        return None
     revision = engine.revision
     with _lock:
         cached = _known.get(id(engine))
     if cached is not None and cached[0] == revision:
         return cached[1]
-    try:
-        if hasattr(engine, "policy"):
-            ids = frozenset(engine.policy.catalog)
-        elif hasattr(engine, "catalog_ids"):
-            ids = frozenset(engine.catalog_ids())  # the sidecar: one query per bundle revision
-        else:
-            return None
-    except EngineError:
-        return None
-    rules = ids | GATE_RULES
+    rules = frozenset(engine.policy.catalog) | GATE_RULES
     with _lock:
         _known[id(engine)] = (revision, rules)
     return rules
@@ -50,5 +45,17 @@ def known_rules(engine: Any) -> frozenset[str] | None:
 def bounded(rules: Iterable[str], engine: Any) -> list[str]:
     known = known_rules(engine)
     if known is None:
-        known = GATE_RULES
+        return [_first_seen(rule) for rule in rules]
     return [rule if rule in known else OTHER for rule in rules]
+
+
+def _first_seen(rule: str) -> str:
+    """The sidecar's catalogue lives in OPA (asking for it would cost a request per revision): the
+    first MAX_SIDECAR_LABELS distinct ids keep their names, later ones are `other`."""
+    with _lock:
+        if rule in _seen or rule in GATE_RULES:
+            return rule
+        if len(_seen) < MAX_SIDECAR_LABELS:
+            _seen.add(rule)
+            return rule
+    return OTHER
