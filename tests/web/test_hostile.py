@@ -678,7 +678,7 @@ def test_cloudformation_resolver_hostile_templates(gate, name):
 SLOW_PRINTING_POLICY = """package ecs.checks.hostile_slow
 import rego.v1
 
-n := 1000 if input.task_definition.family == "slow-escape"
+n := 1400 if input.task_definition.family == "slow-escape"
 n := 2 if input.task_definition.family != "slow-escape"
 
 findings contains finding if {
@@ -703,7 +703,7 @@ def hostile_policies(tmp_path: Path) -> Path:
 def test_a_slow_policy_input_is_a_503_the_worker_keeps_deciding_and_prints_stay_redacted(tmp_path):
     directory = hostile_policies(tmp_path)
     stderr_path = tmp_path / "stderr.log"
-    settings = {**SERVER_SETTINGS, "ECS_ADMISSION_POLICY_DIR": str(directory), "ECS_ADMISSION_EVAL_TIMEOUT": "0.5"}
+    settings = {**SERVER_SETTINGS, "ECS_ADMISSION_POLICY_DIR": str(directory), "ECS_ADMISSION_EVAL_TIMEOUT": "0.8"}
     slow = {**DANGEROUS, "family": "slow-escape"}
     slow["containerDefinitions"] = [
         {**DANGEROUS["containerDefinitions"][0], "environment": [{"name": "DB_PASSWORD", "value": PRINTED_SECRET}]}
@@ -712,12 +712,12 @@ def test_a_slow_policy_input_is_a_503_the_worker_keeps_deciding_and_prints_stay_
         wait_for_ready(served)
         wait_for_log(stderr_path, "spare")  # the worker compiles its spare engine after it is ready
         status, answer = send(served, "slow policy (deadline)", json.dumps(slow).encode())
-        assert status == 503 and answer["allowed"] is False and "did not finish within 0.5 s" in answer["detail"]
+        assert status == 503 and answer["allowed"] is False and "did not finish within 0.8 s" in answer["detail"]
         # The stuck evaluation holds its engine; the spare decides the next requests at once.
         status, answer = send(served, "slow policy (deadline)", json.dumps(CLEAN).encode())
         assert status == 200 and answer["allowed"] is True
-        status, answer = send(served, "slow policy (deadline)", json.dumps(DANGEROUS).encode())
-        assert status == 403
+        status, answer = send(served, "slow policy (deadline)", json.dumps({**slow, "family": "escape"}).encode())
+        assert status == 403  # decided, and its print() of the environment is in the log, redacted
         # A second stuck evaluation while the first still runs: the worker asks to be replaced.
         status, answer = send(served, "slow policy (deadline)", json.dumps(slow).encode())
         assert status == 503 and answer["allowed"] is False
@@ -728,7 +728,9 @@ def test_a_slow_policy_input_is_a_503_the_worker_keeps_deciding_and_prints_stay_
     log = stderr_path.read_text()
     assert "recycling this worker" in log and "WORKER TIMEOUT" not in log
     assert PRINTED_SECRET not in log and "DB_PASSWORD" in log
-    assert log.count("rego print") < 25 * 8, "print() output is bounded per evaluation"
+    # Every evaluation of this policy prints 200+ lines: each logs 20 and one line counting the rest.
+    assert log.count("not logged (at most 20)") > 0
+    assert log.count("rego print") <= 21 * log.count("not logged (at most 20)"), "print() is bounded per evaluation"
 
 
 def wait_for_ready(served, timeout: float = 60) -> dict:

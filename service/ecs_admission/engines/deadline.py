@@ -11,9 +11,10 @@ engines evaluating at once, since ctypes releases the GIL during the call. So:
 - the engine left evaluating is retired (its lock is held by the stuck call, so every later
   evaluation would queue behind it), a replacement is compiled from the same policy set, and the
   retired engine is closed when its call finally returns;
-- each abandoned call keeps a core busy until it ends; once `max_abandoned` of them run at once
-  the worker asks to be recycled (`on_exhausted`; under gunicorn a graceful SIGTERM to itself),
-  because only the end of the process ends them. docs/hardening.md has the measurements.
+- each abandoned call keeps a core busy until it ends (calls queued behind it on the same engine
+  only wait); once `max_abandoned` engines are stuck at once the worker asks to be recycled
+  (`on_exhausted`; under gunicorn a graceful SIGTERM to itself), because only the end of the
+  process ends them. docs/hardening.md has the measurements.
 
 `run_with_deadline` bounds the start-up work (compile, self-check, canary) the same way.
 """
@@ -102,6 +103,7 @@ class DeadlineEngine:
         self.on_exhausted = on_exhausted
         self._lock = threading.Lock()
         self._abandoned = 0
+        self._stuck: dict[int, int] = {}  # id(engine) -> its abandoned calls still running
         self._replacing: threading.Event | None = None
         self._replace_error: str | None = None
         self._keep_spare = False
@@ -230,7 +232,10 @@ class DeadlineEngine:
         swapped = False
         with self._lock:
             self._abandoned += 1
-            abandoned = self._abandoned
+            # Calls abandoned on one engine run one at a time (the binding's lock): the first burns
+            # a core, the rest only wait behind it. So stuck *engines* are what cost CPU.
+            self._stuck[id(engine)] = self._stuck.get(id(engine), 0) + 1
+            abandoned, stuck_engines = self._abandoned, len(self._stuck)
             retire = engine is self._inner and self._replacing is None
             if retire and self._spare is not None:
                 self._inner, self._spare = self._spare, None
@@ -238,10 +243,18 @@ class DeadlineEngine:
                 swapped = True
             elif retire:
                 self._replacing = threading.Event()
+        done = threading.Lock()
 
         def finished() -> None:
+            if not done.acquire(blocking=False):
+                return  # already counted (the call ended while it was being abandoned)
             with self._lock:
                 self._abandoned -= 1
+                left = self._stuck.get(id(engine), 1) - 1
+                if left:
+                    self._stuck[id(engine)] = left
+                else:
+                    self._stuck.pop(id(engine), None)
             if retire:
                 _close_quietly(engine)
 
@@ -250,10 +263,11 @@ class DeadlineEngine:
         if call.done.is_set():  # it finished between the deadline and here
             finished()
         log.error(
-            "%s engine: an evaluation missed its %g s deadline (%d still running); %s",
+            "%s engine: an evaluation missed its %g s deadline (%d still running on %d engine(s)); %s",
             self.name,
             self.timeout,
             abandoned,
+            stuck_engines,
             "replaced by the spare engine"
             if swapped
             else "replacing the engine"
@@ -264,11 +278,12 @@ class DeadlineEngine:
             self._prepare_spare()
         elif retire:
             threading.Thread(target=self._replace, args=(engine,), name="ecs-admission-replace", daemon=True).start()
-        if abandoned >= self.max_abandoned and self.on_exhausted is not None:
+        if stuck_engines >= self.max_abandoned and self.on_exhausted is not None:
             log.error(
-                "%s engine: %d evaluations past their deadline still hold CPU; recycling this worker",
+                "%s engine: %d engines are stuck in evaluations past their deadline, each holding a core; "
+                "recycling this worker",
                 self.name,
-                abandoned,
+                stuck_engines,
             )
             self.on_exhausted()
 
