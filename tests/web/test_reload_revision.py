@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from ecs_admission.config import Settings
 from ecs_admission.web import accepted, create_app
 from ecs_admission.web.reload import ACTIVE_DIR_ENV, MasterSnapshots
-from tests.conftest import REPO, example
+from tests.conftest import REPO, example, serving
+from tests.web.test_reload import get_json, wait_for
 
 DENIED = example("taskdef.json")
 NEW_RULE = """package ecs.checks.extra
@@ -86,3 +93,37 @@ def test_reload_error_on_readyz_quotes_no_source(served_dirs):
     body = app.test_client().get("/readyz").get_json()
     assert "config.yaml" in body["reload_error"]["error"]
     assert "TOPSECRET" not in body["reload_error"]["error"] and "\n" not in body["reload_error"]["error"]
+
+
+def worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+@pytest.mark.slow
+def test_a_killed_worker_comes_back_on_the_revision_the_poll_accepted(tmp_path):
+    source = tmp_path / "rego"
+    shutil.copytree(REPO / "rego", source)
+    settings = {
+        "ECS_ADMISSION_DECISION_LOG": "false",
+        "ECS_ADMISSION_POLICY_DIR": str(source),
+        "ECS_ADMISSION_POLICY_POLL_SECONDS": "0.3",
+    }
+    with open(tmp_path / "stderr.log", "w") as stderr, serving(settings, stderr=stderr) as served:
+        ready = served.url("/readyz")
+        original = wait_for(lambda: get_json(ready)[1].get("revision"), "the server")
+        (source / "extra.rego").write_text(NEW_RULE)
+        new = wait_for(lambda: (r := get_json(ready)[1].get("latest_accepted")) != original and r, "the poll reload")
+        [worker] = worker_pids(served.process.pid)
+        os.kill(worker, signal.SIGKILL)
+        wait_for(lambda: worker_pids(served.process.pid) not in ([], [worker]), "the replacement worker")
+        _, body = wait_for(lambda: (r := get_json(ready)) and r[0] == 200 and r, "the replacement")
+        assert body["revision"] == new and body["latest_accepted"] == new and "stale" not in body
+        request = urllib.request.Request(
+            served.url("/v1/admit"),
+            data=json.dumps(example("taskdef-clean.json")).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(request, timeout=10)
+        assert denied.value.code == 403

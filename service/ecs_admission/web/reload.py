@@ -217,12 +217,13 @@ class PolicyReloader:
             if engine is None:
                 return self._failed(policy.revision, validation.error or "validation failed")
             previous = serving.revision
+            # Published first: a worker gunicorn starts from now on builds the new set (web/accepted.py).
+            accepted.publish(self.source, engine.revision, by="poll")
             _replace_embedded_engine(self.gate, self._guarded(engine))
             self._clear()
             self.last_success = {"at": _now(), "revision": engine.revision, "previous": previous}
             metrics.policy_reload(True)
             log.info("policies reloaded from %s: revision %s -> %s", self.source, previous, engine.revision)
-            accepted.publish(self.source, engine.revision, by="poll")
             return True
 
     def _guarded(self, engine: Any) -> Any:
