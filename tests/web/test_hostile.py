@@ -780,3 +780,98 @@ def test_a_partial_deploy_never_replaces_the_serving_policies(tmp_path):
         for _ in range(10):
             status, answer = send(served, "partial policy set", json.dumps(DANGEROUS).encode())
             assert status == 403 and answer["allowed"] is False
+
+
+def test_a_slow_sidecar_answer_never_fails_open(standin):
+    # Row 1: through the sidecar, an input slow enough to pass OPA's read timeout used to make the
+    # canary queue behind it and time out too: 4 of 4 concurrent privileged requests were allowed.
+    from ecs_admission.config import Settings
+    from ecs_admission.web import create_app
+
+    app = create_app(
+        Settings(auth="none", decision_log=False, opa_url=standin.url, failure_policy="ignore", opa_read_timeout=0.3)
+    )
+    standin.delay = 0.5
+    answers: list[tuple[int, Any]] = []
+
+    def one() -> None:
+        response = app.test_client().post("/v1/admit", json=DANGEROUS)
+        answers.append((response.status_code, response.get_json().get("allowed")))
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert answers == [(503, False)] * 4
+
+
+def test_a_set_that_fails_the_canary_at_start_up_never_fails_open(tmp_path):
+    # Row 7: an eval_conflict_error on every input passed start-up and, under ignore, was allowed.
+    from ecs_admission.config import Settings
+    from ecs_admission.web import create_app
+
+    directory = tmp_path / "rego"
+    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
+    (directory / "conflict.rego").write_text(
+        "package ecs.checks.conflict\nimport rego.v1\n\nlevel := 1 if input\nlevel := 2 if input\n\n"
+        'findings contains {"rule": "X", "path": "", "message": "m"} if level == 3\n'
+    )
+    client = create_app(Settings(policy_dir=directory, auth="none", decision_log=False, failure_policy="ignore"))
+    response = client.test_client().post("/v1/admit", json=DANGEROUS)
+    assert response.status_code == 503 and response.get_json()["allowed"] is False
+
+
+def test_links_loops_and_oversized_files_in_a_polled_directory_are_refused_quietly(tmp_path):
+    # Rows 8 and 14: `a -> .` and `b -> .`, a link to a file outside, a 17 MB comment-only module.
+    directory = tmp_path / "rego"
+    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    settings = {
+        **SERVER_SETTINGS,
+        "ECS_ADMISSION_POLICY_DIR": str(directory),
+        "ECS_ADMISSION_POLICY_POLL_SECONDS": "0.2",
+    }
+    with serving(settings) as served:
+        (directory / "a").symlink_to(directory)
+        (directory / "b").symlink_to(directory)
+        (directory / "passwd.rego").symlink_to(outside)
+        ready = wait_for_reload_error(served)
+        assert "passwd.rego is a symbolic link leading outside" in ready["reload_error"]["error"]
+        assert "root:x" not in json.dumps(ready)
+        (directory / "passwd.rego").unlink()
+        with (directory / "padding.rego").open("w") as stream:
+            stream.write("package ecs.checks.padding\n" + "# padding line\n" * 1_250_000)
+        ready = wait_for_reload_error(served, "exceed")
+        status, answer = send(served, "policy directory tricks", json.dumps(DANGEROUS).encode())
+        assert status == 403 and answer["allowed"] is False
+
+
+def wait_for_reload_error(served, text: str = "", timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = wait_for_ready(served)
+        if "reload_error" in body and text in body["reload_error"]["error"]:
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+
+
+def test_rule_ids_made_from_the_input_fold_into_one_metric_label(tmp_path):
+    # Row 15: a rule id with the family in it made 302 rule_findings series from 300 requests.
+    from ecs_admission.config import Settings
+    from ecs_admission.web import create_app
+
+    directory = tmp_path / "rego"
+    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
+    (directory / "dynamic.rego").write_text(
+        "package ecs.checks.dynamic\nimport rego.v1\n\nfindings contains finding if {\n"
+        '\tfinding := {"rule": sprintf("DYN-%s", [input.task_definition.family]), "path": "", "message": "m"}\n}\n'
+    )
+    client = create_app(Settings(policy_dir=directory, auth="none", decision_log=False)).test_client()
+    for index in range(30):
+        client.post("/v1/admit", json={**CLEAN, "family": f"family-{index}"})
+    series = [line for line in client.get("/metrics").get_data(as_text=True).splitlines() if "rule_findings" in line]
+    assert not any("DYN-" in line for line in series)
+    assert any('rule="other"' in line for line in series)
