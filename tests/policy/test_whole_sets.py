@@ -187,3 +187,38 @@ def test_a_conftest_policy_is_enforced_by_the_sidecar_too(policy_dir, tmp_path):
         assert "conftest_main.deny" in {v["rule"] for v in response.get_json()["violations"]}
     finally:
         standin.close()
+
+
+# The Gatekeeper library's k8spspprivilegedcontainer, in OPA 1.x syntax, reading input.review.object.
+GATEKEEPER = """package k8sprivileged
+
+import rego.v1
+
+violation contains {"msg": msg, "details": {}} if {
+\tsome c in input.review.object.containerDefinitions
+\tc.privileged
+\tmsg := sprintf("Privileged container is not allowed: %v", [c.name])
+}
+"""
+
+
+def test_a_gatekeeper_rule_is_enforced_when_its_package_is_listed(policy_dir, monkeypatch, capsys):
+    (policy_dir / "gatekeeper.rego").write_text(GATEKEEPER)
+    monkeypatch.setenv("ECS_ADMISSION_CONFTEST_NAMESPACES", "main,k8sprivileged")
+    taskdef = str(REPO / "examples" / "taskdef.json")
+    code = cli_main(["check", "--format", "json", "--policy-dir", str(policy_dir), taskdef])
+    decision = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert any(
+        v["rule"] == "conftest_k8sprivileged.violation" and "Privileged container is not allowed" in v["message"]
+        for v in decision["violations"]
+    )
+
+
+def test_reload_validate_refuses_a_set_that_drops_a_rule_of_the_running_one(policy_dir, tmp_path):
+    running = tmp_path / "running"
+    shutil.copytree(policy_dir, running)
+    (running / "extra.rego").write_text(EXTRA_RULE)
+    validation = validate_in_process(policy_dir, running)
+    assert not validation.ok and "missing: ECS-EXTRA-001" in validation.error
+    assert validate_in_process(policy_dir).ok
