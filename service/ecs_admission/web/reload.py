@@ -15,6 +15,9 @@ pushed a broken policy would turn a bad commit into an outage).
   and only then makes the copy the active snapshot; a failure keeps the previous snapshot and is
   handed to the new workers (STATUS_ENV) to report on /readyz.
 
+Either way the set must be whole (engines/acceptance.py), and an accepted set is published to the
+server's state directory (web/accepted.py), so a worker gunicorn starts later serves it too.
+
 A worker validates in-process, on the engine it will serve with. The master validates in a
 child process (`python -m ecs_admission.web.reload validate DIR`), because OPA's Go evaluator starts
 the Go runtime when first used and the master must still be able to fork workers afterwards.
