@@ -241,8 +241,12 @@ class PolicyReloader:
         if isinstance(holder, DeadlineEngine):
             return engine
         from ecs_admission.engines.embedded import EmbeddedEngine
+        from ecs_admission.web.recycle import recycle_when_stuck
 
-        return DeadlineEngine(engine, self.eval_timeout, rebuild=EmbeddedEngine)
+        wrapper = DeadlineEngine(engine, self.eval_timeout, rebuild=EmbeddedEngine)
+        if accepted.state_dir() is not None:
+            recycle_when_stuck(wrapper)  # under gunicorn, as create_app does for a start-up engine
+        return wrapper
 
     def _changing(self) -> bool:
         """The directory changed while it was read (a deploy in progress): look again next time."""
