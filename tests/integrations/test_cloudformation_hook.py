@@ -17,6 +17,7 @@ import pytest
 from ecs_admission.config import ConfigError
 from ecs_admission.integrations import cloudformation_hook
 from ecs_admission.integrations.cloudformation_hook import (
+    MAX_PAYLOAD_BYTES,
     MESSAGE_LIMIT,
     CannotJudge,
     HookSettings,
@@ -374,10 +375,16 @@ def test_payload_problems_fail_closed(aws, proxy, monkeypatch):
     missing = presigned(aws, {"template": TEMPLATE_YAML}).replace("/hook/", "/hook/missing-")
     not_a_template = presigned(aws, {"template": "::: not yaml :::\n  - ["})
     no_template = presigned(aws, {"changedResources": []})
-    for url in (missing, not_a_template, no_template):
+    too_large = presigned(aws, {"template": TEMPLATE_YAML, "padding": "x" * (MAX_PAYLOAD_BYTES + 1)})
+    for url, reason in (
+        (missing, "answered HTTP 404"),
+        (not_a_template, "cannot be read"),
+        (no_template, "has no template"),
+        (too_large, "is larger than"),
+    ):
         answer = handler(template_event(url), None)
         assert answer["hookStatus"] == "FAILED" and answer["errorCode"] == "InternalFailure", url
-        assert "X-Amz-Signature" not in answer["message"]
+        assert reason in answer["message"] and "X-Amz-Signature" not in answer["message"]
 
 
 def test_only_https_s3_urls_are_fetched_without_the_test_setting(aws, proxy):

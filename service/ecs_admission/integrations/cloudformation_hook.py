@@ -208,17 +208,16 @@ def payload_url_allowed(url: str, hook: HookSettings) -> str:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     shown = f"{parts.scheme}://{host}{parts.path[:100]}"
+    try:
+        port = parts.port
+    except ValueError:
+        raise CannotJudge(f"the payload URL {shown} has an invalid port") from None
     if parts.username or parts.password:
         raise CannotJudge("the payload URL carries credentials; refusing to fetch it")
-    if parts.scheme == "https" and S3_HOST_RE.match(host) and parts.port in (None, 443):
+    if parts.scheme == "https" and S3_HOST_RE.match(host) and port in (None, 443):
         return url
-    if hook.payload_test_host and parts.scheme in ("http", "https"):
-        try:
-            where = f"{host}:{parts.port}"
-        except ValueError:
-            where = ""
-        if where == hook.payload_test_host:
-            return url
+    if hook.payload_test_host and parts.scheme in ("http", "https") and f"{host}:{port}" == hook.payload_test_host:
+        return url
     raise CannotJudge(
         f"the payload URL {shown} is not an https Amazon S3 URL; only those are fetched "
         f"({HOOK_PREFIX}PAYLOAD_TEST_HOST admits a loopback test host)"
@@ -231,15 +230,19 @@ def fetch_payload(url: str, hook: HookSettings) -> Any:
 
     payload_url_allowed(url, hook)
     shown = urlsplit(url)._replace(query="", fragment="").geturl()
+    # requests' timeout bounds each read; the deadline bounds the whole body (a server that drips).
+    deadline = time.monotonic() + FETCH_TIMEOUT_SECONDS
     try:
         with requests.get(url, timeout=FETCH_TIMEOUT_SECONDS, allow_redirects=False, stream=True) as response:
             if response.status_code != 200:
                 raise CannotJudge(f"fetching the payload {shown} answered HTTP {response.status_code}")
-            body = b""
+            body = bytearray()
             for chunk in response.iter_content(64 * 1024):
                 body += chunk
                 if len(body) > MAX_PAYLOAD_BYTES:
                     raise CannotJudge(f"the payload {shown} is larger than {MAX_PAYLOAD_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise CannotJudge(f"fetching the payload {shown} took more than {FETCH_TIMEOUT_SECONDS:g} s")
     except requests.RequestException as exc:
         raise CannotJudge(f"fetching the payload {shown} failed: {type(exc).__name__}") from None
     try:
