@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ from ecs_admission.integrations.cloudformation_hook import (
     handler,
     payload_url_allowed,
 )
+from tests.conftest import REPO
 from tests.support.moto_proxy import aws_proxy, fresh_account
 
 ACCOUNT = "111122223333"
@@ -476,3 +478,18 @@ def test_an_iam_lookup_that_fails_denies_naming_ecs_role_006(aws, proxy, monkeyp
     answer = handler(event, None)
     assert answer["hookStatus"] == "FAILED" and answer["errorCode"] == "NonCompliant", answer["message"]
     assert "ECS-ROLE-006" in rules_named(answer)
+
+
+# ---- the documentation says what the handler does ---------------------------------------------------
+
+
+def test_the_doc_states_the_handlers_limits_and_answers():
+    page = (REPO / "docs" / "cloudformation-hook.md").read_text()
+    assert f"{MESSAGE_LIMIT:,}" in page and f"{cloudformation_hook.CLOUD_CONTROL_MESSAGE_LIMIT:,}" in page
+    assert f"up to {cloudformation_hook.MAX_ANNOTATIONS}" in " ".join(page.split())
+    assert f"{MAX_PAYLOAD_BYTES // (1024 * 1024)} MiB" in page
+    assert f"{cloudformation_hook.FETCH_TIMEOUT_SECONDS:g} seconds" in page
+    for fragment in ("ecs-admission denied", "ecs-admission would deny", "ecs-admission allowed", "(failing closed)"):
+        assert fragment in page and fragment in Path(cloudformation_hook.__file__).read_text(), fragment
+    assert "ECS_ADMISSION_HOOK_PAYLOAD_TEST_HOST" in page
+    assert "ECS_ADMISSION_HOOK_PAYLOAD_TEST_HOST" in (REPO / "docs" / "configuration.md").read_text()
