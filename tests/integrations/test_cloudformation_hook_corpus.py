@@ -4,8 +4,8 @@
   ECS_ADMISSION_CORPUS is set): each AWS::ECS::TaskDefinition is handed to the hook as
   CloudFormation would hand it (intrinsics resolved, PascalCase, every scalar a string) and the
   hook's rule ids are compared with the template path's (what the webhook answers for the template).
-  A task definition whose values the template alone does not decide (a parameter without a default,
-  an undecided condition) is left out: CloudFormation decides those at deploy time. A role the
+  A condition the template does not decide gives one deploy per variant, each compared; a value it
+  does not decide (a parameter without a default) keeps its ${...} marker on both sides. A role the
   template defines is known to the template path and only an ARN to the hook, so for those task
   definitions the rules that judge role facts are left out of the comparison.
 - Every register-shaped task definition in the corpus, written as CloudFormation properties, against
@@ -16,6 +16,7 @@ IAM lookups are off on both sides, so both judge from the same facts.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -25,7 +26,7 @@ from ecs_admission.config import Settings
 from ecs_admission.gate import build_gate
 from ecs_admission.gate.templates import decide_template
 from ecs_admission.inputs import normalise, parse_file_bytes
-from ecs_admission.inputs.cloudformation import load_template
+from ecs_admission.inputs.cloudformation import Template, load_template
 from ecs_admission.inputs.cloudformation.properties import pascal
 from ecs_admission.integrations import cloudformation_hook
 from ecs_admission.integrations.cloudformation_hook import handler
@@ -98,26 +99,36 @@ def test_each_template_task_definition_gets_the_template_paths_verdict(gate, mon
     template = load_template(document, CONTEXT)
     for task_definition in template.task_definitions:
         task_definition.request.context = dict(CONTEXT)
-    decided = dict(decide_template(gate, template).results)
     for task_definition in template.task_definitions:
-        if task_definition.variants:
-            continue  # conditions the template does not decide: CloudFormation decides them at deploy time
-        request = task_definition.request
-        unresolved = {u["path"] for u in (request.template or {}).get("unresolved", [])}
-        deployed = dict(request.task_definition)
-        template_roles = set(request.template_roles) | {f for f in ROLE_FIELDS if f"/{f}" in unresolved}
-        for field in template_roles & set(deployed):
-            # CloudFormation hands the hook the ARN of the role it created.
-            deployed[field] = f"arn:aws:iam::{ACCOUNT}:role/{task_definition.logical_id}-{field}-1A2B3C4D"
-        # Any other value the template does not decide keeps the template path's ${...} marker, so the
-        # rules see the same text on both sides; only ECS-TPL-001 (which lists them) is the template's own.
-        denied, warned = through_the_hook(as_properties(deployed), task_definition.logical_id)
-        expected_denied, expected_warned = rules_of(decided[task_definition.logical_id])
-        expected_warned.discard("ECS-TPL-001")
-        if template_roles:
-            denied, warned = without_role_rules(denied), without_role_rules(warned)
-            expected_denied, expected_warned = without_role_rules(expected_denied), without_role_rules(expected_warned)
-        assert (denied, warned) == (expected_denied, expected_warned), task_definition.logical_id
+        # Conditions the template does not decide give one task definition per combination; a deploy
+        # decides them, so each variant is one deploy: the hook sees it, the template path judges it.
+        for variant in task_definition.variants or [task_definition]:
+            single = Template([dataclasses.replace(variant, variants=[])], [], [])
+            [(_, decision)] = decide_template(gate, single).results
+            compare(variant, decision)
+
+
+def compare(task_definition, decision) -> None:
+    request = task_definition.request
+    unresolved = {u["path"] for u in (request.template or {}).get("unresolved", [])}
+    deployed = dict(request.task_definition)
+    template_roles = set(request.template_roles) | {f for f in ROLE_FIELDS if f"/{f}" in unresolved}
+    for field in template_roles & set(deployed):
+        # CloudFormation hands the hook the ARN of the role it created.
+        deployed[field] = f"arn:aws:iam::{ACCOUNT}:role/{task_definition.logical_id}-{field}-1A2B3C4D"
+    # Any other value the template does not decide (a parameter without a default) keeps the template
+    # path's ${...} marker, so the rules read the same text on both sides; only ECS-TPL-001, which lists
+    # those values, is the template path's own.
+    denied, warned = through_the_hook(as_properties(deployed), task_definition.logical_id)
+    expected_denied, expected_warned = rules_of(decision)
+    expected_warned.discard("ECS-TPL-001")
+    if template_roles:
+        denied, warned = without_role_rules(denied), without_role_rules(warned)
+        expected_denied, expected_warned = without_role_rules(expected_denied), without_role_rules(expected_warned)
+    assert (denied, warned) == (expected_denied, expected_warned), (
+        task_definition.logical_id,
+        task_definition.assignments,
+    )
 
 
 @pytest.mark.parametrize("path", REGISTER, ids=lambda p: p.name[:70])
