@@ -365,6 +365,16 @@ def test_a_stack_or_change_set_template_is_fetched_and_judged_whole(aws, proxy, 
     assert any(c.method == "GET" and BUCKET in c.path for c in proxy.calls)
 
 
+def test_resource_properties_behind_a_payload_url_are_fetched_and_judged(aws, proxy, monkeypatch):
+    monkeypatch.setenv("ECS_ADMISSION_HOOK_PAYLOAD_TEST_HOST", proxy.url.removeprefix("http://"))
+    event = hook_event(properties(Privileged=True))
+    model = event["requestData"].pop("targetModel")
+    event["requestData"]["payload"] = presigned(aws, {"targetModel": model})
+    answer = handler(event, None)
+    assert answer["hookStatus"] == "FAILED" and answer["errorCode"] == "NonCompliant", answer["message"]
+    assert "ECS-ISO-002" in rules_named(answer)
+
+
 def test_a_template_without_task_definitions_passes(aws, proxy, monkeypatch):
     monkeypatch.setenv("ECS_ADMISSION_HOOK_PAYLOAD_TEST_HOST", proxy.url.removeprefix("http://"))
     body = {"template": json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}})}
