@@ -286,13 +286,14 @@ def test_message_is_most_severe_first_and_within_the_limit():
 
 def test_a_decision_record_is_written_per_judged_task_definition(capsys):
     event = hook_event(properties(Privileged=True))
-    handler(event, None)
+    answer = handler(event, None)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     [record] = [r for r in lines if r.get("record") == "decision"]
     assert record["verdict"] == "deny" and "ECS-ISO-002" in record["violations"]
     assert record["hook"]["stack_id"] == STACK_ID and record["hook"]["logical_id"] == "TaskDefinition"
     assert record["hook"]["invocation_point"] == "CREATE_PRE_PROVISION"
     assert record["auth"] == "cloudformation-hook"
+    assert f"decision {record['decision_id']}" in answer["message"]  # the message leads to the record
 
 
 # ---- stack and change-set targets: the template behind a presigned URL -----------------------------

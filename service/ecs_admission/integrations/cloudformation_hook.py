@@ -397,17 +397,20 @@ def verdict(decided: TemplateDecision) -> Judgement:
         )
     annotations = [annotation(kind, logical_id, f) for kind, logical_id, f in found][:MAX_ANNOTATIONS]
     rules = ", ".join(dict.fromkeys(f.rule for kind, _, f in found if kind == "violations"))
+    # The ids the decision records carry (one per task definition), so the log finds them.
+    ids = ", ".join(d.decision_id for d in decisions) or decided.decision_id
+    decided_as = f"decision{'s' if len(decisions) > 1 else ''} {ids}"
     if violations and decided.denied:
-        head = f"ecs-admission denied {judged}: {violations} violation(s) ({rules}), decision {decided.decision_id}"
-        return Judgement("FAILED", "NonCompliant", "\n".join([head, *lines]), annotations, decided.decision_id)
+        head = f"ecs-admission denied {judged}: {violations} violation(s) ({rules}), {decided_as}"
+        return Judgement("FAILED", "NonCompliant", "\n".join([head, *lines]), annotations, ids)
     if violations:
         head = (
             f"ecs-admission would deny {judged} (dry-run, not enforced): {violations} violation(s) ({rules}), "
-            f"decision {decided.decision_id}"
+            f"{decided_as}"
         )
     else:
-        head = f"ecs-admission allowed {judged}: no violations, {warnings} warning(s), decision {decided.decision_id}"
-    return Judgement("SUCCESS", None, "\n".join([head, *lines]), annotations, decided.decision_id)
+        head = f"ecs-admission allowed {judged}: no violations, {warnings} warning(s), {decided_as}"
+    return Judgement("SUCCESS", None, "\n".join([head, *lines]), annotations, ids)
 
 
 def fit(message: str, limit: int) -> str:
