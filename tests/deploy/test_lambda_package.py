@@ -3,8 +3,8 @@
 The engine (OPA's Go evaluator, opa_bindings) used to be missing from a zip built with Python 3.11:
 pyproject.toml declares it with a `python_version >= "3.14"` marker, which pip evaluates against the
 building interpreter. This builds the zip with this machine's Python (3.11), unzips it and, in a
-subprocess that sees only the unzipped package and the standard library, loads the binding's shared
-library and runs the hook and CodePipeline handlers' engine on a task definition.
+subprocess that sees only the unzipped package and the standard library (python -S), loads the
+binding's shared library and has the hook handler judge a privileged task definition with it.
 
 Slow (pip downloads or reads its cache for every dependency): marked slow, built once per module.
 """
