@@ -205,3 +205,21 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     not_a_task = tmp_path / "list.yaml"
     not_a_task.write_text(yaml.safe_dump([1, 2]))
     assert run("fix", str(not_a_task))[0] == 2
+
+
+def test_a_patched_yaml_anchor_is_written_plainly_and_said_so(tmp_path):
+    # Both containers alias one capabilities node: patching it in place would change both twice over.
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        "family: anchors   # a comment the plain writer loses\n"
+        "x-caps: &caps\n"
+        "  add: [SYS_ADMIN, CHOWN]\n"
+        "containerDefinitions:\n"
+        "  - {name: a, image: 'nginx:1.27', linuxParameters: {capabilities: *caps}}\n"
+        "  - {name: b, image: 'nginx:1.27', linuxParameters: {capabilities: *caps}}\n"
+    )
+    code, out, err = run("fix", str(path))
+    assert code == 0 and "note: written without its comments: a patched field sits under a YAML anchor" in err
+    fixed = yaml.safe_load(out)
+    assert [c["linuxParameters"]["capabilities"]["add"] for c in fixed["containerDefinitions"]] == [["CHOWN"]] * 2
+    assert fixed["x-caps"] == {"add": ["SYS_ADMIN", "CHOWN"]}

@@ -138,3 +138,24 @@ def test_malformed_and_stale_patches_are_refused():
         apply({"a": [1]}, [{"op": "test", "path": "/a/0", "value": True}])
     with pytest.raises(PatchError):
         apply({"a": [1]}, [{"op": "remove", "path": "/a/1"}])
+
+
+def test_answers_with_a_patch_match_the_openapi_description(client):
+    import jsonschema
+
+    from ecs_admission.web.openapi import document
+
+    components = document("0")["components"]
+
+    def check(answer: dict, schema: str) -> None:
+        jsonschema.Draft202012Validator({"$ref": f"#/components/schemas/{schema}", "components": components}).validate(
+            answer
+        )
+
+    _, answer = http_patch(client, SHAPES["register"])
+    assert answer["patch"] and answer["violations"][0].get("fix")
+    check(answer, "Decision")
+    _, review = http_patch(client, SHAPES["review"])
+    check(review, "AdmissionReviewResponse")
+    with pytest.raises(jsonschema.ValidationError):
+        check({**answer, "patch": [{"op": "delete", "path": "/x"}]}, "Decision")
