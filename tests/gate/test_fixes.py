@@ -159,3 +159,14 @@ def test_answers_with_a_patch_match_the_openapi_description(client):
     check(review, "AdmissionReviewResponse")
     with pytest.raises(jsonschema.ValidationError):
         check({**answer, "patch": [{"op": "delete", "path": "/x"}]}, "Decision")
+
+
+def test_a_fix_never_echoes_an_environment_value():
+    from ecs_admission.decision import Finding
+    from ecs_admission.gate.fixes import proposed
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    path = "/containerDefinitions/0/environment/0"
+    fix = [{"op": "test", "path": path, "value": {"name": "K", "value": secret}}, {"op": "remove", "path": path}]
+    finding = Finding("ACME-002", "high", "t", "m", path, "r", "d", extra={"fix": fix})
+    assert proposed(finding) == [{"op": "remove", "path": path}]

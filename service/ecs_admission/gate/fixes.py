@@ -23,16 +23,26 @@ log = logging.getLogger(__name__)
 FIX = "fix"
 
 
+# Fields whose values the gate never repeats (report/redaction.py): a `test` of one would echo a
+# secret into the answer and the decision record, so it is left out of the fix.
+SECRET_FIELDS = frozenset({"environment", "secrets", "secretOptions", "repositoryCredentials"})
+
+
+def _echoes_secret(op: dict[str, Any]) -> bool:
+    return op["op"] == "test" and not SECRET_FIELDS.isdisjoint(op["path"].split("/"))
+
+
 def proposed(finding: Finding) -> list[dict[str, Any]] | None:
     """The finding's fix as checked operations, or None when it has none (or a malformed one)."""
     raw = finding.extra.get(FIX)
     if raw is None:
         return None
     try:
-        return validate(raw)
+        ops = [op for op in validate(raw) if not _echoes_secret(op)]
     except PatchError as exc:
         log.warning("rule %s proposed a malformed fix, dropped: %s", finding.rule, exc)
         return None
+    return ops or None
 
 
 def _with_fix(finding: Finding, ops: list[dict[str, Any]] | None) -> Finding:
