@@ -14,6 +14,7 @@ node, a layout none of the candidates reproduces), the document is written plain
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 import re
@@ -175,23 +176,31 @@ def _yaml_make(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+@functools.lru_cache(maxsize=16)
+def _layout(text: str) -> tuple[int, int, int]:
+    """The YAML layout whose dump of the unpatched file is closest to it (the first that reproduces it).
+
+    Cached by text: a report asks once per finding of the same file.
+    """
+    tree = _yaml(YAML_LAYOUTS[0]).load(text)
+    lines = text.splitlines()
+    best, best_score = YAML_LAYOUTS[0], -1.0
+    for layout in YAML_LAYOUTS:
+        again = _dump(_yaml(layout), tree)
+        if again == text:
+            return layout
+        score = sum(a == b for a, b in zip(again.splitlines(), lines, strict=False)) / max(len(lines), 1)
+        if score > best_score:
+            best, best_score = layout, score
+    return best
+
+
 def rewrite_yaml(raw: bytes, ops: list[dict[str, Any]], patched: Any) -> Rewritten:
     from ruamel.yaml.error import YAMLError
 
     text = raw.decode("utf-8-sig")
     try:
-        best: tuple[float, tuple[int, int, int]] | None = None
-        for layout in YAML_LAYOUTS:
-            again = _dump(_yaml(layout), _yaml(layout).load(text))
-            if again == text:
-                best = (1.0, layout)
-                break
-            same = sum(a == b for a, b in zip(again.splitlines(), text.splitlines(), strict=False))
-            score = same / max(len(text.splitlines()), 1)
-            if best is None or score > best[0]:
-                best = (score, layout)
-        assert best is not None
-        handler = _yaml(best[1])
+        handler = _yaml(_layout(text))
         tree = handler.load(text)
         if _patches_anchored(tree, ops):
             return Rewritten(_plain_yaml(patched), "a patched field sits under a YAML anchor other fields share")
