@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from ecs_admission import __version__
+from ecs_admission.cli.fix import add_fix_command
 from ecs_admission.cli.policy import add_policy_commands
 from ecs_admission.cli.streams import ReaderMayClose, silence
 from ecs_admission.config import ConfigError, Settings
@@ -445,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="attribute findings to lines of FILE (the template PATH was rendered from)",
     )
     check.set_defaults(handler=cmd_check)
+    add_fix_command(commands)
 
     audit = commands.add_parser(
         "audit", help="evaluate the task definitions already registered in an account and Region (read-only)"

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ecs_admission.formats.patches import patch_text
 from ecs_admission.formats.result import CheckResult, RenderContext
 from ecs_admission.formats.text import render_result
 
@@ -64,6 +65,9 @@ def annotations(results: Sequence[CheckResult]) -> list[Annotation]:
             level = "error" if kind == "deny" else "warning"
             title = finding.rule if kind != "would-deny" else f"{finding.rule} (would deny)"
             message = f"{finding.title}: {finding.message} [{finding.path}]\nFix: {finding.remediation}"
+            patch = patch_text(finding)
+            if patch:
+                message += f"\nPatch (ecs-admission fix applies it): {patch}"
             found.append(Annotation(level, message, title, file, result.line(finding.path) if file else None))
     return found
 

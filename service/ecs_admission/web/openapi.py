@@ -102,6 +102,22 @@ ENVELOPE = {
             },
         },
         "dryRun": {"type": "boolean"},
+        "fix": {"type": "boolean", "description": "Answer with `patch`, as ?fix=true does (docs/fixes.md)."},
+    },
+}
+
+JSON_PATCH = {
+    "type": "array",
+    "description": "RFC 6902 JSON Patch against the document exactly as it was sent (docs/fixes.md).",
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"type": "string", "enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": {"type": "string"},
+            "from": {"type": "string"},
+            "value": {},
+        },
     },
 }
 
@@ -149,6 +165,7 @@ FINDING = {
         "remediation": {"type": "string"},
         "docs": {"type": "string"},
         "enforcement": {"type": "string"},
+        "fix": _ref("JsonPatch"),
     },
 }
 
@@ -200,6 +217,7 @@ DECISION = {
             },
         },
         "duration_ms": {"type": "number", "minimum": 0},
+        "patch": _ref("JsonPatch"),
     },
 }
 
@@ -222,6 +240,12 @@ REVIEW_RESPONSE = {
                 },
                 "warnings": STRING_LIST,
                 "decision": _ref("Decision"),
+                "patchType": {"type": "string", "enum": ["JSONPatch"]},
+                "patch": {
+                    "type": "string",
+                    "contentEncoding": "base64",
+                    "description": "The combined RFC 6902 patch as JSON, base64-encoded (with ?fix=true)",
+                },
             },
         },
     },
@@ -271,6 +295,13 @@ def document(version: str | None = None) -> dict[str, Any]:
                             "name": "dry_run",
                             "in": "query",
                             "required": False,
+                            "schema": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]},
+                        },
+                        {
+                            "name": "fix",
+                            "in": "query",
+                            "required": False,
+                            "description": "Add `patch`: every proposed fix as one RFC 6902 patch (docs/fixes.md)",
                             "schema": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]},
                         },
                         {
@@ -398,6 +429,7 @@ def document(version: str | None = None) -> dict[str, Any]:
                 "RoleFacts": ROLE_FACTS,
                 "AdmissionReview": REVIEW,
                 "Finding": FINDING,
+                "JsonPatch": JSON_PATCH,
                 "Decision": DECISION,
                 "AdmissionReviewResponse": REVIEW_RESPONSE,
                 "Error": ERROR,
