@@ -163,7 +163,7 @@ def test_denied_fails_the_step_with_annotations_summary_and_outputs(workspace):
             [
                 sys.executable,
                 "-m",
-                "ecs_admission.cli.main",
+                "ecs_admission.cli",
                 "check",
                 "--format",
                 "json",
