@@ -64,6 +64,8 @@ def annotations(results: Sequence[CheckResult]) -> list[Annotation]:
                 continue
             level = "error" if kind == "deny" else "warning"
             title = finding.rule if kind != "would-deny" else f"{finding.rule} (would deny)"
+            if finding.extra.get("terraform_address"):
+                title = f"{title} {finding.extra['terraform_address']}"
             message = f"{finding.title}: {finding.message} [{finding.path}]\nFix: {finding.remediation}"
             patch = patch_text(finding)
             if patch:

@@ -108,6 +108,10 @@ def _result(result: CheckResult, kind: str, finding: Finding, rule_index: dict[s
             }
         ]
     }
+    address = finding.extra.get("terraform_address")
+    if isinstance(address, str) and address:
+        # A Terraform plan's finding: the resource by its address, the attribute path within it.
+        location["logicalLocations"] = [{"name": address, "fullyQualifiedName": finding.path, "kind": "resource"}]
     entry: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index[finding.rule],

@@ -348,6 +348,28 @@ def document(version: str | None = None) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/terraform/run-task": {
+                "post": {
+                    "operationId": "terraformRunTask",
+                    "summary": "HCP Terraform / Terraform Enterprise run task (docs/terraform.md)",
+                    "description": "Authenticated by X-TFC-Task-Signature (HMAC-SHA512 of the body with the run "
+                    "task's key), not by a bearer token. Answered at once; the verdict goes to the callback.",
+                    "security": [],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+                            "Accepted (judged in the background) or the verification request answered",
+                        ),
+                        "400": _json(_ref("Error"), "Not a run task payload, or a URL outside the allow-list"),
+                        "401": _json(_ref("Error"), "Missing or wrong X-TFC-Task-Signature"),
+                        "403": _json(_ref("Error"), "Run tasks not enabled (ECS_ADMISSION_TFC_HMAC_KEY unset)"),
+                        "405": _json(_ref("Error"), "Method not allowed"),
+                        "413": _json(_ref("Error"), "Body larger than ECS_ADMISSION_MAX_BODY_BYTES"),
+                        "503": _json(_ref("Error"), "Too many run tasks in progress, or the settings are invalid"),
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "operationId": "healthz",

@@ -15,8 +15,9 @@ from ecs_admission.inputs import normalise, parse_body
 from ecs_admission.inputs.cloudformation import is_template, load_template
 from ecs_admission.inputs.parse import JSON_TYPES, YAML_TYPES, media_type
 from ecs_admission.inputs.shapes import REVIEW_API_VERSION
+from ecs_admission.inputs.terraform import is_plan
 from ecs_admission.policy.catalogue import rule_catalogue
-from ecs_admission.web import fixing, observe
+from ecs_admission.web import fixing, observe, terraform
 from ecs_admission.web.limits import read_body
 
 blueprint = Blueprint("admission", __name__)
@@ -106,6 +107,8 @@ def admit() -> Any:
         return _error(exc)
     if is_template(document):
         return _admit_template(document)
+    if is_plan(document):
+        return terraform.admit_plan(_gate(), document, lambda: _requested_dry_run(None))
     is_review = isinstance(document, dict) and document.get("kind") == "AdmissionReview"
     try:
         admission_request = normalise(document)
@@ -166,6 +169,12 @@ def _admit_template(document: Any) -> Any:
         observe.decided(requests[logical_id], task_decision, status)
     body = decision.to_dict()
     return jsonify(fixing.with_patch(body, [d for _, d in decision.results]) if fix else body), status
+
+
+@blueprint.post("/v1/terraform/run-task")
+def terraform_run_task() -> Any:
+    """HCP Terraform / Terraform Enterprise run task (docs/terraform.md); signed with the run task's HMAC key."""
+    return terraform.run_task()
 
 
 @blueprint.get("/healthz")
