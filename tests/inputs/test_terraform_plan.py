@@ -597,3 +597,14 @@ def test_an_existing_role_read_by_a_data_source_is_not_a_plan_role():
     (judged,) = load_plan(document).task_definitions
     # Its attached policies are not in the plan: IAM lookups read the role, the plan does not speak for it.
     assert judged.request.template_roles == {} and judged.request.task_definition["taskRoleArn"] == arn
+
+
+def test_without_the_configuration_an_unknown_value_is_reported_not_read_as_absent():
+    # A plan stripped of `configuration` cannot say whether an unknown attribute was set.
+    td = task_definition(unknown={"network_mode": True})
+    td["change"]["after"].pop("network_mode")
+    document = plan(td, role("aws_iam_role.task"))
+    del document["configuration"]
+    (judged,) = load_plan(document).task_definitions
+    unresolved = [u["expression"] for u in judged.request.template["unresolved"]]
+    assert unresolved == ["aws_ecs_task_definition.api.network_mode"]

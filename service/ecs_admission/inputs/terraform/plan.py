@@ -60,6 +60,7 @@ class Plan:
     document: dict[str, Any]
     instances: dict[str, Instance] = field(default_factory=dict)
     by_resource: dict[tuple[str, str], list[Instance]] = field(default_factory=dict)
+    by_type: dict[str, list[Instance]] = field(default_factory=dict)
 
     @property
     def format_version(self) -> str:
@@ -77,9 +78,10 @@ class Plan:
         self.instances[key] = instance
         group = (instance.address.module, instance.address.resource)
         self.by_resource.setdefault(group, []).append(instance)
+        self.by_type.setdefault(instance.address.type, []).append(instance)
 
     def of_type(self, *types: str) -> list[Instance]:
-        return [i for i in self.instances.values() if i.address.type in types]
+        return [instance for kind in types for instance in self.by_type.get(kind, [])]
 
     # -- configuration --------------------------------------------------------------------------
 
