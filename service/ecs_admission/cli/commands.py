@@ -135,7 +135,7 @@ class LocalChecker:
 
     def _check_plan(self, name: str, document: dict, dry_run: bool) -> list[CheckResult]:
         """A Terraform plan: FILE#<address> per aws_ecs_task_definition created or updated (docs/terraform.md)."""
-        plan = load_plan(document, self.gate.default_context)
+        plan = load_plan(document)
         try:
             judged = decide_plan(self.gate, plan, dry_run=True if dry_run else None)
         except EngineError as exc:

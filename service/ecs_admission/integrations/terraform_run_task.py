@@ -370,7 +370,7 @@ def judge(gate: Gate, run: RunTaskRequest, settings: RunTaskSettings) -> tuple[d
         document = parse_json(raw)
         if not is_plan(document):
             raise InputError("the downloaded document is not a `terraform show -json` plan", field="/")
-        plan = load_plan(document, gate.default_context)
+        plan = load_plan(document)
         decision = decide_plan(gate, plan)
     except FetchError as exc:
         return failed(exc.reason, url), None

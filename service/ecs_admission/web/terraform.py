@@ -38,7 +38,7 @@ def admit_plan(gate: Gate, document: dict[str, Any], dry_run_of: Callable[[], bo
     """A plan: a decision per task definition; 403 if any is denied and enforced; 200 for a plan without any."""
     try:
         dry_run = dry_run_of()
-        plan = load_plan(document, gate.default_context)
+        plan = load_plan(document)
         decision = decide_plan(gate, plan, dry_run=dry_run)
     except InputError as exc:
         observe.input_refused(exc)

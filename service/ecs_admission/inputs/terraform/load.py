@@ -134,7 +134,7 @@ def plan_context(plan: Plan) -> dict[str, str]:
     return context
 
 
-def load_plan(document: dict[str, Any], context: dict[str, str] | None = None) -> PlanTemplate:
+def load_plan(document: dict[str, Any]) -> PlanTemplate:
     """Every aws_ecs_task_definition instance the plan creates or updates, as requests the gate can decide.
 
     A plan with none gives an empty list and the reasons others were skipped: an answer, not an error.
@@ -154,7 +154,7 @@ def load_plan(document: dict[str, Any], context: dict[str, str] | None = None) -
     if len(judged) > MAX_PLAN_TASK_DEFINITIONS:
         raise InputError(
             f"{len(judged)} task definitions: the gate judges at most {MAX_PLAN_TASK_DEFINITIONS} per plan "
-            "(docs/hardening.md); plan a smaller target or split the configuration",
+            "(docs/terraform.md#limits); plan a smaller target or split the configuration",
             field="/resource_changes",
             error="limit_exceeded",
         )
