@@ -21,10 +21,16 @@ from typing import Any
 import pytest
 
 from ecs_admission.config import Settings
+from ecs_admission.gate import build_gate
+from ecs_admission.gate.terraform import decide_plan
+from ecs_admission.inputs.terraform import load_plan
 from ecs_admission.integrations.terraform_run_task import (
+    FetchError,
     RunTaskSettings,
     allowed,
+    fetch_plan,
     parse_payload,
+    result_for,
     verify_signature,
 )
 from ecs_admission.web import create_app
@@ -98,6 +104,8 @@ def _handler(fake: FakeHcp, role: str) -> type[BaseHTTPRequestHandler]:
                 plan_id = parts[3]
                 if recorded.headers.get("authorization") != f"Bearer {TOKEN}":
                     return self._send(401, b'{"errors":[{"status":"401"}]}')
+                if plan_id.startswith("loop"):
+                    return self._send(302, Location=self.path)
                 if plan_id in fake.fail_plans:
                     return self._send(fake.fail_plans[plan_id], b'{"errors":[{"status":"500"}]}')
                 # As HCP Terraform does: a temporary redirect to a pre-signed download elsewhere.
@@ -314,3 +322,25 @@ def test_signature_and_allow_list_rules():
 def test_the_key_never_appears_in_answers(hcp, client):
     response = send(client, payload(hcp, "taskrs-x", "plan-x"), key="wrong")
     assert KEY not in response.get_data(as_text=True)
+
+
+def test_redirect_loops_and_oversized_plans_fail_with_the_reason(hcp, client):
+    assert send(client, payload(hcp, "taskrs-loop", "loop-1")).status_code == 200
+    attributes = hcp.wait_for_callback("taskrs-loop")["body"]["data"]["attributes"]
+    assert attributes["status"] == "failed" and "redirected more than 3 times" in attributes["message"]
+    hcp.plans["plan-big"] = (FIXTURES / "module-hardened.plan.json").read_bytes()
+    small = RunTaskSettings(hmac_key=KEY, allowed_hosts=(hcp.api,), max_plan_bytes=1000)
+    with pytest.raises(FetchError, match="larger than 1000 bytes"):
+        fetch_plan(f"{hcp.api}/api/v2/plans/plan-big/json-output", TOKEN, small)
+
+
+def test_dry_run_reports_passed_with_would_deny_outcomes():
+    gate = build_gate(Settings(iam_lookup="off"))
+    plan = load_plan(json.loads((FIXTURES / "root-trust-ec2-privileged.plan.json").read_text()))
+    body = result_for(decide_plan(gate, plan, dry_run=True), "https://example.invalid/details")
+    attributes = body["data"]["attributes"]
+    assert attributes["status"] == "passed" and attributes["message"].startswith("would be denied (dry-run)")
+    tags = [o["attributes"]["tags"]["Status"][0] for o in body["data"]["relationships"]["outcomes"]["data"]]
+    assert {"label": "Would deny (dry-run)", "level": "warning"} in tags
+    enforced = result_for(decide_plan(gate, plan, dry_run=False), None)["data"]["attributes"]
+    assert enforced["status"] == "failed" and "url" not in enforced
