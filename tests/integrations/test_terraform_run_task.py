@@ -229,12 +229,19 @@ def test_a_good_run_is_judged_and_reported_with_outcomes(hcp, client):
     assert api.headers["authorization"] == f"Bearer {TOKEN}"
 
 
-def test_a_run_whose_plan_is_allowed_passes(hcp, client):
+def test_a_run_whose_plan_is_allowed_passes(hcp, client, caplog):
+    caplog.set_level("INFO", logger="ecs_admission.decisions")
     hcp.plans["plan-good"] = (FIXTURES / "module-hardened.plan.json").read_bytes()
     assert send(client, payload(hcp, "taskrs-good", "plan-good")).status_code == 200
     data = hcp.wait_for_callback("taskrs-good")["body"]["data"]
     assert data["attributes"]["status"] == "passed"
     assert data["attributes"]["message"].startswith("allowed: 2 task definition(s)")
+    # A decision record per task definition, the workspace as the caller, and no token in any of them.
+    decided = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ecs_admission.decisions"]
+    assert [(d["caller"], d["auth"], d["verdict"]) for d in decided] == [
+        ("hcp-terraform:payments/api", "run-task-hmac", "allow")
+    ] * 2
+    assert TOKEN not in caplog.text
 
 
 def test_a_bad_signature_is_refused_and_nothing_is_contacted(hcp, client):

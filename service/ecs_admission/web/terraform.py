@@ -8,11 +8,13 @@ key, answered at once, judged in the background (integrations/terraform_run_task
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, jsonify, request
 
+from ecs_admission import metrics
 from ecs_admission.config import ConfigError
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.gate import Gate
@@ -32,6 +34,7 @@ from ecs_admission.web import observe
 from ecs_admission.web.limits import read_body
 
 RUNNER = "terraform_run_task"
+_RUNNER_LOCK = threading.Lock()
 
 
 def admit_plan(gate: Gate, document: dict[str, Any], dry_run_of: Callable[[], bool | None]) -> Any:
@@ -63,18 +66,31 @@ def _runner() -> RunTaskRunner:
         app_settings = extension["settings"]
 
         def record(run: RunTaskRequest, decision: PlanDecision) -> None:
-            # One decision record per task definition, as POST /v1/admit writes; the caller is the workspace.
-            if not app_settings.decision_log:
-                return
+            # A metric sample and a decision record per task definition, as POST /v1/admit gives; the
+            # caller is the workspace. Off the request thread, so observe.decided (which reads it) is not used.
             caller = records.Caller(f"hcp-terraform:{run.organization}/{run.workspace}", "run-task-hmac")
             requests = {t.logical_id: t.request for t in decision.plan.task_definitions}
             status = 403 if decision.denied else 200
             for address, task_decision in decision.results:
-                digest = records.input_digest(requests[address].task_definition)
-                records.emit(records.decision_record(task_decision, caller, status, task_decision.duration_ms, digest))
+                metrics.decision(
+                    records.verdict_of(task_decision),
+                    task_decision.mode,
+                    task_decision.engine,
+                    task_decision.duration_ms / 1000,
+                    violations=[f.rule for f in task_decision.violations],
+                    warnings=[f.rule for f in task_decision.warnings],
+                    exempted=[f.rule for f in task_decision.exempted],
+                )
+                if app_settings.decision_log:
+                    digest = records.input_digest(requests[address].task_definition)
+                    record = records.decision_record(task_decision, caller, status, task_decision.duration_ms, digest)
+                    records.emit(record)
 
-        runner = RunTaskRunner(lambda: gate_holder["gate"], RunTaskSettings.from_env(), record)
-        extension[RUNNER] = runner
+        with _RUNNER_LOCK:  # threads of one worker share one pool
+            runner = extension.get(RUNNER)
+            if runner is None:
+                runner = RunTaskRunner(lambda: gate_holder["gate"], RunTaskSettings.from_env(), record)
+                extension[RUNNER] = runner
     return runner
 
 
