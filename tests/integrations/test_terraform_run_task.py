@@ -351,3 +351,11 @@ def test_dry_run_reports_passed_with_would_deny_outcomes():
     assert {"label": "Would deny (dry-run)", "level": "warning"} in tags
     enforced = result_for(decide_plan(gate, plan, dry_run=False), None)["data"]["attributes"]
     assert enforced["status"] == "failed" and "url" not in enforced
+
+
+def test_a_stage_without_a_plan_fails_with_the_reason(hcp, client):
+    body = payload(hcp, "taskrs-pre", "unused", stage="pre_plan")
+    del body["plan_json_api_url"]
+    assert send(client, body).status_code == 200
+    attributes = hcp.wait_for_callback("taskrs-pre")["body"]["data"]["attributes"]
+    assert attributes["status"] == "failed" and "register the run task at post_plan" in attributes["message"]
