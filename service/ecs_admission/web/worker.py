@@ -6,6 +6,12 @@ for a connection's first bytes in its poller, not in a thread; but once a reques
 headers and body are read with blocking calls that have no timeout. Here every read of a request
 shares one deadline (ECS_ADMISSION_READ_TIMEOUT seconds from its first byte): a client that stalls
 or trickles loses its thread when the deadline passes, and the rest of the pool keeps answering.
+
+A keep-alive connection stays with the worker that accepted it, and which worker accepts is the
+kernel's choice: 8 clients landed 6/2, 7/1, even 8/0 on two workers, so one queued while the other
+core idled. After `keepalive_requests` answers on one connection the answer says Connection: close;
+the client reconnects and the next accept goes to whichever worker is waiting for one, usually the
+idle one (docs/performance.md "The tail").
 """
 
 from __future__ import annotations
@@ -91,6 +97,7 @@ class DeadlineThreadWorker(ThreadWorker):
     """gthread whose connections read each request against a deadline (read_timeout, set per server)."""
 
     read_timeout = 5.0
+    keepalive_requests = 0
 
     def handle(self, conn: Any) -> Any:
         if not isinstance(conn.sock, DeadlineSocket):
@@ -98,7 +105,18 @@ class DeadlineThreadWorker(ThreadWorker):
         conn.sock.start_request()
         return super().handle(conn)
 
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        if self.keepalive_requests:
+            conn.answered = getattr(conn, "answered", 0) + 1
+            if conn.answered >= self.keepalive_requests:
+                req.must_close = True  # gunicorn then answers with Connection: close and closes
+        return super().handle_request(req, conn)
 
-def worker_class(read_timeout: float) -> type[DeadlineThreadWorker]:
+
+def worker_class(read_timeout: float, keepalive_requests: int = 0) -> type[DeadlineThreadWorker]:
     """The worker class for one server's settings (gunicorn takes a class as well as a dotted path)."""
-    return type("DeadlineThreadWorker", (DeadlineThreadWorker,), {"read_timeout": read_timeout})
+    return type(
+        "DeadlineThreadWorker",
+        (DeadlineThreadWorker,),
+        {"read_timeout": read_timeout, "keepalive_requests": keepalive_requests},
+    )
