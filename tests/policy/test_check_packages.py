@@ -4,6 +4,7 @@ and a module added to a bundle by hand is still evaluated."""
 
 from __future__ import annotations
 
+import copy
 import gzip
 import io
 import json
@@ -12,10 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from ecs_admission.engines.embedded import EmbeddedEngine, load_bindings, with_derived_data
+from ecs_admission.config import Settings
+from ecs_admission.engines.embedded import DECISION_PATH, EmbeddedEngine, load_bindings, new_opa, with_derived_data
+from ecs_admission.errors import InputError
+from ecs_admission.gate import build_gate, utc_now
+from ecs_admission.inputs import normalise
 from ecs_admission.policy.loader import RegoFile, load_policy_set
 from ecs_admission.policy.packages import check_packages, package_path
-from tests.conftest import EXAMPLES, POLICY_DIR
+from tests.conftest import EXAMPLES, POLICY_DIR, corpus_dir
 from tests.support.opa_fixtures import build_bundle, bundle_members
 
 POLICY = load_policy_set(POLICY_DIR)
@@ -135,3 +140,41 @@ def test_a_module_added_to_a_bundle_by_hand_is_evaluated(tmp_path):
     with OpaStandin(changed) as standin:
         decision = standin.evaluate("ecs/admission/decision", document, with_input=True)
     assert "handmade says no" in {finding["message"] for finding in decision["violations"]}
+
+
+def test_decisions_with_the_list_are_the_enumerated_ones_on_the_corpus_and_mutations():
+    """The same decision with data.ecs.check_packages as without it (the enumeration, as before)."""
+    listed = EmbeddedEngine(POLICY)
+    data = with_derived_data(POLICY)
+    assert "check_packages" in data["ecs"]
+    enumerating = new_opa(POLICY.modules, {"ecs": {k: v for k, v in data["ecs"].items() if k != "check_packages"}})
+    gate = build_gate(Settings(iam_lookup="off"), listed)
+    documents = []
+    for path in sorted(corpus_dir().rglob("*.json")):
+        try:
+            documents.append(json.loads(path.read_text()))
+        except ValueError:
+            continue
+    compared = findings = 0
+    for document in documents:
+        variants = [document]
+        if isinstance(document, dict) and isinstance(document.get("containerDefinitions"), list):
+            for change in ({"privileged": True}, {"user": "root"}, {"readonlyRootFilesystem": False}):
+                changed = copy.deepcopy(document)
+                for container in changed["containerDefinitions"]:
+                    if isinstance(container, dict):
+                        container.update(change)
+                variants.append(changed)
+            variants.append({**document, "networkMode": "host", "pidMode": "host"})
+        for variant in variants:
+            try:
+                request = normalise(variant)
+            except InputError:
+                continue
+            input_document = gate.input_document(request, utc_now())
+            decision = listed.query(input_document)
+            assert decision == enumerating.eval_document(DECISION_PATH, input_document)
+            compared += 1
+            findings += len(decision["violations"]) + len(decision["warnings"])
+    enumerating.close()
+    assert compared >= 30 and findings >= 50, (compared, findings)
