@@ -143,10 +143,13 @@ def test_a_module_added_to_a_bundle_by_hand_is_evaluated(tmp_path):
 
 
 def test_decisions_with_the_list_are_the_enumerated_ones_on_the_corpus_and_mutations():
-    """The same decision with data.ecs.check_packages as without it (the enumeration, as before)."""
+    """The same decision with data.ecs.check_packages as without it (the enumeration, as before),
+    and without the decision table worked out in advance."""
     listed = EmbeddedEngine(POLICY)
+    untabled = EmbeddedEngine(POLICY, expected_decisions=1)  # a `check` of one file: no table worked out
     data = with_derived_data(POLICY)
-    assert "check_packages" in data["ecs"]
+    assert "check_packages" in data["ecs"] and "decision_table" in data["ecs"]
+    assert "decision_table" not in with_derived_data(POLICY, table=False)["ecs"]
     enumerating = new_opa(POLICY.modules, {"ecs": {k: v for k, v in data["ecs"].items() if k != "check_packages"}})
     gate = build_gate(Settings(iam_lookup="off"), listed)
     documents = []
@@ -174,6 +177,7 @@ def test_decisions_with_the_list_are_the_enumerated_ones_on_the_corpus_and_mutat
             input_document = gate.input_document(request, utc_now())
             decision = listed.query(input_document)
             assert decision == enumerating.eval_document(DECISION_PATH, input_document)
+            assert decision == untabled.query(input_document)
             compared += 1
             findings += len(decision["violations"]) + len(decision["warnings"])
     enumerating.close()
