@@ -58,9 +58,13 @@ class MasterHooks:
             os.environ[metrics.MULTIPROC_ENV] = directory
             self.created_metrics_dir = directory
         self.snapshots.start()
-        # Where the first worker records the Rego self-tests its policies passed, so the others skip them.
-        self.runtime_dir = tempfile.mkdtemp(prefix="ecs-admission-run-")
-        os.environ[RUNTIME_DIR_ENV] = self.runtime_dir
+        # Where the first worker records the Rego self-tests its policies passed, so the others skip
+        # them. Without a writable temporary directory (a read-only root) each worker runs them.
+        try:
+            self.runtime_dir = tempfile.mkdtemp(prefix="ecs-admission-run-")
+            os.environ[RUNTIME_DIR_ENV] = self.runtime_dir
+        except OSError as exc:
+            log.warning("no runtime directory (%s): every worker runs the Rego self-tests", exc)
         if self.settings.auth == "none":
             log.warning("AUTHENTICATION IS OFF (ECS_ADMISSION_AUTH=none): use this only for a local run")
 
