@@ -10,8 +10,8 @@ or trickles loses its thread when the deadline passes, and the rest of the pool 
 A keep-alive connection stays with the worker that accepted it, and which worker accepts is the
 kernel's choice: 8 clients landed 6/2, 7/1, even 8/0 on two workers, so one queued while the other
 core idled. After `keepalive_requests` answers on one connection the answer says Connection: close;
-the client reconnects and the next accept goes to whichever worker is waiting for one, usually the
-idle one (docs/performance.md "The tail").
+the client reconnects, and a worker holding more connections lets the other accept first, so the
+clients even out over the workers (docs/performance.md "The tail").
 """
 
 from __future__ import annotations
@@ -93,6 +93,10 @@ class DeadlineSocket:
         return self._sock.send(data, *flags)
 
 
+ACCEPT_YIELD_PER_CONNECTION = 0.001
+ACCEPT_YIELD_MAX = 0.01
+
+
 class DeadlineThreadWorker(ThreadWorker):
     """gthread whose connections read each request against a deadline (read_timeout, set per server)."""
 
@@ -104,6 +108,14 @@ class DeadlineThreadWorker(ThreadWorker):
             conn.sock = DeadlineSocket(conn.sock, self.read_timeout)
         conn.sock.start_request()
         return super().handle(conn)
+
+    def accept(self, *args: Any) -> Any:
+        # Every worker's poller wakes for a new connection and the first to accept it wins; a
+        # worker already holding connections waits a moment first (1 ms each, at most 10), so the
+        # one with fewer usually takes it. Only when connections are recycled (keepalive_requests).
+        if self.keepalive_requests and self.nr_conns:
+            time.sleep(min(ACCEPT_YIELD_MAX, ACCEPT_YIELD_PER_CONNECTION * self.nr_conns))
+        return super().accept(*args)
 
     def handle_request(self, req: Any, conn: Any) -> bool:
         if self.keepalive_requests:
