@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecs_admission.errors import InputError
-from ecs_admission.inputs.schema import escape
+from ecs_admission.inputs import schema
+from ecs_admission.inputs.schema import CONTROL_RE, FREE_TEXT_RE, TASK_DEFINITION, _article, _kind_of, _matches, escape
 from ecs_admission.inputs.shapes import PLACEHOLDER_RE, find_placeholders
 from ecs_admission.parsing import bounded_json
 from ecs_admission.parsing.bounded_json import MAX_DEPTH, MAX_INT, MAX_NODES, MIN_INT, check_shape_limits, parse_json
@@ -74,6 +75,46 @@ def reference_find_placeholders(value: Any, pointer: str = "") -> list[dict[str,
     elif isinstance(value, str):
         found.extend({"path": pointer, "placeholder": match} for match in PLACEHOLDER_RE.findall(value))
     return found
+
+
+def reference_check_case(obj: dict[str, Any], known: dict[str, Any], pointer: str) -> None:
+    lowered = {name.lower(): name for name in known}
+    for key in obj:
+        if key not in known and key.lower() in lowered:
+            expected = lowered[key.lower()]
+            raise InputError(
+                f"unknown field {key!r}: field names are case-sensitive, did you mean {expected!r}?",
+                field=f"{pointer}/{escape(key)}",
+            )
+
+
+def reference_check(value: Any, spec: Any, pointer: str) -> None:
+    if isinstance(spec, str):
+        if not _matches(value, spec):
+            raise InputError(f"expected {_article(spec)}, got {_kind_of(value)}", field=pointer or "/")
+        if isinstance(value, str) and CONTROL_RE.search(value) and not FREE_TEXT_RE.search(pointer):
+            raise InputError(
+                "contains a control character (newline, tab, NUL...), which ECS does not expect here", field=pointer
+            )
+        return
+    shape, inner = spec
+    if shape == "list":
+        if not isinstance(value, list):
+            raise InputError(f"expected a list, got {_kind_of(value)}", field=pointer)
+        for index, item in enumerate(value):
+            reference_check(item, inner, f"{pointer}/{index}")
+    elif shape == "map":
+        if not isinstance(value, dict):
+            raise InputError(f"expected an object, got {_kind_of(value)}", field=pointer)
+        for key, item in value.items():
+            reference_check(item, inner, f"{pointer}/{escape(key)}")
+    elif shape == "object":
+        if not isinstance(value, dict):
+            raise InputError(f"expected an object, got {_kind_of(value)}", field=pointer or "/")
+        reference_check_case(value, inner, pointer)
+        for key, item_spec in inner.items():
+            if key in value:
+                reference_check(value[key], item_spec, f"{pointer}/{escape(key)}")
 
 
 def outcome(function, *args: Any) -> Any:
@@ -169,6 +210,40 @@ def test_the_placeholder_scan_answers_as_before_on_the_corpus_and_its_mutations(
         assert find_placeholders(variant) == expected
         found += bool(expected)
     assert found > 10  # the mutations did put placeholders in
+
+
+def schema_mutations(document: Any, rng: random.Random) -> list[Any]:
+    """Type errors, control characters and wrongly cased keys at random places of the document."""
+    variants = []
+    if not isinstance(document, dict):
+        return variants
+    paths = strings_of(document)
+    for replacement in (7, None, ["x"], {"k": "v"}, "a\nb", "tab\there", "ok"):
+        if paths:
+            changed = copy.deepcopy(document)
+            set_at(changed, rng.choice(paths), replacement)
+            variants.append(changed)
+    for key in list(document)[:3]:
+        variants.append({(k.upper() if k == key else k): v for k, v in document.items()})
+    containers = document.get("containerDefinitions")
+    if isinstance(containers, list) and containers and isinstance(containers[0], dict):
+        changed = copy.deepcopy(document)
+        changed["containerDefinitions"][0]["Image"] = "x"
+        variants.append(changed)
+        changed = copy.deepcopy(document)
+        changed["containerDefinitions"][0]["environment"] = [{"name": "A/B~C", "value": "line\nbreak"}]
+        variants.append(changed)
+    return variants
+
+
+def test_schema_checks_answer_as_before_on_the_corpus_and_its_mutations():
+    rng = random.Random(2026)
+    errors = 0
+    for variant in VARIANTS + [m for d in corpus_documents() for m in schema_mutations(d, rng)]:
+        expected = outcome(reference_check, variant, TASK_DEFINITION, "")
+        assert outcome(schema.check, variant, TASK_DEFINITION, "") == expected
+        errors += expected[0] == "error"
+    assert errors > 20  # the mutations did reach the error paths
 
 
 def duplicated(text: str, rng: random.Random) -> str:

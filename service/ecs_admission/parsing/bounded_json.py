@@ -99,17 +99,19 @@ def check_shape_limits(document: Any, check_strings: bool = False) -> Any:
         if kind is str:
             if check_strings:
                 _check_string(value)
-            continue
-        if kind is bool or value is None:
-            continue
-        if kind is int:
+        elif kind is dict:
+            if check_strings:
+                for key in value:
+                    _check_string(key)
+            stack.extend([(item, depth + 1) for item in value.values()])
+        elif kind is list:
+            stack.extend([(item, depth + 1) for item in value])
+        elif kind is int:
             if not MIN_INT <= value <= MAX_INT:
                 raise InputError("integer out of range: more than 64 bits", error="invalid_number")
-            continue
-        if kind is list:
-            stack.extend((item, depth + 1) for item in value)
-            continue
-        if isinstance(value, dict):
+        elif kind is bool or value is None:
+            pass
+        elif isinstance(value, dict):
             if check_strings:
                 for key in value:
                     _check_string(key)
