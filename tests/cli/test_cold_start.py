@@ -1,5 +1,6 @@
 """A cold `ecs-admission check` pays only for what it uses: no botocore when it makes no AWS call,
-and the ECS field model (ECS-INPUT-001) read without it, identical to botocore's own."""
+no HTTP client when it asks no gate, and the ECS field model (ECS-INPUT-001) read without botocore,
+identical to botocore's own."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import json, sys
 from ecs_admission.cli import main
 code = main(["check", sys.argv[1], "--format", "json"])
 aws = sorted(m for m in sys.modules if m.split(".")[0] in ("botocore", "boto3", "s3transfer"))
-print(json.dumps({"code": code, "loaded": aws}), file=sys.stderr)
+client = sorted(m for m in ("http.client", "urllib.request", "ssl") if m in sys.modules)
+print(json.dumps({"code": code, "loaded": aws, "gate_client": client}), file=sys.stderr)
 """
 
 
@@ -29,7 +31,9 @@ def test_check_with_iam_lookups_off_never_imports_botocore():
         env={"PATH": "/usr/bin:/bin", "ECS_ADMISSION_IAM_LOOKUP": "off"},
     )
     report = json.loads(result.stderr.strip().splitlines()[-1])
-    assert report == {"code": 1, "loaded": []}  # denied, as the example is, and decided without botocore
+    # Denied, as the example is, decided without botocore, and without the HTTP client that only
+    # `check --url` uses.
+    assert report == {"code": 1, "loaded": [], "gate_client": []}
     assert json.loads(result.stdout)  # the decision was reported
 
 
