@@ -137,6 +137,9 @@ class Settings:
     threads: int = 32
     # Seconds a client has to send a whole request (headers and body) once it has begun.
     read_timeout: float = 5.0
+    # Requests answered on one keep-alive connection before it is closed (Connection: close), so a
+    # client reconnects and the workers share the load (web/worker.py); 0 never closes one.
+    keepalive_requests: int = 50
     # Deploy account and region assumed when a request carries no context.
     default_account: str | None = None
     default_region: str | None = None
@@ -213,6 +216,8 @@ class Settings:
             values["threads"] = parse_int(PREFIX + "THREADS", raw, minimum=1)
         if (raw := get("READ_TIMEOUT")) is not None:
             values["read_timeout"] = parse_float(PREFIX + "READ_TIMEOUT", raw, minimum=0.1)
+        if (raw := get("KEEPALIVE_REQUESTS")) is not None:
+            values["keepalive_requests"] = parse_int(PREFIX + "KEEPALIVE_REQUESTS", raw, minimum=0)
         if (raw := get("ACCOUNT")) is not None:
             values["default_account"] = raw
         if (raw := get("REGION")) is not None:

@@ -21,6 +21,7 @@ from ecs_admission.cli.streams import ReaderMayClose, silence
 from ecs_admission.config import ConfigError, Settings
 from ecs_admission.decision import Decision
 from ecs_admission.engines.bundle import cmd_policy_bundle, cmd_policy_mask_bundle
+from ecs_admission.engines.factory import build_engine
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.formats import FORMATS, CheckResult, RenderContext, Source, render
 from ecs_admission.formats.github import step_summary
@@ -231,7 +232,9 @@ def _checker(args: argparse.Namespace, stderr: TextIO) -> Checker:
         if args.token_env or args.fail_open_on_unreachable:
             raise UsageError("--token-env and --fail-open-on-unreachable need --url")
         settings = Settings.from_env().with_overrides(policy_dir=args.policy_dir)
-        return LocalChecker(build_gate(settings))
+        # A check of a few files decides a few times: the engine need not prepare for many (cold start).
+        expected = len(args.paths) if getattr(args, "paths", None) else None
+        return LocalChecker(build_gate(settings, build_engine(settings, expected_decisions=expected)))
     if args.policy_dir:
         raise UsageError("--policy-dir evaluates locally; a gate at --url decides with its own policies")
     token = None

@@ -13,14 +13,14 @@ from ecs_admission.policy.loader import PolicyError, load_policy_set
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings, self_check: bool = False) -> Engine:
+def build_engine(settings: Settings, self_check: bool = False, expected_decisions: int | None = None) -> Engine:
     """The OPA sidecar engine when ECS_ADMISSION_OPA_URL is set, else the embedded one.
 
     `self_check` (the web app sets it) runs the policy directory's Rego unit tests before an
     embedded engine is trusted; a failure makes the engine unavailable, naming the test.
     ECS_ADMISSION_FAILURE_POLICY=ignore wraps whichever engine in the fail-open wrapper.
     """
-    engine = _build_opa(settings) if settings.opa_url else _build_embedded(settings, self_check)
+    engine = _build_opa(settings) if settings.opa_url else _build_embedded(settings, self_check, expected_decisions)
     if settings.failure_policy == "ignore":
         from ecs_admission.engines.failopen import FailOpenEngine
 
@@ -40,25 +40,29 @@ def _build_opa(settings: Settings) -> Engine:
         return UnavailableEngine("opa", exc.reason)
 
 
-def _build_embedded(settings: Settings, self_check: bool) -> Engine:
+def _build_embedded(settings: Settings, self_check: bool, expected_decisions: int | None = None) -> Engine:
     try:
         policy = load_policy_set(settings.policy_dir)
     except PolicyError as exc:
         log.error("policy engine unavailable: %s", exc)
         return UnavailableEngine("embedded", str(exc))
     try:
-        engine = EmbeddedEngine(policy)
+        engine = EmbeddedEngine(policy, expected_decisions)
     except EngineError as exc:
         log.error("policy engine unavailable: %s", exc.reason)
         return UnavailableEngine("embedded", exc.reason)
     if self_check:
         from ecs_admission.engines.selfcheck import self_check as run_self_check
+        from ecs_admission.engines.selfcheck_record import checked_once
 
-        check = run_self_check(policy)
+        check, recorded = checked_once(policy, run_self_check)
         if not check.passed:
             reason = f"startup self-check failed: {check.reason}"
             log.error("policy engine unavailable: %s", reason)
             engine.close()
             return UnavailableEngine("embedded", reason)
-        log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
+        if recorded:
+            log.info("startup self-check: %d Rego unit tests passed in another worker for these policies", check.tests)
+        else:
+            log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
     return engine
