@@ -281,3 +281,54 @@ def test_with_authentication_the_token_stays_in_session_storage(browser):
         assert storage == {"session": token, "local": 0, "cookies": ""}
         wait_for(browser, "return document.querySelectorAll('#rules li.rule').length > 30")
         assert token not in json.dumps(server.paths)
+
+
+def test_a_findings_fix_is_shown_when_the_decision_has_one(browser, webhook):
+    """Findings may carry a `fix` (text, or a structured change): shown beside the remediation."""
+    open_page(browser, webhook.url("/playground"))
+    paste(browser, PRIVILEGED_HOST_PID)
+    decision = {
+        "allowed": False,
+        "enforced": False,
+        "mode": "dry-run",
+        "violations": [
+            {
+                "rule": "ECS-ISO-003",
+                "severity": "high",
+                "title": "Task shares the host's process namespace",
+                "message": "pidMode is host",
+                "path": "/pidMode",
+                "remediation": "Remove pidMode.",
+                "docs": "",
+                "fix": {"op": "remove", "path": "/pidMode"},
+            },
+            {
+                "rule": "ECS-ISO-002",
+                "severity": "critical",
+                "title": "Container runs privileged",
+                "message": "privileged",
+                "path": "/containerDefinitions/0/privileged",
+                "remediation": "",
+                "docs": "",
+                "fix": 'set "privileged": false',
+            },
+        ],
+        "warnings": [],
+        "exempted": [],
+    }
+    # The page's own fetch answers this one call with the decision above (no server involved).
+    browser.execute_script(
+        "const real = window.fetch; window.fetch = (url, opts) => String(url).startsWith('/v1/admit')"
+        " ? Promise.resolve(new Response(JSON.stringify(arguments[0]), {status: 200,"
+        " headers: {'Content-Type': 'application/json'}})) : real(url, opts);",
+        decision,
+    )
+    assert evaluate(browser) == "DENIED"
+    fixes = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#findings li.finding')]"
+        ".map(li => [li.dataset.rule, li.querySelector('.fix') && li.querySelector('.fix').textContent]))"
+    )
+    assert fixes["ECS-ISO-002"] == 'Fix: set "privileged": false'
+    assert fixes["ECS-ISO-003"].startswith("Fix: {") and '"op": "remove"' in fixes["ECS-ISO-003"]
+    lines = {line_of(PRIVILEGED_HOST_PID, '"pidMode"'), line_of(PRIVILEGED_HOST_PID, '"privileged"')}
+    assert lines <= flagged_lines(browser)
