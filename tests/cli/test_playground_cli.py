@@ -13,7 +13,7 @@ import pytest
 
 from ecs_admission.cli.commands import build_parser
 from ecs_admission.cli.playground import HOST, build_app
-from ecs_admission.web.playground.authoring import compile_errors
+from ecs_admission.web.playground.authoring import EngineCache, compile_errors
 from tests.conftest import POLICY_DIR, free_port, wait_ready
 
 PORT = 18081
@@ -203,3 +203,20 @@ def test_the_command_serves_on_loopback_only(tmp_path):
         process.terminate()
         out, _ = process.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/playground" in out
+
+
+def test_the_engine_is_compiled_again_only_when_the_sources_change(policies):
+    cache = EngineCache()
+    source = (policies / "isolation.rego").read_text()
+    with cache.lock:
+        first = cache.engine_for(policies, {})
+        assert cache.engine_for(policies, {}) is first  # a new input, the same rules: no compile
+        edited = cache.engine_for(policies, {"isolation.rego": source + "\n# an edit\n"})
+        assert edited is not first
+        assert cache.engine_for(policies, {"isolation.rego": source + "\n# an edit\n"}) is edited
+
+
+def test_the_configured_policy_directory_is_the_one_edited(policies, monkeypatch):
+    monkeypatch.setenv("ECS_ADMISSION_POLICY_DIR", str(policies))
+    editor = build_app(None, PORT).extensions["ecs_admission"]["rego_editor"]
+    assert editor["policy_dir"] == policies.resolve() and editor["writable"] is True

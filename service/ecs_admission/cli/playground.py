@@ -31,7 +31,8 @@ def add_playground_command(commands: Any) -> None:
     playground.add_argument(
         "--policy-dir",
         type=Path,
-        help="directory of .rego policies to edit and save (default: the shipped policies, read-only)",
+        help="directory of .rego policies to edit and save "
+        "(default ECS_ADMISSION_POLICY_DIR, else the shipped policies, read-only)",
     )
     playground.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})"
@@ -44,8 +45,10 @@ def build_app(policy_dir: Path | None, port: int) -> Any:
     settings = Settings.from_env().with_overrides(policy_dir=policy_dir)
     settings = replace(settings, host=HOST, port=port, auth="none", playground=True, decision_log=False)
     app = create_app(settings)
-    directory = policy_dir if policy_dir is not None else default_policy_dir()
-    authoring.install(app, directory, port, writable=policy_dir is not None)
+    # The directory named by --policy-dir or ECS_ADMISSION_POLICY_DIR is the author's to save into;
+    # the shipped policies (inside the installed package) are shown read-only.
+    directory = settings.policy_dir if settings.policy_dir is not None else default_policy_dir()
+    authoring.install(app, directory, port, writable=settings.policy_dir is not None)
     return app
 
 
@@ -65,7 +68,10 @@ def cmd_playground(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, std
     except OSError as exc:
         print(f"ecs-admission: cannot listen on {HOST}:{args.port}: {exc.strerror}", file=stderr)
         return EXIT_USAGE
-    editing = args.policy_dir if args.policy_dir is not None else "the shipped policies (read-only)"
+    editor = app.extensions["ecs_admission"][authoring.EXTENSION_KEY]
+    editing = (
+        editor["policy_dir"] if editor["writable"] else f"{editor['policy_dir']} (the shipped policies, read-only)"
+    )
     print(f"ecs-admission playground on http://{HOST}:{args.port}/playground, editing {editing}", file=stdout)
     stdout.flush()
     try:
