@@ -14,14 +14,16 @@ from typing import Any
 import pytest
 
 from tests.conftest import POLICY_DIR, free_port, wait_ready
-from tests.support.browser import chromium, console_problems, wait_for
-from tests.web.test_playground_browser import (
+from tests.support.browser import (
     PRIVILEGED_HOST_PID,
     assert_local_only,
+    chromium,
+    console_problems,
     evaluate,
     findings,
     open_page,
     paste,
+    wait_for,
 )
 
 pytestmark = pytest.mark.slow

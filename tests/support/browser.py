@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -125,3 +126,84 @@ class ThreadedServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
+
+
+# --- the playground page ----------------------------------------------------------------------
+
+# The issue's "Done when": a privileged container and the host's PID namespace.
+PRIVILEGED_HOST_PID = """{
+  "family": "debug-shell",
+  "networkMode": "bridge",
+  "pidMode": "host",
+  "containerDefinitions": [
+    {
+      "name": "shell",
+      "image": "public.ecr.aws/docker/library/busybox:1.36",
+      "essential": true,
+      "memory": 128,
+      "privileged": true
+    }
+  ]
+}"""
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def open_page(driver: Any, url: str) -> None:
+    driver.get("about:blank")
+    driver.get_log("browser")  # start each page with empty logs
+    requested_urls(driver)
+    driver.get(url)
+    wait_for(driver, "return document.body.dataset.ready === 'true'")
+
+
+def paste(driver: Any, text: str) -> None:
+    """Replace the editor's text the way a paste does: the browser inserts it (DevTools
+    Input.insertText), firing the editor's own input events."""
+    driver.execute_script("const e = document.getElementById('task-definition'); e.focus(); e.select();")
+    driver.execute_cdp_cmd("Input.insertText", {"text": text})
+    assert driver.execute_script("return document.getElementById('task-definition').value") == text
+
+
+VERDICTS = ("ALLOWED", "DENIED", "INPUT ERROR", "NOT AUTHORISED", "COULD NOT DECIDE", "POLICY ERROR", "ERROR")
+
+
+def evaluate(driver: Any) -> str:
+    """Press Evaluate and wait for the verdict (the panel reads "…" while the call is out)."""
+    driver.execute_script("document.getElementById('verdict').textContent = ''")
+    driver.find_element("id", "evaluate").click()
+    return wait_for(
+        driver,
+        "const v = document.getElementById('verdict').textContent; return arguments[0].includes(v) && v;",
+        list(VERDICTS),
+    )
+
+
+def findings(driver: Any) -> list[dict[str, Any]]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#findings li.finding')].map(li => ({"
+        "rule: li.dataset.rule, line: li.dataset.line ? Number(li.dataset.line) : null,"
+        "text: li.textContent}))"
+    )
+
+
+def flagged_lines(driver: Any) -> set[int]:
+    return set(
+        driver.execute_script(
+            "return [...document.querySelectorAll('#backdrop .line.flagged')].map(d => Number(d.dataset.line))"
+        )
+    )
+
+
+def assert_local_only(driver: Any, port: int) -> None:
+    urls = requested_urls(driver)
+    assert urls, "no request was recorded"
+    outside = [url for url in urls if urlsplit(url).netloc != f"127.0.0.1:{port}"]
+    assert outside == [], outside
+    entries = driver.execute_script(
+        "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+        ".map(e => e.name)"
+    )
+    assert entries and all(urlsplit(name).netloc == f"127.0.0.1:{port}" for name in entries), entries

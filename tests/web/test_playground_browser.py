@@ -5,10 +5,9 @@ request to any host but 127.0.0.1 (docs/playground.md)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,31 +16,24 @@ from ecs_admission.formats.locate import SourceLocator
 from ecs_admission.web import create_app
 from ecs_admission.web.auth import hash_token
 from tests.conftest import EXAMPLES, corpus_dir
-from tests.support.browser import ThreadedServer, chromium, console_problems, requested_urls, wait_for
+from tests.support.browser import (
+    PRIVILEGED_HOST_PID,
+    ThreadedServer,
+    assert_local_only,
+    chromium,
+    console_problems,
+    evaluate,
+    findings,
+    flagged_lines,
+    line_of,
+    open_page,
+    paste,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
-LOCATE_JS = Path(__file__).resolve().parents[2] / "service" / "ecs_admission" / "web" / "playground" / "locate.js"
-
-# The issue's "Done when": a privileged container and the host's PID namespace.
-PRIVILEGED_HOST_PID = """{
-  "family": "debug-shell",
-  "networkMode": "bridge",
-  "pidMode": "host",
-  "containerDefinitions": [
-    {
-      "name": "shell",
-      "image": "public.ecr.aws/docker/library/busybox:1.36",
-      "essential": true,
-      "memory": 128,
-      "privileged": true
-    }
-  ]
-}"""
-
-
-def line_of(text: str, needle: str) -> int:
-    return text[: text.index(needle)].count("\n") + 1
+SCREENSHOT_ENV = "ECS_ADMISSION_PLAYGROUND_SCREENSHOT"
 
 
 @pytest.fixture(scope="module")
@@ -55,64 +47,6 @@ def webhook() -> Iterator[ThreadedServer]:
     app = create_app(Settings(iam_lookup="off", auth="none", playground=True, decision_log=False))
     with ThreadedServer(app) as server:
         yield server
-
-
-def open_page(driver: Any, url: str) -> None:
-    driver.get("about:blank")
-    driver.get_log("browser")  # start each page with empty logs
-    requested_urls(driver)
-    driver.get(url)
-    wait_for(driver, "return document.body.dataset.ready === 'true'")
-
-
-def paste(driver: Any, text: str) -> None:
-    """Replace the editor's text the way a paste does: the browser inserts it (DevTools
-    Input.insertText), firing the editor's own input events."""
-    driver.execute_script("const e = document.getElementById('task-definition'); e.focus(); e.select();")
-    driver.execute_cdp_cmd("Input.insertText", {"text": text})
-    assert driver.execute_script("return document.getElementById('task-definition').value") == text
-
-
-VERDICTS = ("ALLOWED", "DENIED", "INPUT ERROR", "NOT AUTHORISED", "COULD NOT DECIDE", "POLICY ERROR", "ERROR")
-
-
-def evaluate(driver: Any) -> str:
-    """Press Evaluate and wait for the verdict (the panel reads "…" while the call is out)."""
-    driver.execute_script("document.getElementById('verdict').textContent = ''")
-    driver.find_element("id", "evaluate").click()
-    return wait_for(
-        driver,
-        "const v = document.getElementById('verdict').textContent; return arguments[0].includes(v) && v;",
-        list(VERDICTS),
-    )
-
-
-def findings(driver: Any) -> list[dict[str, Any]]:
-    return driver.execute_script(
-        "return [...document.querySelectorAll('#findings li.finding')].map(li => ({"
-        "rule: li.dataset.rule, line: li.dataset.line ? Number(li.dataset.line) : null,"
-        "text: li.textContent}))"
-    )
-
-
-def flagged_lines(driver: Any) -> set[int]:
-    return set(
-        driver.execute_script(
-            "return [...document.querySelectorAll('#backdrop .line.flagged')].map(d => Number(d.dataset.line))"
-        )
-    )
-
-
-def assert_local_only(driver: Any, port: int) -> None:
-    urls = requested_urls(driver)
-    assert urls, "no request was recorded"
-    outside = [url for url in urls if urlsplit(url).netloc != f"127.0.0.1:{port}"]
-    assert outside == [], outside
-    entries = driver.execute_script(
-        "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
-        ".map(e => e.name)"
-    )
-    assert entries and all(urlsplit(name).netloc == f"127.0.0.1:{port}" for name in entries), entries
 
 
 def test_done_when_privileged_and_host_pid_are_denied_on_their_lines(browser, webhook):
@@ -129,6 +63,8 @@ def test_done_when_privileged_and_host_pid_are_denied_on_their_lines(browser, we
     assert by_rule["ECS-ISO-002"]["line"] == privileged
     assert by_rule["ECS-ISO-003"]["line"] == pid
     assert {privileged, pid} <= flagged_lines(browser)
+    if os.environ.get(SCREENSHOT_ENV):  # how docs/playground.png is taken (docs/playground.md)
+        browser.save_screenshot(os.environ[SCREENSHOT_ENV])
     # The finding carries what a person acts on: severity, message and the fix.
     assert "critical" in by_rule["ECS-ISO-002"]["text"] and "Remediation" in by_rule["ECS-ISO-002"]["text"]
     # The finding's line link selects that line in the editor.

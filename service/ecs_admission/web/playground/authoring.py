@@ -217,6 +217,7 @@ def save(name: str) -> Any:
     # Written beside the file and renamed over it: a reader never sees half a file.
     temporary = path.with_name(f".{path.name}.playground-{os.getpid()}")
     temporary.write_text(source, encoding="utf-8")
+    shutil.copymode(path, temporary)
     os.replace(temporary, path)
     reloader = current_app.extensions["ecs_admission"].get("reloader")
     reload_error = None
