@@ -64,9 +64,9 @@ def choose_file(driver: Any, name: str) -> str:
     from selenium.webdriver.support.ui import Select
 
     Select(driver.find_element("id", "rego-file")).select_by_value(name)
+    package = "package ecs.checks." + name.removesuffix(".rego") + "\n"
     return wait_for(
-        driver,
-        "const s = document.getElementById('rego-source').value;return s.includes('package ecs.checks.isolation') && s",
+        driver, "const s = document.getElementById('rego-source').value; return s.includes(arguments[0]) && s", package
     )
 
 
@@ -116,6 +116,18 @@ def test_edit_a_rule_and_see_the_new_verdict(policies, playground):
             "return [...document.querySelectorAll('#rego-tests .failure')].map(d => d.textContent)"
         )
         assert failures and all("isolation" in text for text in failures)
+        # A failing test's file:line opens the test file at that line.
+        place = browser.find_element("css selector", "#rego-tests .failure button")
+        test_file, _, test_line = place.text.partition(":")
+        assert test_file == "isolation_test.rego"
+        place.click()
+        before_selection = wait_for(
+            browser,
+            "const e = document.getElementById('rego-source');"
+            "return e.value.includes('package ecs.checks.isolation_test') && e.value.slice(0, e.selectionStart);",
+        )
+        assert before_selection.count("\n") + 1 == int(test_line)
+        choose_file(browser, "isolation.rego")
         covered = browser.execute_script(
             "return [...document.querySelectorAll('#rego-coverage tr[data-file]')].map(r => r.dataset.file)"
         )

@@ -50,6 +50,20 @@
     source.scrollTop = Math.max(0, (n - 1) * 20 - source.clientHeight / 3);
   }
 
+  // A file:line button that opens the file in the editor at that line.
+  function place(file, line) {
+    const jump = el("button", null, file + ":" + line);
+    jump.type = "button";
+    jump.addEventListener("click", async () => {
+      if (file !== state.file) {
+        $("rego-file").value = file;
+        await open(file);
+      }
+      selectRegoLine(line);
+    });
+    return jump;
+  }
+
   // Compile errors as OPA gives them: file:line: message, each a link to its line.
   function showErrors(errors) {
     const box = $("rego-errors");
@@ -58,18 +72,7 @@
       const row = el("div", "error");
       row.dataset.file = e.file || "";
       row.dataset.line = e.line ? String(e.line) : "";
-      if (e.file && e.line) {
-        const jump = el("button", null, e.file + ":" + e.line);
-        jump.type = "button";
-        jump.addEventListener("click", async () => {
-          if (e.file !== state.file) {
-            $("rego-file").value = e.file;
-            await open(e.file);
-          }
-          selectRegoLine(e.line);
-        });
-        row.append(jump);
-      }
+      if (e.file && e.line) row.append(place(e.file, e.line));
       row.append(e.message);
       box.append(row);
     }
@@ -92,7 +95,11 @@
       "policy test: PASS " + s.pass + "/" + s.total + (s.fail ? ", FAIL " + s.fail : "") + (s.skipped ? ", SKIPPED " + s.skipped : "");
     box.append(summary);
     for (const t of body.tests.filter((t) => t.status === "FAIL")) {
-      box.append(el("div", "failure", t.name + " FAIL " + t.location + ": " + t.detail));
+      const row = el("div", "failure");
+      const at = /^(.+\.rego):(\d+)$/.exec(t.location);
+      if (at) row.append(place(at[1], Number(at[2])));
+      row.append(t.name + " FAIL: " + t.detail);
+      box.append(row);
     }
     const table = el("table");
     table.id = "rego-coverage";
