@@ -92,7 +92,7 @@ def requested_urls(driver: Any) -> list[str]:
     return urls
 
 
-def wait_for(driver: Any, condition: str, *args: Any, timeout: float = 20) -> Any:
+def wait_for(driver: Any, condition: str, *args: Any, timeout: float = 60) -> Any:
     """Wait until the JavaScript expression `condition` (a function body returning a value) is truthy."""
     from selenium.webdriver.support.ui import WebDriverWait
 

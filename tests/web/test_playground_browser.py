@@ -76,6 +76,9 @@ def test_done_when_privileged_and_host_pid_are_denied_on_their_lines(browser, we
     assert console_problems(browser) == []
     assert_local_only(browser, webhook.port)
     assert any(path.startswith("/v1/admit?dry_run=true") for path in webhook.paths)
+    # The webhook's page has no Rego editor: the section is gone and its script was never asked for.
+    assert browser.execute_script("return document.getElementById('rego') === null")
+    assert not [path for path in webhook.paths if path.startswith("/playground/rego")]
 
 
 def test_page_headers_forbid_anything_but_this_origin(webhook):
