@@ -106,6 +106,18 @@ def test_edit_a_rule_and_see_the_new_verdict(policies, playground):
             )
             == error["line"]
         )
+        # Every error OPA reports is listed, each at its own line.
+        two = original.replace(HOST_PID_CONDITION, "no_such_function_a(input)").replace(
+            "container.privileged == true", "no_such_function_b(container)", 1
+        )
+        set_rego(browser, two)
+        assert evaluate(browser) == "POLICY ERROR"
+        rows = browser.execute_script(
+            "return [...document.querySelectorAll('#rego-errors .error')].map(e => Number(e.dataset.line))"
+        )
+        lines = two.splitlines()
+        expected = {n for n, text in enumerate(lines, start=1) if "no_such_function_" in text}
+        assert set(rows) == expected and len(expected) == 2
 
         # The policy tests over the edit: the rule's own tests now fail, with coverage per file.
         set_rego(browser, original.replace(HOST_PID_CONDITION, 'input.task_definition.pidMode == "no-such-mode"'))

@@ -192,11 +192,7 @@
     verdict.textContent = title;
     const detail = body ? [body.field, body.detail || body.error].filter(Boolean).join(": ") : "HTTP " + status;
     $("verdict-note").textContent = detail;
-    const list = $("findings");
-    list.replaceChildren();
-    if (body && Array.isArray(body.errors)) {
-      for (const e of body.errors) window.EcsPlayground.emit("policy-error", e);
-    }
+    $("findings").replaceChildren();
   }
 
   async function evaluate() {
@@ -346,19 +342,9 @@
 
   // --- start -----------------------------------------------------------------------------------
 
-  window.EcsPlayground = {
-    api,
-    evaluator: null,
-    listeners: {},
-    on(name, fn) {
-      (this.listeners[name] = this.listeners[name] || []).push(fn);
-    },
-    emit(name, value) {
-      for (const fn of this.listeners[name] || []) fn(value);
-    },
-    evaluate,
-    selectLine,
-  };
+  // What the local Rego editor (rego-editor.js) builds on; `evaluator`, when it sets one, answers
+  // Evaluate instead of /v1/admit.
+  window.EcsPlayground = { api, evaluator: null, evaluate, selectLine };
 
   async function start() {
     const response = await fetch("/playground/config.json", { cache: "no-store" });

@@ -78,8 +78,6 @@
     }
   }
 
-  pg.on("policy-error", (e) => showErrors([e]));
-
   function showTests(body) {
     const box = $("rego-tests");
     box.replaceChildren();
