@@ -56,21 +56,27 @@
 
   // --- the editor: line numbers and highlighted lines ------------------------------------------
 
+  // The margin's numbers and the backdrop's line bands are redrawn only when the number of lines
+  // or the highlighted lines change, not on every keystroke (a large input has thousands).
+  let drawn = { count: -1, flags: "" };
+
   function renderEditor() {
-    const lines = editor.value.split("\n");
-    const gutter = $("gutter");
-    const backdrop = $("backdrop");
-    const numbers = document.createDocumentFragment();
-    const shadow = document.createDocumentFragment();
-    lines.forEach((text, index) => {
-      const n = index + 1;
-      const flag = state.flagged.get(n);
-      const cls = flag ? " flagged " + flag : "";
-      numbers.append(el("div", { class: "line-number" + cls, "data-line": String(n), text: String(n) }));
-      shadow.append(el("div", { class: "line" + cls, "data-line": String(n), text: text || " " }));
-    });
-    gutter.replaceChildren(numbers);
-    backdrop.replaceChildren(shadow);
+    let count = 1;
+    for (let i = editor.value.indexOf("\n"); i !== -1; i = editor.value.indexOf("\n", i + 1)) count++;
+    const flags = JSON.stringify([...state.flagged]);
+    if (count !== drawn.count || flags !== drawn.flags) {
+      drawn = { count, flags };
+      const numbers = document.createDocumentFragment();
+      const bands = document.createDocumentFragment();
+      for (let n = 1; n <= count; n++) {
+        const flag = state.flagged.get(n);
+        const cls = flag ? " flagged " + flag : "";
+        numbers.append(el("div", { class: "line-number" + cls, "data-line": String(n), text: String(n) }));
+        bands.append(el("div", { class: "line" + cls, "data-line": String(n) }));
+      }
+      $("gutter").replaceChildren(numbers);
+      $("backdrop").replaceChildren(bands);
+    }
     syncScroll();
   }
 
