@@ -220,3 +220,13 @@ def test_the_configured_policy_directory_is_the_one_edited(policies, monkeypatch
     monkeypatch.setenv("ECS_ADMISSION_POLICY_DIR", str(policies))
     editor = build_app(None, PORT).extensions["ecs_admission"]["rego_editor"]
     assert editor["policy_dir"] == policies.resolve() and editor["writable"] is True
+
+
+def test_a_metadata_error_is_placed_too(client, policies):
+    """A set that compiles but does not load (a rule id declared twice) is placed like a compile error."""
+    original = (policies / "isolation.rego").read_text()
+    response = evaluate(client, {"isolation.rego": original.replace("#   id: ECS-ISO-003", "#   id: ECS-ISO-002", 1)})
+    assert response.status_code == 422 and response.get_json()["error"] == "policy_does_not_load"
+    errors = response.get_json()["errors"]
+    line = original.splitlines().index("#   id: ECS-ISO-003") + 1
+    assert errors[0]["file"] == "isolation.rego" and abs(errors[0]["line"] - line) <= 5, errors

@@ -49,12 +49,15 @@ blueprint = Blueprint("rego_editor", __name__)
 
 
 class EditorError(Exception):
-    def __init__(self, status: int, error: str, detail: str, field: str | None = None):
+    def __init__(self, status: int, error: str, detail: str, field: str | None = None, errors: list | None = None):
         super().__init__(detail)
-        self.status, self.error, self.detail, self.field = status, error, detail, field
+        self.status, self.error, self.detail, self.field, self.errors = status, error, detail, field, errors
 
     def response(self) -> tuple[Response, int]:
-        return jsonify({"error": self.error, "detail": self.detail, "field": self.field}), self.status
+        body: dict[str, Any] = {"error": self.error, "detail": self.detail, "field": self.field}
+        if self.errors is not None:
+            body["errors"] = self.errors  # each {file, line, message}, for the editor to place
+        return jsonify(body), self.status
 
 
 def install(app: Any, policy_dir: Path, port: int, writable: bool) -> None:
@@ -176,7 +179,7 @@ def _load(directory: Path) -> Any:
     try:
         return load_policy_set(directory)
     except PolicyError as exc:
-        raise EditorError(422, "policy_does_not_load", str(exc), "files") from None
+        raise EditorError(422, "policy_does_not_load", str(exc), "files", compile_errors(str(exc))) from None
 
 
 def _not_compiled(reason: str) -> tuple[Response, int]:
