@@ -189,6 +189,9 @@ class Settings:
     decision_log: bool = True
     # Seconds between checks of the policy directory for changes; 0 turns polling off.
     policy_poll_seconds: float = 0.0
+    # GET /playground, the decision page in a browser (docs/playground.md): off unless set; `make
+    # serve` turns it on. It never includes the Rego editor (only `ecs-admission playground` has that).
+    playground: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -272,6 +275,8 @@ class Settings:
             values["decision_log"] = parse_bool(PREFIX + "DECISION_LOG", raw)
         if (raw := get("POLICY_POLL_SECONDS")) is not None:
             values["policy_poll_seconds"] = parse_float(PREFIX + "POLICY_POLL_SECONDS", raw, minimum=0.0)
+        if (raw := get("PLAYGROUND")) is not None:
+            values["playground"] = parse_bool(PREFIX + "PLAYGROUND", raw)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -16,6 +16,7 @@ from typing import Protocol, TextIO
 
 from ecs_admission import __version__
 from ecs_admission.cli.fix import add_fix_command
+from ecs_admission.cli.playground import add_playground_command
 from ecs_admission.cli.policy import add_policy_commands
 from ecs_admission.cli.streams import ReaderMayClose, silence
 from ecs_admission.config import ConfigError, Settings
@@ -489,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--policy-dir", type=Path, help="directory of .rego policies")
     serve.set_defaults(handler=cmd_serve)
 
+    add_playground_command(commands)
     policy_commands = add_policy_commands(commands)
     bundle = policy_commands.add_parser("bundle", help="write the policies as an OPA bundle (.tar.gz)")
     bundle.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
@@ -519,7 +521,7 @@ def main(
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
-            raise UsageError("a command is required: check, audit, serve, policy")
+            raise UsageError("a command is required: check, fix, audit, serve, playground, policy")
         code = args.handler(args, stdout, stderr, stdin)
         stdout.flush()
         return code
