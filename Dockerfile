@@ -7,6 +7,7 @@ WORKDIR /src
 COPY pyproject.toml README.md engine-requirements.txt ./
 COPY service ./service
 COPY rego ./rego
+COPY examples ./examples
 RUN pip download --no-cache-dir --require-hashes --no-deps --dest /wheels -r engine-requirements.txt \
     && pip wheel --no-cache-dir --wheel-dir /wheels --find-links /wheels .
 
@@ -14,7 +15,8 @@ FROM python:3.14-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     ECS_ADMISSION_HOST=0.0.0.0 \
-    ECS_ADMISSION_PORT=8080
+    ECS_ADMISSION_PORT=8080 \
+    ECS_ADMISSION_PLAYGROUND=false
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links=/wheels ecs-admission \
     && rm -rf /wheels \

@@ -1,5 +1,6 @@
 # Quick start: `make serve` (webhook on http://127.0.0.1:8080, embedded engine, no AWS account,
-# authentication off: ECS_ADMISSION_AUTH=none, for a local run only; the server says so at start-up)
+# authentication off: ECS_ADMISSION_AUTH=none, for a local run only; the server says so at start-up;
+# the playground on: http://127.0.0.1:8080/playground, docs/playground.md)
 # and `make test` (the whole suite). Both create .venv and install what they need on first use.
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,7 +21,7 @@ $(BIN)/.installed: pyproject.toml engine-requirements.txt
 install: $(BIN)/.installed
 
 serve: $(BIN)/.installed
-	ECS_ADMISSION_AUTH=none $(BIN)/ecs-admission serve
+	ECS_ADMISSION_AUTH=none ECS_ADMISSION_PLAYGROUND=on $(BIN)/ecs-admission serve
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check service tests bench

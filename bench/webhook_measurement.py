@@ -62,6 +62,9 @@ def measure_webhook(
                 ratio_p50_to_raw=point["p50_ms"] / sweep.raw["mean_ms"],
                 floor_rps=sweep.floor[clients]["rps"],
                 ratio_floor_to_rps=sweep.floor[clients]["rps"] / max(point["rps"], 1e-9),
+                # The issue-26 targets: throughput as a share of the floor's, and the tail against the median.
+                ratio_rps_to_floor=point["rps"] / max(sweep.floor[clients]["rps"], 1e-9),
+                ratio_p99_to_p50=point["p99_ms"] / max(point["p50_ms"], 1e-9),
             )
             points.append(point)
             print_point(point)

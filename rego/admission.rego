@@ -9,12 +9,20 @@ package ecs.admission
 import rego.v1
 
 # The check packages: every ecs.checks.* package, and every package the catalogue names, so a
-# renamed or broken one is reported rather than silently skipped. Enumerated here rather than
-# listed in data, so a module added to a bundle by hand is never left out.
-check_packages := {concern |
+# renamed or broken one is reported rather than silently skipped.
+check_packages := declared_packages | catalogued_packages
+
+# Enumerating data.ecs.checks makes OPA evaluate every rule of every check package, helpers
+# included, only to learn which packages exist: most of a decision. The in-process engine reads
+# the list off the modules' package statements when it loads them and hands it over as
+# data.ecs.check_packages. Without that list (an OPA sidecar with a bundle, which may hold a module
+# added by hand) the packages are enumerated, so none is ever left out.
+declared_packages := {concern | some concern in data.ecs.check_packages} if {
+	is_array(data.ecs.check_packages)
+} else := {concern |
 	some concern
 	data.ecs.checks[concern]
-} | catalogued_packages
+}
 
 catalogued_packages := {concern |
 	some rule_id

@@ -219,3 +219,24 @@ test_violations_carry_the_rules_fix if {
 	some w in admission.decide({privileged}, catalog, {}, input_for("web")).violations
 	not w.fix
 }
+
+# The check packages: the list the engine reads off the modules when it has one, else enumerated.
+
+test_listed_check_packages_are_the_ones_evaluated if {
+	packages := admission.check_packages with data.ecs.check_packages as ["hardening", "trust"]
+		with data.ecs.catalog as {}
+	packages == {"hardening", "trust"}
+}
+
+test_the_catalogue_adds_its_packages_to_a_list if {
+	packages := admission.check_packages with data.ecs.check_packages as ["trust"]
+		with data.ecs.catalog as {"ECS-HARD-001": {"package": "hardening"}}
+	packages == {"trust", "hardening"}
+}
+
+test_without_a_list_every_check_package_is_enumerated if {
+	packages := admission.check_packages with data.ecs.check_packages as null
+	every concern in {"execution", "hardening", "isolation", "permissions", "roles", "template", "trust"} {
+		concern in packages
+	}
+}

@@ -137,6 +137,9 @@ class Settings:
     threads: int = 32
     # Seconds a client has to send a whole request (headers and body) once it has begun.
     read_timeout: float = 5.0
+    # Requests answered on one keep-alive connection before it is closed (Connection: close), so a
+    # client reconnects and the workers share the load (web/worker.py); 0 never closes one.
+    keepalive_requests: int = 50
     # Deploy account and region assumed when a request carries no context.
     default_account: str | None = None
     default_region: str | None = None
@@ -191,6 +194,9 @@ class Settings:
     eval_timeout: float = 2.0
     # Seconds a worker may spend loading, compiling and self-checking its policies at start-up.
     policy_load_timeout: float = 20.0
+    # GET /playground, the decision page in a browser (docs/playground.md): off unless set; `make
+    # serve` turns it on. It never includes the Rego editor (only `ecs-admission playground` has that).
+    playground: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -218,6 +224,8 @@ class Settings:
             values["threads"] = parse_int(PREFIX + "THREADS", raw, minimum=1)
         if (raw := get("READ_TIMEOUT")) is not None:
             values["read_timeout"] = parse_float(PREFIX + "READ_TIMEOUT", raw, minimum=0.1)
+        if (raw := get("KEEPALIVE_REQUESTS")) is not None:
+            values["keepalive_requests"] = parse_int(PREFIX + "KEEPALIVE_REQUESTS", raw, minimum=0)
         if (raw := get("ACCOUNT")) is not None:
             values["default_account"] = raw
         if (raw := get("REGION")) is not None:
@@ -276,6 +284,8 @@ class Settings:
             values["eval_timeout"] = parse_float(PREFIX + "EVAL_TIMEOUT", raw, minimum=0.01)
         if (raw := get("POLICY_LOAD_TIMEOUT")) is not None:
             values["policy_load_timeout"] = parse_float(PREFIX + "POLICY_LOAD_TIMEOUT", raw, minimum=0.1)
+        if (raw := get("PLAYGROUND")) is not None:
+            values["playground"] = parse_bool(PREFIX + "PLAYGROUND", raw)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -46,3 +46,5 @@ def test_benchmark_runs_with_inline_facts_and_a_warm_iam_cache(tmp_path):
     for point in points:
         assert point["requests"] > 0 and point["errors"] == 0, point
         assert point["floor_rps"] == summary["floor"]["1"]["rps"] and point["ratio_floor_to_rps"] > 0
+        assert point["ratio_rps_to_floor"] == point["rps"] / point["floor_rps"]
+        assert point["ratio_p99_to_p50"] == point["p99_ms"] / point["p50_ms"]

@@ -16,11 +16,13 @@ from typing import Protocol, TextIO
 
 from ecs_admission import __version__
 from ecs_admission.cli.fix import add_fix_command
+from ecs_admission.cli.playground import add_playground_command
 from ecs_admission.cli.policy import add_policy_commands
 from ecs_admission.cli.streams import ReaderMayClose, silence
 from ecs_admission.config import ConfigError, Settings
 from ecs_admission.decision import Decision
 from ecs_admission.engines.bundle import cmd_policy_bundle, cmd_policy_mask_bundle
+from ecs_admission.engines.factory import build_engine
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.formats import FORMATS, CheckResult, RenderContext, Source, render
 from ecs_admission.formats.github import step_summary
@@ -231,7 +233,9 @@ def _checker(args: argparse.Namespace, stderr: TextIO) -> Checker:
         if args.token_env or args.fail_open_on_unreachable:
             raise UsageError("--token-env and --fail-open-on-unreachable need --url")
         settings = Settings.from_env().with_overrides(policy_dir=args.policy_dir)
-        return LocalChecker(build_gate(settings))
+        # A check of a few files decides a few times: the engine need not prepare for many (cold start).
+        expected = len(args.paths) if getattr(args, "paths", None) else None
+        return LocalChecker(build_gate(settings, build_engine(settings, expected_decisions=expected)))
     if args.policy_dir:
         raise UsageError("--policy-dir evaluates locally; a gate at --url decides with its own policies")
     token = None
@@ -486,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--policy-dir", type=Path, help="directory of .rego policies")
     serve.set_defaults(handler=cmd_serve)
 
+    add_playground_command(commands)
     policy_commands = add_policy_commands(commands)
     bundle = policy_commands.add_parser("bundle", help="write the policies as an OPA bundle (.tar.gz)")
     bundle.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
@@ -516,7 +521,7 @@ def main(
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
-            raise UsageError("a command is required: check, audit, serve, policy")
+            raise UsageError("a command is required: check, fix, audit, serve, playground, policy")
         code = args.handler(args, stdout, stderr, stdin)
         stdout.flush()
         return code

@@ -87,7 +87,7 @@ def check_roots(policy: PolicySet) -> None:
 def bundle_members(policy: PolicySet, revision: str) -> list[tuple[str, bytes]]:
     members = [
         ("/" + MANIFEST, json.dumps(manifest(policy, revision), indent=2, sort_keys=True).encode()),
-        ("/data.json", json.dumps(with_derived_data(policy), indent=2, sort_keys=True).encode()),
+        ("/data.json", json.dumps(with_derived_data(policy, for_bundle=True), indent=2, sort_keys=True).encode()),
     ]
     members += [("/" + module.name, module.source.encode()) for module in policy.modules]
     return sorted(members)

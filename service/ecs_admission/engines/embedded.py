@@ -19,7 +19,16 @@ from typing import Any
 from ecs_admission.decision import RawDecision
 from ecs_admission.engines.prints import PrintSink
 from ecs_admission.errors import UNAVAILABLE, EngineError
-from ecs_admission.policy.loader import DATA_ROOT, DECISION_PACKAGE, DECISION_RULE, DECISION_TABLE, PolicySet, RegoFile
+from ecs_admission.policy.loader import (
+    CHECK_PACKAGES,
+    DATA_ROOT,
+    DECISION_PACKAGE,
+    DECISION_RULE,
+    DECISION_TABLE,
+    PolicySet,
+    RegoFile,
+)
+from ecs_admission.policy.packages import check_packages, package_path
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,8 @@ INSTALL_HINT = (
     f"(`make install` does this; on Python >= 3.14 it is an ordinary dependency), or {SIDECAR_HINT}"
 )
 DECISION_PATH = f"{DECISION_PACKAGE}.{DECISION_RULE}"
+DATA_ROOT_PATH = (DATA_ROOT,)
+DECISION_PACKAGE_PATH = tuple(DECISION_PACKAGE.split("."))
 
 
 def load_bindings() -> ModuleType:
@@ -161,24 +172,62 @@ def derived_data(opa: Any, bindings: ModuleType) -> dict[str, Any]:
     return {DECISION_TABLE: {"config": row.get("config"), "table": row["table"]}}
 
 
-def with_derived_data(policy: PolicySet) -> dict[str, Any]:
-    """The policy set's data plus what derived_data works out from it (the bundle's data.json too)."""
+def decision_modules(modules: tuple[RegoFile, ...]) -> tuple[RegoFile, ...]:
+    """The modules the decision table can depend on: the decision package's (ecs.admission), and
+    any whose package could hold its rules (`ecs`) or is not plainly written."""
+    kept = []
+    for module in modules:
+        path = package_path(module.source)
+        if path is None or path == DATA_ROOT_PATH or path[:2] == DECISION_PACKAGE_PATH:
+            kept.append(module)
+    return tuple(kept)
+
+
+# Below this many decisions, working the table out in each decision (2-3 ms) costs less than the
+# throwaway compile that works it out once (about 0.1 s): a `check` of a few files.
+TABLE_BREAK_EVEN = 30
+
+
+def with_derived_data(policy: PolicySet, for_bundle: bool = False, table: bool = True) -> dict[str, Any]:
+    """The policy set's data plus what derived_data works out from it (the bundle's data.json too).
+
+    The table is worked out on a throwaway engine holding only the decision modules (a compile of
+    the whole set cost as much again as the engine's own); a decision module that needs another
+    one to compile gets the whole set. The in-process engine also gets the list of check packages
+    (policy/packages.py); a bundle never carries it, since a module can be added to a bundle by
+    hand and the decision must then find it by enumerating data.ecs.checks.
+    """
     bindings = load_bindings()
-    opa = new_opa(policy.modules, policy.data, compile_now=False)
-    try:
-        derived = derived_data(opa, bindings)
-    finally:
-        opa.close()
+    subset = decision_modules(policy.modules)
+    attempts = [subset, policy.modules] if subset and len(subset) < len(policy.modules) else [policy.modules]
+    derived: dict[str, Any] = {}
+    for modules in attempts if table else []:
+        opa = new_opa(modules, policy.data, compile_now=False)
+        try:
+            derived = derived_data(opa, bindings)
+            break
+        except EngineError:
+            if modules is attempts[-1]:
+                raise
+        finally:
+            opa.close()
+    if not for_bundle:
+        listed = check_packages(policy.modules, policy.data)
+        if listed is not None:
+            derived[CHECK_PACKAGES] = listed
     return {**policy.data, DATA_ROOT: {**policy.data[DATA_ROOT], **derived}}
 
 
 class EmbeddedEngine:
     name = "embedded"
 
-    def __init__(self, policy: PolicySet):
+    def __init__(self, policy: PolicySet, expected_decisions: int | None = None):
+        """`expected_decisions`, when the caller knows it will decide only a few times (a `check` of
+        a few files), skips working the decision table out in advance (TABLE_BREAK_EVEN)."""
         self._policy = policy
         self._bindings = load_bindings()
-        self._opa = new_opa(policy.modules, with_derived_data(policy), self.name, warm=DECISION_PATH)
+        table = expected_decisions is None or expected_decisions >= TABLE_BREAK_EVEN
+        self._opa = new_opa(policy.modules, with_derived_data(policy, table=table), self.name, warm=DECISION_PATH)
 
     @property
     def revision(self) -> str:

@@ -8,19 +8,19 @@ from ecs_admission.config import Settings
 from ecs_admission.engines import Engine, UnavailableEngine
 from ecs_admission.engines.embedded import EmbeddedEngine
 from ecs_admission.errors import POLICY, UNAVAILABLE, EngineError
-from ecs_admission.policy.loader import PolicyError, load_policy_set
+from ecs_admission.policy.loader import PolicyError, PolicySet, load_policy_set
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings, self_check: bool = False) -> Engine:
+def build_engine(settings: Settings, self_check: bool = False, expected_decisions: int | None = None) -> Engine:
     """The OPA sidecar engine when ECS_ADMISSION_OPA_URL is set, else the embedded one.
 
     `self_check` (the web app sets it) runs the policy directory's Rego unit tests before an
     embedded engine is trusted; a failure makes the engine unavailable, naming the test.
     ECS_ADMISSION_FAILURE_POLICY=ignore wraps whichever engine in the fail-open wrapper.
     """
-    engine = _build_opa(settings) if settings.opa_url else _build_embedded(settings, self_check)
+    engine = _build_opa(settings) if settings.opa_url else _build_embedded(settings, self_check, expected_decisions)
     if settings.failure_policy == "ignore":
         from ecs_admission.engines.failopen import FailOpenEngine
 
@@ -40,7 +40,7 @@ def _build_opa(settings: Settings) -> Engine:
         return UnavailableEngine("opa", exc.reason)
 
 
-def _build_embedded(settings: Settings, self_check: bool) -> Engine:
+def _build_embedded(settings: Settings, self_check: bool, expected_decisions: int | None = None) -> Engine:
     """Load, accept, compile, self-check and canary the set, all within policy_load_timeout.
 
     A set slow on every input would otherwise hold the worker's start-up (and gunicorn's boot)
@@ -51,7 +51,7 @@ def _build_embedded(settings: Settings, self_check: bool) -> Engine:
 
     try:
         engine = run_with_deadline(
-            lambda: _build_embedded_now(settings, self_check),
+            lambda: _build_embedded_now(settings, self_check, expected_decisions),
             settings.policy_load_timeout,
             "loading the policies (ECS_ADMISSION_POLICY_LOAD_TIMEOUT)",
         )
@@ -60,17 +60,20 @@ def _build_embedded(settings: Settings, self_check: bool) -> Engine:
         return UnavailableEngine("embedded", exc.reason, kind=POLICY)
     if isinstance(engine, UnavailableEngine):
         return engine
-    return with_deadline(engine, settings)
+    return with_deadline(engine, settings, expected_decisions)
 
 
-def with_deadline(engine: EmbeddedEngine, settings: Settings) -> Engine:
+def with_deadline(engine: EmbeddedEngine, settings: Settings, expected_decisions: int | None = None) -> Engine:
     """The embedded engine behind its evaluation deadline (engines/deadline.py)."""
     from ecs_admission.engines.deadline import DeadlineEngine
 
-    return DeadlineEngine(engine, settings.eval_timeout, rebuild=EmbeddedEngine)
+    def rebuild(policy: PolicySet) -> EmbeddedEngine:
+        return EmbeddedEngine(policy, expected_decisions)
+
+    return DeadlineEngine(engine, settings.eval_timeout, rebuild=rebuild)
 
 
-def _build_embedded_now(settings: Settings, self_check: bool) -> Engine:
+def _build_embedded_now(settings: Settings, self_check: bool, expected_decisions: int | None = None) -> Engine:
     from ecs_admission.engines.acceptance import accept
     from ecs_admission.engines.canary import CANARY
 
@@ -81,21 +84,25 @@ def _build_embedded_now(settings: Settings, self_check: bool) -> Engine:
         return UnavailableEngine("embedded", str(exc))
     try:
         accept(policy)
-        engine = EmbeddedEngine(policy)
+        engine = EmbeddedEngine(policy, expected_decisions)
     except EngineError as exc:
         log.error("policy engine unavailable: %s", exc.reason)
         # A missing evaluator is the engine being down; a set refused or not compiling is not.
         return UnavailableEngine("embedded", exc.reason, kind=UNAVAILABLE if exc.kind == UNAVAILABLE else POLICY)
     if self_check:
         from ecs_admission.engines.selfcheck import self_check as run_self_check
+        from ecs_admission.engines.selfcheck_record import checked_once
 
-        check = run_self_check(policy)
+        check, recorded = checked_once(policy, run_self_check)
         if not check.passed:
             reason = f"startup self-check failed: {check.reason}"
             log.error("policy engine unavailable: %s", reason)
             engine.close()
             return UnavailableEngine("embedded", reason, kind=POLICY)
-        log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
+        if recorded:
+            log.info("startup self-check: %d Rego unit tests passed in another worker for these policies", check.tests)
+        else:
+            log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
     try:
         # The readiness canary, at start-up as at reload: a set that cannot decide a small sound
         # task definition (an eval_conflict_error on every input) is refused before it serves.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 import uuid
 from typing import Any, Protocol
@@ -13,6 +12,7 @@ from ecs_admission.config import Settings
 from ecs_admission.decision import Decision, Finding, TaskDefinitionSummary
 from ecs_admission.engines import Engine
 from ecs_admission.engines.factory import build_engine
+from ecs_admission.engines.fifo_lock import FifoLock
 from ecs_admission.errors import EngineError
 from ecs_admission.facts.account import DeployAccount, deploy_account
 from ecs_admission.facts.gather import RoleFactsProvider
@@ -72,8 +72,9 @@ class Gate:
         self.engine = engine
         # gthread workers (web/worker.py) serve requests in threads: one evaluation at a time per worker,
         # as under sync workers, so no engine has to be thread-safe. Reads, IAM lookups and answers
-        # still overlap; only the engine's own (CPU-bound) part is serialised.
-        self._evaluating = threading.Lock()
+        # still overlap; only the engine's own (CPU-bound) part is serialised, first come first
+        # served (a threading.Lock let late arrivals overtake: engines/fifo_lock.py).
+        self._evaluating = FifoLock()
         self.default_mode = default_mode
         self.facts = facts or CallerSuppliedFacts()
         self.default_context = {k: v for k, v in (default_context or {}).items() if v}

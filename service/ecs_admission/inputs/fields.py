@@ -4,7 +4,8 @@ The AWS CLI and SDKs refuse an unknown parameter; Terraform's provider drops it 
 CloudFormation refuses the stack. Either way the setting the author wrote (`privilege: true`
 for `privileged`) is not applied. The gate says so as a warning (ECS-INPUT-001) naming the key
 and the closest field ECS knows, never a 400: a field ECS adds after this botocore was built
-must not stop a deploy. The model is read once, when the module is imported.
+must not stop a deploy. The model is read once, when the module is imported (inputs/ecs_model.py,
+without importing botocore).
 """
 
 from __future__ import annotations
@@ -13,48 +14,16 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.loaders
-
 from ecs_admission.decision import Finding
+from ecs_admission.inputs.ecs_model import Tree, load_known
 from ecs_admission.inputs.schema import escape
 from ecs_admission.policy.catalogue import INPUT_RULES
-
-# Request and response shapes of a task definition: describe output adds read-only fields.
-ROOT_SHAPES = ("RegisterTaskDefinitionRequest", "TaskDefinition")
 
 RULE = "ECS-INPUT-001"
 _ENTRY = INPUT_RULES[RULE]
 TITLE, SEVERITY, REMEDIATION, DOCS = (_ENTRY[key] for key in ("title", "severity", "remediation", "docs"))
 
-# A tree of known fields: a dict (structure: field -> subtree), the string "map" (keys are data),
-# or None (a scalar: nothing below it to check). Lists are transparent: their subtree is the member's.
-Tree = dict[str, Any] | str | None
-
-
-def _tree(shapes: dict[str, Any], name: str, seen: frozenset[str] = frozenset()) -> Tree:
-    shape = shapes[name]
-    kind = shape.get("type")
-    if kind == "list":
-        return _tree(shapes, shape["member"]["shape"], seen)
-    if kind == "map":
-        return "map"
-    if kind != "structure" or name in seen:
-        return None
-    return {member: _tree(shapes, spec["shape"], seen | {name}) for member, spec in shape["members"].items()}
-
-
-def _load() -> tuple[dict[str, Any], str]:
-    model = botocore.loaders.create_loader().load_service_model("ecs", "service-2")
-    shapes = model["shapes"]
-    root: dict[str, Any] = {}
-    for name in ROOT_SHAPES:
-        tree = _tree(shapes, name)
-        assert isinstance(tree, dict)
-        root.update(tree)
-    return root, str(model.get("metadata", {}).get("apiVersion", ""))
-
-
-KNOWN, API_VERSION = _load()
+KNOWN, API_VERSION = load_known()
 
 
 @dataclass(frozen=True)

@@ -157,14 +157,14 @@ def _matches(value: Any, kind: str) -> bool:
     raise AssertionError(f"unknown kind {kind}")
 
 
-def _check_case(obj: dict[str, Any], known: dict[str, Spec], pointer: str) -> None:
+def _check_case(obj: dict[str, Any], known: dict[str, Spec], where: Where) -> None:
     lowered = {name.lower(): name for name in known}
     for key in obj:
         if key not in known and key.lower() in lowered:
             expected = lowered[key.lower()]
             raise InputError(
                 f"unknown field {key!r}: field names are case-sensitive, did you mean {expected!r}?",
-                field=f"{pointer}/{escape(key)}",
+                field=_pointer((where, key)),
             )
 
 
@@ -174,35 +174,55 @@ FREE_TEXT_RE = re.compile(r"/(environment/\d+/value|command/\d+|entryPoint/\d+|d
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# A JSON pointer as the tokens that lead to it, (parent, token) pairs from the root's (None, base),
+# written out only when a message names it: a valid task definition (nearly all) never needs one.
+Where = tuple[Any, Any]
+
+
+def _pointer(where: Where) -> str:
+    tokens = []
+    while where[0] is not None:
+        where, token = where
+        tokens.append(escape(token))
+    return where[1] + "".join(f"/{token}" for token in reversed(tokens))
+
+
 def check(value: Any, spec: Spec, pointer: str) -> None:
+    _check(value, spec, (None, pointer))
+
+
+def _check(value: Any, spec: Spec, where: Where) -> None:
     if isinstance(spec, str):
         if not _matches(value, spec):
-            raise InputError(f"expected {_article(spec)}, got {_kind_of(value)}", field=pointer or "/")
+            raise InputError(f"expected {_article(spec)}, got {_kind_of(value)}", field=_pointer(where) or "/")
         # A control character in a name, ARN, user or path is never meant, and the two engines
         # compare such strings differently: refuse it.
-        if isinstance(value, str) and CONTROL_RE.search(value) and not FREE_TEXT_RE.search(pointer):
-            raise InputError(
-                "contains a control character (newline, tab, NUL...), which ECS does not expect here", field=pointer
-            )
+        if isinstance(value, str) and CONTROL_RE.search(value):
+            pointer = _pointer(where)
+            if not FREE_TEXT_RE.search(pointer):
+                raise InputError(
+                    "contains a control character (newline, tab, NUL...), which ECS does not expect here",
+                    field=pointer,
+                )
         return
     shape, inner = spec
     if shape == "list":
         if not isinstance(value, list):
-            raise InputError(f"expected a list, got {_kind_of(value)}", field=pointer)
+            raise InputError(f"expected a list, got {_kind_of(value)}", field=_pointer(where))
         for index, item in enumerate(value):
-            check(item, inner, f"{pointer}/{index}")
+            _check(item, inner, (where, index))
     elif shape == "map":
         if not isinstance(value, dict):
-            raise InputError(f"expected an object, got {_kind_of(value)}", field=pointer)
+            raise InputError(f"expected an object, got {_kind_of(value)}", field=_pointer(where))
         for key, item in value.items():
-            check(item, inner, f"{pointer}/{escape(key)}")
+            _check(item, inner, (where, key))
     elif shape == "object":
         if not isinstance(value, dict):
-            raise InputError(f"expected an object, got {_kind_of(value)}", field=pointer or "/")
-        _check_case(value, inner, pointer)
+            raise InputError(f"expected an object, got {_kind_of(value)}", field=_pointer(where) or "/")
+        _check_case(value, inner, where)
         for key, item_spec in inner.items():
             if key in value:
-                check(value[key], item_spec, f"{pointer}/{escape(key)}")
+                _check(value[key], item_spec, (where, key))
     else:
         raise AssertionError(f"unknown shape {shape}")
 

@@ -7,6 +7,7 @@ caller-supplied role facts, and the AdmissionReview envelope.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,13 +77,26 @@ def drop_nulls(value: Any) -> Any:
 
 
 def find_placeholders(value: Any, pointer: str = "") -> list[dict[str, str]]:
+    # Most task definitions hold none: one search of the serialised document (in C) says so. The
+    # pattern has no character JSON escapes, so a placeholder in a string is one in the text; a
+    # match in a key only sends the document down the walk, which reads values alone.
+    if not pointer:
+        try:
+            if not PLACEHOLDER_RE.search(json.dumps(value, ensure_ascii=False)):
+                return []
+        except (TypeError, ValueError):
+            pass  # not plain JSON (a CloudFormation value): the walk reads it as before
+    return _walk_placeholders(value, pointer)
+
+
+def _walk_placeholders(value: Any, pointer: str) -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     if isinstance(value, dict):
         for key, item in value.items():
-            found.extend(find_placeholders(item, f"{pointer}/{escape(key)}"))
+            found.extend(_walk_placeholders(item, f"{pointer}/{escape(key)}"))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found.extend(find_placeholders(item, f"{pointer}/{index}"))
+            found.extend(_walk_placeholders(item, f"{pointer}/{index}"))
     elif isinstance(value, str):
         found.extend({"path": pointer, "placeholder": match} for match in PLACEHOLDER_RE.findall(value))
     return found

@@ -10,12 +10,9 @@ Failures are kept apart because a pipeline treats them differently:
 
 from __future__ import annotations
 
-import http.client
+import functools
 import ipaddress
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,10 +65,18 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # Following a redirect would resend the body and the bearer token to wherever it points.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        return None
+# urllib.request and http.client (with ssl and email) are imported when a client is made, not with
+# this module: `ecs-admission check` without --url imports it and never calls a gate (cold start).
+@functools.cache
+def _no_redirect() -> type:
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        # Following a redirect would resend the body and the bearer token to wherever it points.
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            return None
+
+    return NoRedirect
 
 
 def _finding(raw: Any) -> Finding:
@@ -127,6 +132,9 @@ class GateClient:
     timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
+        import urllib.parse
+        import urllib.request
+
         parts = urllib.parse.urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"gate URL must be http(s)://host[:port][/prefix], got {self.url!r}")
@@ -134,13 +142,17 @@ class GateClient:
             raise ValueError("gate URL must not carry a query or fragment")
         self.base = self.url.rstrip("/")
         self.host = parts.hostname
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._opener = urllib.request.build_opener(_no_redirect())
 
     @property
     def token_over_plain_http(self) -> bool:
         return bool(self.token) and self.url.startswith("http://") and not is_loopback(self.host)
 
     def _call(self, method: str, path: str, body: bytes | None, content_type: str | None) -> tuple[int, Any]:
+        import http.client
+        import urllib.error
+        import urllib.request
+
         request = urllib.request.Request(self.base + path, data=body, method=method)
         request.add_header("Accept", JSON_CONTENT_TYPE)
         request.add_header("User-Agent", f"ecs-admission/{__version__}")

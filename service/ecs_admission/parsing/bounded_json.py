@@ -26,11 +26,14 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InputError(f"duplicate key {key!r}: ambiguous, AWS would keep only one", field=key)
-        result[key] = value
+    # dict() in C first; only an object that lost a key to a duplicate is walked to name it.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InputError(f"duplicate key {key!r}: ambiguous, AWS would keep only one", field=key)
+            seen.add(key)
     return result
 
 
@@ -90,7 +93,25 @@ def check_shape_limits(document: Any, check_strings: bool = False) -> Any:
             raise InputError(f"document nested deeper than {MAX_DEPTH} levels", error="too_deep")
         if nodes > MAX_NODES:
             raise InputError(f"document has more than {MAX_NODES} elements", error="too_large")
-        if isinstance(value, dict):
+        # The exact JSON types first (what json.loads builds): one type() per node instead of a
+        # chain of isinstance calls; subclasses and tuples (YAML) take the general path below.
+        kind = type(value)
+        if kind is str:
+            if check_strings:
+                _check_string(value)
+        elif kind is dict:
+            if check_strings:
+                for key in value:
+                    _check_string(key)
+            stack.extend([(item, depth + 1) for item in value.values()])
+        elif kind is list:
+            stack.extend([(item, depth + 1) for item in value])
+        elif kind is int:
+            if not MIN_INT <= value <= MAX_INT:
+                raise InputError("integer out of range: more than 64 bits", error="invalid_number")
+        elif kind is bool or value is None:
+            pass
+        elif isinstance(value, dict):
             if check_strings:
                 for key in value:
                     _check_string(key)

@@ -33,7 +33,9 @@ CATALOG = "catalog"
 # Documents the engine derives from the data once (engines/embedded.py derived_data): a data file
 # may not take their names.
 DECISION_TABLE = "decision_table"
-GENERATED = (DECISION_TABLE,)
+# The check packages the modules declare (policy/packages.py), listed by the in-process engine only.
+CHECK_PACKAGES = "check_packages"
+GENERATED = (DECISION_TABLE, CHECK_PACKAGES)
 
 
 class PolicyError(RuntimeError):

@@ -17,7 +17,7 @@ from ecs_admission.engines import Engine
 from ecs_admission.engines.factory import build_engine
 from ecs_admission.gate import breakglass, build_gate
 from ecs_admission.report import records
-from ecs_admission.web import accepted, auth, observe, openapi
+from ecs_admission.web import accepted, auth, observe, openapi, playground
 from ecs_admission.web.recycle import recycle_when_stuck
 from ecs_admission.web.reload import ACTIVE_DIR_ENV, PolicyReloader, status_from_env
 from ecs_admission.web.routes import blueprint
@@ -62,10 +62,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         "break_glass": breakglass.announce(settings),
     }
     observe.install(app)  # first, so the clock includes authentication
-    auth.install(app, authenticator)
+    auth.install(app, authenticator, open_path=playground.is_open if settings.playground else None)
     app.register_blueprint(blueprint)
     app.register_blueprint(observe.blueprint)
     app.register_blueprint(openapi.blueprint)
+    if settings.playground:
+        app.register_blueprint(playground.blueprint)
     metrics.ensure_registered()
     if not authenticator.required:
         log.warning(

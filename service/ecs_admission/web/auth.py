@@ -263,12 +263,15 @@ class Authenticator:
         return [(name, bytes.fromhex(digest)) for name, digest in _parse_secret_string(text, arn)]
 
 
-def install(app: Flask, authenticator: Authenticator) -> None:
-    """Check every request but the open paths before it reaches a route; g.caller is who asked."""
+def install(app: Flask, authenticator: Authenticator, open_path: Callable[[str], bool] | None = None) -> None:
+    """Check every request but the open paths before it reaches a route; g.caller is who asked.
+
+    `open_path` names more paths to leave open (the playground's page and assets, when it is on).
+    """
 
     @app.before_request
     def _authenticate() -> Any:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or (open_path is not None and open_path(request.path)):
             return None
         try:
             g.caller = authenticator.authenticate(request)

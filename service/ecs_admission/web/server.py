@@ -14,6 +14,8 @@ from gunicorn.app.base import BaseApplication
 
 from ecs_admission import metrics
 from ecs_admission.config import Settings
+from ecs_admission.engines import go_runtime
+from ecs_admission.engines.selfcheck_record import RUNTIME_DIR_ENV
 from ecs_admission.report import records
 from ecs_admission.web.gunicorn_log import MaskingLogger
 from ecs_admission.web.reload import MasterSnapshots
@@ -35,6 +37,7 @@ class MasterHooks:
         self.settings = settings
         self.snapshots = MasterSnapshots(settings.policy_dir)
         self.created_metrics_dir: str | None = None
+        self.runtime_dir: str | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> MasterHooks:
@@ -43,6 +46,8 @@ class MasterHooks:
         return cls._instance
 
     def on_starting(self, server: Any) -> None:
+        # First, before anything is bound or forked: a re-execution starts this process over.
+        go_runtime.ensure_in_force()
         records.configure_logging(self.settings.decision_log)
         # Before any worker exists, so every worker's prometheus-client starts in multi-process mode.
         directory = metrics.multiprocess_dir()
@@ -53,6 +58,13 @@ class MasterHooks:
             os.environ[metrics.MULTIPROC_ENV] = directory
             self.created_metrics_dir = directory
         self.snapshots.start()
+        # Where the first worker records the Rego self-tests its policies passed, so the others skip
+        # them. Without a writable temporary directory (a read-only root) each worker runs them.
+        try:
+            self.runtime_dir = tempfile.mkdtemp(prefix="ecs-admission-run-")
+            os.environ[RUNTIME_DIR_ENV] = self.runtime_dir
+        except OSError as exc:
+            log.warning("no runtime directory (%s): every worker runs the Rego self-tests", exc)
         if self.settings.auth == "none":
             log.warning("AUTHENTICATION IS OFF (ECS_ADMISSION_AUTH=none): use this only for a local run")
 
@@ -64,6 +76,8 @@ class MasterHooks:
 
     def on_exit(self, server: Any) -> None:
         self.snapshots.cleanup()
+        if self.runtime_dir:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
         if self.created_metrics_dir:
             shutil.rmtree(self.created_metrics_dir, ignore_errors=True)
 
@@ -78,7 +92,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "workers": settings.workers,
         # gthread with a read deadline (web/worker.py): a client that stalls mid-request holds one thread
         # for at most read_timeout, never a whole worker (docs/hardening.md has the measurements).
-        "worker_class": worker_class(settings.read_timeout),
+        "worker_class": worker_class(settings.read_timeout, settings.keepalive_requests),
         "threads": settings.threads,
         "timeout": int(settings.worker_timeout),
         "graceful_timeout": 10,
@@ -153,6 +167,7 @@ def run_gunicorn(settings: Settings) -> int:
 
     check_bindable(settings.host, settings.port)
     Authenticator(settings)  # a token or secrets file that cannot be read stops start-up here, with its name
+    go_runtime.wanted()  # so does a GOGC or GOMEMLIMIT the Go runtime would not take
     log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
     WebhookApplication(settings).run()
     return 0

@@ -6,6 +6,12 @@ for a connection's first bytes in its poller, not in a thread; but once a reques
 headers and body are read with blocking calls that have no timeout. Here every read of a request
 shares one deadline (ECS_ADMISSION_READ_TIMEOUT seconds from its first byte): a client that stalls
 or trickles loses its thread when the deadline passes, and the rest of the pool keeps answering.
+
+A keep-alive connection stays with the worker that accepted it, and which worker accepts is the
+kernel's choice: 8 clients landed 6/2, 7/1, even 8/0 on two workers, so one queued while the other
+core idled. After `keepalive_requests` answers on one connection the answer says Connection: close;
+the client reconnects, and a worker holding more connections lets the other accept first, so the
+clients even out over the workers (docs/performance.md "The tail").
 """
 
 from __future__ import annotations
@@ -87,10 +93,15 @@ class DeadlineSocket:
         return self._sock.send(data, *flags)
 
 
+ACCEPT_YIELD_PER_CONNECTION = 0.001
+ACCEPT_YIELD_MAX = 0.01
+
+
 class DeadlineThreadWorker(ThreadWorker):
     """gthread whose connections read each request against a deadline (read_timeout, set per server)."""
 
     read_timeout = 5.0
+    keepalive_requests = 0
 
     def handle(self, conn: Any) -> Any:
         if not isinstance(conn.sock, DeadlineSocket):
@@ -98,7 +109,26 @@ class DeadlineThreadWorker(ThreadWorker):
         conn.sock.start_request()
         return super().handle(conn)
 
+    def accept(self, *args: Any) -> Any:
+        # Every worker's poller wakes for a new connection and the first to accept it wins; a
+        # worker already holding connections waits a moment first (1 ms each, at most 10), so the
+        # one with fewer usually takes it. Only when connections are recycled (keepalive_requests).
+        if self.keepalive_requests and self.nr_conns:
+            time.sleep(min(ACCEPT_YIELD_MAX, ACCEPT_YIELD_PER_CONNECTION * self.nr_conns))
+        return super().accept(*args)
 
-def worker_class(read_timeout: float) -> type[DeadlineThreadWorker]:
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        if self.keepalive_requests:
+            conn.answered = getattr(conn, "answered", 0) + 1
+            if conn.answered >= self.keepalive_requests:
+                req.must_close = True  # gunicorn then answers with Connection: close and closes
+        return super().handle_request(req, conn)
+
+
+def worker_class(read_timeout: float, keepalive_requests: int = 0) -> type[DeadlineThreadWorker]:
     """The worker class for one server's settings (gunicorn takes a class as well as a dotted path)."""
-    return type("DeadlineThreadWorker", (DeadlineThreadWorker,), {"read_timeout": read_timeout})
+    return type(
+        "DeadlineThreadWorker",
+        (DeadlineThreadWorker,),
+        {"read_timeout": read_timeout, "keepalive_requests": keepalive_requests},
+    )
