@@ -114,6 +114,8 @@ class LocalChecker:
             return [_input_error(name, exc)]
         try:
             decision = self.gate.decide(request, dry_run=True if dry_run else None)
+        except InputError as exc:  # found while gathering facts: past the evaluator's budget
+            return [_input_error(name, exc)]
         except EngineError as exc:
             return [_engine_error(name, exc)]
         return [_decided(name, decision)]
