@@ -19,6 +19,7 @@ from ecs_admission.facts.gather import RoleFactsProvider
 from ecs_admission.facts.iam import IamLookup, resolve_mode
 from ecs_admission.facts.judge import judge_roles
 from ecs_admission.facts.roles import build_task_roles
+from ecs_admission.gate.answers import bound_findings
 from ecs_admission.inputs import AdmissionRequest
 from ecs_admission.inputs.fields import unknown_key_findings
 from ecs_admission.policy.catalogue import INPUT_RULES, effective_enforcement
@@ -145,6 +146,8 @@ class Gate:
                 (violations if levels[finding.rule] == "deny" else warnings).append(finding)
         violations.sort(key=Finding.sort_key)
         warnings.sort(key=Finding.sort_key)
+        # However many findings the rules produce, the answer stays bounded (docs/hardening.md).
+        violations, warnings, exempted = bound_findings(violations, warnings, raw.exempted)
         return Decision(
             decision_id=str(uuid.uuid4()),
             allowed=not violations,
@@ -152,7 +155,7 @@ class Gate:
             mode="dry-run" if dry_run else "enforce",
             violations=violations,
             warnings=warnings,
-            exempted=list(raw.exempted),
+            exempted=exempted,
             task_definition=TaskDefinitionSummary(
                 family=request.family,
                 source=request.source,
