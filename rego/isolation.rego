@@ -232,8 +232,11 @@ findings contains finding if {
 # description: >-
 #   A literal value under a secret-looking name belongs in `secrets` (Secrets Manager or
 #   Parameter Store): environment values are visible to anyone who can describe the task
-#   definition. Names that hold a reference rather than the secret (..._FILE, ..._ARN, ..._PATH)
-#   and values that are references (ARNs) or placeholders pass. Values are never echoed.
+#   definition. A signed JWT, or a password inside a connection URI (postgres://app:pw@db/...),
+#   is caught under any name, DATABASE_URL included. Names that hold a reference rather than the
+#   secret (..._FILE, ..._ARN, ..._PATH) and values that are plainly not a secret (ARNs, paths and
+#   secret names such as prod/payments/db, placeholders, host-only URLs, short numbers) pass.
+#   Values are never echoed.
 # custom:
 #   id: ECS-ISO-008
 #   severity: high
@@ -248,9 +251,9 @@ findings contains finding if {
 #   - KICS d40210ea-64b9-4cce-a4fb-e8604f3c062c
 #   beyond_anchors: >-
 #     Security Hub ECS.8 and AWS Config know only the AWS key names. Here: any secret-looking name with
-#     a literal value, and private keys and GitHub, GitLab, Slack, Stripe and Google API tokens under
-#     any name; names and values that are references (..._FILE, ..._ARN, ARNs, placeholders) pass, and
-#     the value is never echoed.
+#     a literal value, and private keys, signed JWTs, passwords in connection URIs and GitHub, GitLab,
+#     Slack, Stripe and Google API tokens under any name; names and values that are references
+#     (..._FILE, ..._ARN, ARNs, secret names and paths, placeholders) pass, and the value is never echoed.
 findings contains finding if {
 	some i, container in input.task_definition.containerDefinitions
 	some e, variable in object.get(container, "environment", [])
