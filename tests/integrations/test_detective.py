@@ -394,7 +394,8 @@ def test_template_grants_exactly_the_calls_the_handler_makes():
     resources = template()["Resources"]
     base = resources["Role"]["Properties"]["Policies"]
     assert len(base) == 1 and "ManagedPolicyArns" not in resources["Role"]["Properties"]
-    own = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}  # its logs and its dead letters
+    # Its logs, its dead letters, and its key (the dead-letter queue and the environment are encrypted).
+    own = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey"}
     assert actions_of(base[0]["PolicyDocument"]) == set(detective.DETECTIVE_ACTIONS) | own
     # The responses are granted only when the Response parameter turns them on.
     assert resources["TagPolicy"]["Condition"] == "Tag"
