@@ -10,6 +10,7 @@ throttle chosen calls.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import boto3
@@ -316,6 +317,37 @@ def test_an_event_the_detective_cannot_read_is_an_error(aws):
     broken = event("RegisterTaskDefinition", {"family": "x"}, {"taskDefinition": {}})
     with pytest.raises(EventError, match="taskDefinitionArn"):
         detective.handler(broken, None)
+
+
+@pytest.mark.parametrize("region", [1, ["us-east-1"], "us-east-1/../x", "US-EAST-1", "us-east-1.evil.example"])
+def test_a_region_that_is_not_one_is_the_handlers_failed_line_not_a_type_error(aws, region, caplog):
+    """An int or list raised a bare TypeError, `us-east-1/../x` botocore's InvalidRegionError (issue 21)."""
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:1"
+    bad = event("RegisterTaskDefinition", {"family": "web"}, {"taskDefinition": {"taskDefinitionArn": arn}})
+    bad["detail"]["awsRegion"] = region
+    with caplog.at_level(logging.ERROR, logger="ecs_admission.detective"), pytest.raises(EventError, match="Region"):
+        detective.handler(bad, None)
+    assert "FAILED" in caplog.text and "not an AWS Region" in caplog.text
+
+
+def test_a_region_in_the_revision_arn_is_checked_too_and_anything_else_is_still_a_failed_line(aws, caplog):
+    arn = f"arn:aws:ecs:us-east-1/../x:{ACCOUNT}:task-definition/web:1"
+    bad = event("RegisterTaskDefinition", {"family": "web"}, {"taskDefinition": {"taskDefinitionArn": arn}})
+    del bad["detail"]["awsRegion"]
+    bad.pop("region", None)
+    with caplog.at_level(logging.ERROR, logger="ecs_admission.detective"), pytest.raises(EventError):
+        detective.handler(bad, None)
+    assert "FAILED" in caplog.text
+
+
+def test_a_megabyte_arn_is_not_logged_whole(aws, caplog):
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/" + "w" * 1_000_000 + ":1"
+    huge = event("RegisterTaskDefinition", {"family": "web"}, {"taskDefinition": {"taskDefinitionArn": arn}})
+    failed = (detective.DetectiveError, EventError)
+    with caplog.at_level(logging.ERROR, logger="ecs_admission.detective"), pytest.raises(failed):
+        detective.handler(huge, None)
+    assert "FAILED" in caplog.text and "more characters" in caplog.text
+    assert max(len(record.getMessage()) for record in caplog.records) < 5_000
 
 
 @pytest.mark.parametrize(
