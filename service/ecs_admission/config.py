@@ -186,6 +186,9 @@ class Settings:
     decision_log: bool = True
     # Seconds between checks of the policy directory for changes; 0 turns polling off.
     policy_poll_seconds: float = 0.0
+    # The server's temporary directory (metrics, policy snapshots, gunicorn's heartbeat files);
+    # unset: TMPDIR, else /tmp. Proven writable at start-up (docs/hardening.md).
+    tmp_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -267,6 +270,8 @@ class Settings:
             values["decision_log"] = parse_bool(PREFIX + "DECISION_LOG", raw)
         if (raw := get("POLICY_POLL_SECONDS")) is not None:
             values["policy_poll_seconds"] = parse_float(PREFIX + "POLICY_POLL_SECONDS", raw, minimum=0.0)
+        if (raw := get("TMP_DIR")) is not None:
+            values["tmp_dir"] = raw
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:
