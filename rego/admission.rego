@@ -45,11 +45,18 @@ collection(found) if is_set(found)
 
 collection(found) if is_array(found)
 
-readable_finding(concern, name, item) := {
-	"rule": finding_rule(concern, name, item),
-	"path": finding_path(item),
-	"message": finding_message(item),
-}
+readable_finding(concern, name, item) := object.union(
+	{
+		"rule": finding_rule(concern, name, item),
+		"path": finding_path(item),
+		"message": finding_message(item),
+	},
+	finding_fix(item),
+)
+
+# A finding's proposed fix (docs/fixes.md): RFC 6902 operations against the task definition, passed
+# on as the rule wrote them; the gate checks them and places them in the submitted document.
+finding_fix(item) := {"fix": item.fix} if is_array(item.fix) else := {}
 
 finding_message(item) := item if {
 	is_string(item)
@@ -265,7 +272,10 @@ placement(level, meta, active) := {"bucket": "off", "meta": meta} if {
 assemble(findings, table, task) := split_buckets([[setting.bucket, entry] |
 	some finding in findings
 	setting := object.get(task, finding.rule, object.get(table, finding.rule, null))
-	entry := object.union(setting.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path})
+	entry := object.union(
+		object.union(setting.meta, {"rule": finding.rule, "message": finding.message, "path": finding.path}),
+		object.filter(finding, {"fix"}),
+	)
 ])
 
 split_buckets(placed) := {

@@ -210,3 +210,12 @@ test_a_table_made_for_another_config_is_not_used if {
 	table["ECS-ISO-002"].bucket == "violations"
 	table == admission.rule_table(catalog, {"enforcement": {}})
 }
+
+# A rule's proposed fix travels with its finding into the decision (docs/fixes.md).
+test_violations_carry_the_rules_fix if {
+	fix := [{"op": "remove", "path": "/containerDefinitions/0/privileged"}]
+	some v in admission.decide({object.union(privileged, {"fix": fix})}, catalog, {}, input_for("web")).violations
+	v.fix == fix
+	some w in admission.decide({privileged}, catalog, {}, input_for("web")).violations
+	not w.fix
+}

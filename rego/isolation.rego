@@ -65,16 +65,21 @@ findings contains finding if {
 #   beyond_anchors: >-
 #     Checkov CKV_AWS_334 reads the key `privilege`, not `privileged`, so a real privileged container
 #     passes it; ECS.1 passes privileged containers in host mode.
+#   fix: >-
+#     Removes "privileged" (false is ECS's default). Safe to apply: it invents nothing, and what
+#     the container loses is exactly what this rule denies.
 findings contains finding if {
 	some i, container in input.task_definition.containerDefinitions
 	container.privileged == true
+	path := sprintf("/containerDefinitions/%d/privileged", [i])
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
-		"path": sprintf("/containerDefinitions/%d/privileged", [i]),
+		"path": path,
 		"message": sprintf(
 			"container %s runs privileged: it gets root on the host and every credential there",
 			[lib.container_name(i, container)],
 		),
+		"fix": [{"op": "test", "path": path, "value": true}, {"op": "remove", "path": path}],
 	}
 }
 
@@ -97,12 +102,16 @@ findings contains finding if {
 #   beyond_anchors: >-
 #     Checkov CKV_AWS_335 looks for pidMode inside each container definition, where ECS never puts it
 #     (it is a task-level field), so it does not fire on a real task definition.
+#   fix: >-
+#     Sets pidMode to "task": the task's containers still share one process namespace with each
+#     other (what a sidecar that inspects its neighbours relies on), but no longer the instance's.
 findings contains finding if {
 	input.task_definition.pidMode == "host"
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": "/pidMode",
 		"message": "pidMode is \"host\": containers see every process on the instance, including other tasks' environment",
+		"fix": host_mode_fix("/pidMode"),
 	}
 }
 
@@ -117,12 +126,16 @@ findings contains finding if {
 #   remediation: Remove ipcMode or set it to "task" (or "none").
 #   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_definition_ipcmode
 #   beyond_anchors: No anchor checks ipcMode.
+#   fix: >-
+#     Sets ipcMode to "task": the task's containers still share IPC resources (shared memory) with
+#     each other, but no longer with the instance.
 findings contains finding if {
 	input.task_definition.ipcMode == "host"
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": "/ipcMode",
 		"message": "ipcMode is \"host\": containers share the instance's IPC namespace and can read other processes' shared memory",
+		"fix": host_mode_fix("/ipcMode"),
 	}
 }
 
@@ -175,16 +188,21 @@ findings contains finding if {
 #     No anchor checks added capabilities (AWS's best-practice guide recommends dropping them). NET_ADMIN
 #     can remove the rule that blocks IMDS inside an awsvpc task; SYS_ADMIN, SYS_MODULE, ALL and friends
 #     escape to the host.
+#   fix: >-
+#     Removes that one capability from capabilities.add; the other added capabilities, and drop,
+#     stay as they are.
 findings contains finding if {
 	some i, container in input.task_definition.containerDefinitions
 	some k, raw in container.linuxParameters.capabilities.add
 	capability := trim_prefix(upper(raw), "CAP_")
 	reason := dangerous_capabilities[capability]
 	not fargate_ptrace(capability)
+	path := sprintf("/containerDefinitions/%d/linuxParameters/capabilities/add/%d", [i, k])
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
-		"path": sprintf("/containerDefinitions/%d/linuxParameters/capabilities/add/%d", [i, k]),
+		"path": path,
 		"message": sprintf("container %s adds the Linux capability %s: %s", [lib.container_name(i, container), raw, reason]),
+		"fix": [{"op": "test", "path": path, "value": raw}, {"op": "remove", "path": path}],
 	}
 }
 
@@ -304,6 +322,10 @@ findings contains finding if {
 		),
 	}
 }
+
+# The fix of a task-level "host" namespace mode: the task's own namespace instead (checked first, so
+# the patch never changes a value other than the one judged).
+host_mode_fix(path) := [{"op": "test", "path": path, "value": "host"}, {"op": "replace", "path": path, "value": "task"}]
 
 sensitive_host_paths := [
 	"/var/run/docker.sock", "/run/docker.sock", "/var/run/containerd", "/run/containerd",

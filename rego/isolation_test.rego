@@ -276,3 +276,66 @@ test_awsvpc_fargate_and_windows_do_not_fire_bridge if {
 	not fired("ECS-ISO-009", task({"requiresCompatibilities": ["EXTERNAL"]}))
 	not fired("ECS-ISO-009", task({"runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}}))
 }
+
+# Fixes (docs/fixes.md): applying a finding's fix to the task definition makes that finding go and
+# adds no other isolation finding; what the fix does not name is kept.
+
+fixed(doc, rule_id) := {"task_definition": json.patch(doc.task_definition, [op |
+	some f in findings_of(doc)
+	f.rule == rule_id
+	some op in f.fix
+])}
+
+no_new_findings(before, after) if {
+	every f in findings_of(after) {
+		f.rule in rule_ids(findings_of(before))
+	}
+}
+
+test_privileged_fix_removes_privileged_and_keeps_the_rest if {
+	doc := container({"privileged": true, "user": "1000:1000", "linuxParameters": {"initProcessEnabled": true}})
+	after := fixed(doc, "ECS-ISO-002")
+	not fired("ECS-ISO-002", after)
+	no_new_findings(doc, after)
+	after.task_definition.containerDefinitions[0] == {
+		"name": "app", "image": "nginx:1.27", "user": "1000:1000",
+		"linuxParameters": {"initProcessEnabled": true},
+	}
+}
+
+test_host_pid_and_ipc_fixes_set_task_mode if {
+	doc := task({"networkMode": "awsvpc", "pidMode": "host", "ipcMode": "host"})
+	after := fixed(fixed(doc, "ECS-ISO-003"), "ECS-ISO-004")
+	not fired("ECS-ISO-003", after)
+	not fired("ECS-ISO-004", after)
+	no_new_findings(doc, after)
+	after.task_definition.pidMode == "task"
+	after.task_definition.ipcMode == "task"
+}
+
+test_capability_fix_removes_only_that_capability if {
+	doc := container({"linuxParameters": {"capabilities": {"add": ["NET_RAW", "SYS_ADMIN", "CHOWN"], "drop": ["MKNOD"]}}})
+	after := fixed(doc, "ECS-ISO-006")
+	not fired("ECS-ISO-006", after)
+	no_new_findings(doc, after)
+	after.task_definition.containerDefinitions[0].linuxParameters.capabilities == {"add": ["NET_RAW", "CHOWN"], "drop": ["MKNOD"]}
+}
+
+test_capability_fix_tests_the_value_it_removes if {
+	some f in findings_of(container({"linuxParameters": {"capabilities": {"add": ["cap_sys_admin"]}}}))
+	f.fix == [
+		{"op": "test", "path": "/containerDefinitions/0/linuxParameters/capabilities/add/0", "value": "cap_sys_admin"},
+		{"op": "remove", "path": "/containerDefinitions/0/linuxParameters/capabilities/add/0"},
+	]
+}
+
+# No fix where one would have to invent something (a role for static keys, a new network mode).
+test_no_fix_for_static_keys_or_host_network if {
+	doc := task({"networkMode": "host", "containerDefinitions": [{"name": "app", "environment": [{"name": "AWS_SECRET_ACCESS_KEY", "value": "x"}]}]})
+	some f in findings_of(doc)
+	f.rule in {"ECS-ISO-001", "ECS-ISO-007"}
+	every g in findings_of(doc) {
+		g.rule in {"ECS-ISO-001", "ECS-ISO-007"}
+		not g.fix
+	}
+}

@@ -693,7 +693,7 @@ def test_buildspec_substitutes_the_image_and_asks_the_gate(tmp_path):
 
 
 def test_package_script_targets_the_runtime_the_engine_installs_on():
-    script = (DEPLOY / "package-lambda.sh").read_text()
+    script = (DEPLOY.parent / "lambda" / "package.sh").read_text()  # package-lambda.sh runs it
     assert "--platform manylinux_2_34_x86_64" in script and "LAMBDA_PYTHON_VERSION:-3.14" in script
     assert template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]["Runtime"] == "python3.14"
     assert template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]["Handler"] in script

@@ -163,7 +163,7 @@ def test_denied_fails_the_step_with_annotations_summary_and_outputs(workspace):
             [
                 sys.executable,
                 "-m",
-                "ecs_admission.cli.commands",
+                "ecs_admission.cli",
                 "check",
                 "--format",
                 "json",
@@ -429,6 +429,7 @@ def test_outputs_are_written_even_without_a_decision(workspace):
         "violations": "",
         "warnings": "",
         "decisions": "[]",
+        "fixed-task-definition": "",
         "exit-code": "2",
     }
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from ecs_admission import __version__
+from ecs_admission.cli.fix import add_fix_command
 from ecs_admission.cli.policy import add_policy_commands
 from ecs_admission.cli.streams import ReaderMayClose, silence
 from ecs_admission.config import ConfigError, Settings
@@ -28,8 +29,10 @@ from ecs_admission.formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE,
 from ecs_admission.formats.text import render_result as render_text
 from ecs_admission.gate import Gate, build_gate
 from ecs_admission.gate.templates import decide_template
+from ecs_admission.gate.terraform import decide_plan
 from ecs_admission.inputs import normalise, parse_file_bytes
 from ecs_admission.inputs.cloudformation import is_template, load_template
+from ecs_admission.inputs.terraform import is_plan, load_plan
 from ecs_admission.integrations.gate_client import (
     DEFAULT_TIMEOUT,
     GateClient,
@@ -109,6 +112,8 @@ class LocalChecker:
             document = parse_file_bytes(raw, name)
             if is_template(document):
                 return self._check_template(name, document, dry_run)
+            if is_plan(document):
+                return self._check_plan(name, document, dry_run)
             request = normalise(document)
         except InputError as exc:
             return [_input_error(name, exc)]
@@ -129,6 +134,19 @@ class LocalChecker:
         for skipped in template.skipped:
             self.notes.append(f"{name}#{skipped['logical_id']} skipped: {skipped['reason']}")
         return [_decided(f"{name}#{logical_id}", decision) for logical_id, decision in judged.results]
+
+    def _check_plan(self, name: str, document: dict, dry_run: bool) -> list[CheckResult]:
+        """A Terraform plan: FILE#<address> per aws_ecs_task_definition created or updated (docs/terraform.md)."""
+        plan = load_plan(document)
+        try:
+            judged = decide_plan(self.gate, plan, dry_run=True if dry_run else None)
+        except EngineError as exc:
+            return [_engine_error(name, exc)]
+        for skipped in plan.skipped:
+            self.notes.append(f"{name}#{skipped['logical_id']} skipped: {skipped['reason']}")
+        if not judged.results:
+            self.notes.append(f"{name}: no aws_ecs_task_definition is created or updated by this plan")
+        return [_decided(f"{name}#{address}", decision) for address, decision in judged.results]
 
     def rules(self) -> list[dict]:
         return rule_catalogue(self.gate.engine.policy_data())
@@ -448,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="attribute findings to lines of FILE (the template PATH was rendered from)",
     )
     check.set_defaults(handler=cmd_check)
+    add_fix_command(commands)
 
     audit = commands.add_parser(
         "audit", help="evaluate the task definitions already registered in an account and Region (read-only)"

@@ -35,6 +35,10 @@ def _load(policy_dir: Path | None, stderr: TextIO) -> PolicySet | None:
 
 def cmd_policy_test(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     """Like `opa test`: failures (every test with -v) by file, then PASS/FAIL/SKIPPED counts."""
+    if args.fixes:
+        from ecs_admission.cli.fix import run_fix_checks
+
+        return run_fix_checks(args.fixes, args.policy_dir, stdout, stderr)
     policy = _load(args.policy_dir, stderr)
     if policy is None:
         return EXIT_USAGE
@@ -168,11 +172,15 @@ def render_markdown(rows: list[dict[str, Any]], config: dict[str, Any]) -> str:
         "**Anchors** are the equivalent checks of other tools; **beyond the anchors** says what this",
         "rule catches that they miss.",
         "",
-        "| id | enforcement | severity | title |",
-        "|---|---|---|---|",
+        "**Fix** says whether the rule proposes a machine-applicable fix (`ecs-admission fix`,",
+        "[fixes.md](fixes.md)).",
+        "",
+        "| id | enforcement | severity | title | fix |",
+        "|---|---|---|---|---|",
     ]
     out += [
-        f"| [{r['id']}](#{r['id'].lower()}) | {r['enforcement']} | {r['severity']} | {_cell(r['title'])} |"
+        f"| [{r['id']}](#{r['id'].lower()}) | {r['enforcement']} | {r['severity']} | {_cell(r['title'])} "
+        f"| {'yes' if r.get('fix') else ''} |"
         for r in rows
     ]
     by_concern: dict[str, list[dict[str, Any]]] = {}
@@ -201,6 +209,8 @@ def render_markdown(rows: list[dict[str, Any]], config: dict[str, Any]) -> str:
                 out.append(f"- Written in: `rego/{row['source'].split(':')[0]}`")
             if row.get("beyond_anchors"):
                 out.append(f"- Beyond the anchors: {_cell(row['beyond_anchors'])}")
+            if row.get("fix"):
+                out.append(f"- Machine-applicable fix: {_cell(row['fix'])}")
     overrides = config.get("family_enforcement") or []
     exemptions = config.get("exemptions") or []
     if overrides or exemptions:
@@ -242,6 +252,13 @@ def add_policy_commands(commands: Any) -> Any:
     test.add_argument("-v", "--verbose", action="store_true", help="every test with its result, not only failures")
     test.add_argument("--coverage", action="store_true", help="report the lines of each file the tests evaluated")
     test.add_argument("--format", choices=("pretty", "json"), default="pretty")
+    test.add_argument(
+        "--fixes",
+        nargs="+",
+        metavar="FILE",
+        help="instead of the Rego tests: apply every fix proposed for the task definitions (or case files) "
+        "in FILE, each alone and all together, and check each finding goes and no new one comes",
+    )
     test.set_defaults(handler=cmd_policy_test)
 
     listing = group.add_parser("list", help="print the rule catalogue")

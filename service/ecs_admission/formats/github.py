@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ecs_admission.formats.patches import patch_text
 from ecs_admission.formats.result import CheckResult, RenderContext
 from ecs_admission.formats.text import render_result
 
@@ -63,7 +64,12 @@ def annotations(results: Sequence[CheckResult]) -> list[Annotation]:
                 continue
             level = "error" if kind == "deny" else "warning"
             title = finding.rule if kind != "would-deny" else f"{finding.rule} (would deny)"
+            if finding.extra.get("terraform_address"):
+                title = f"{title} {finding.extra['terraform_address']}"
             message = f"{finding.title}: {finding.message} [{finding.path}]\nFix: {finding.remediation}"
+            patch = patch_text(finding)
+            if patch:
+                message += f"\nPatch (ecs-admission fix applies it): {patch}"
             found.append(Annotation(level, message, title, file, result.line(finding.path) if file else None))
     return found
 

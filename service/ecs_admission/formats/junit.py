@@ -54,6 +54,8 @@ def _suite(result: CheckResult, rule_ids: list[str], context: RenderContext) -> 
         suite.set("file", _clean(result.source.repo_path()))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     classname = f"{TOOL}.{family}"
+    if decision is not None and decision.task_definition.source == "terraform" and decision.task_definition.logical_id:
+        classname = f"{TOOL}.{decision.task_definition.logical_id}"  # the Terraform address
 
     if decision is None:
         case = ET.SubElement(suite, "testcase", name=TOOL, classname=classname, time="0")

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from ecs_admission import __version__
 from ecs_admission.decision import Finding
+from ecs_admission.formats.patches import fix_of, replacements
 from ecs_admission.formats.result import STDIN_NAME, CheckResult, RenderContext, workspace
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -107,6 +108,10 @@ def _result(result: CheckResult, kind: str, finding: Finding, rule_index: dict[s
             }
         ]
     }
+    address = finding.extra.get("terraform_address")
+    if isinstance(address, str) and address:
+        # A Terraform plan's finding: the resource by its address, the attribute path within it.
+        location["logicalLocations"] = [{"name": address, "fullyQualifiedName": finding.path, "kind": "resource"}]
     entry: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index[finding.rule],
@@ -129,7 +134,28 @@ def _result(result: CheckResult, kind: str, finding: Finding, rule_index: dict[s
     entry["partialFingerprints"] = {"ecsAdmissionFinding/v1": _fingerprint(uri, finding)}
     if kind == "exempt":
         entry["suppressions"] = [{"kind": "external", "justification": finding.message}]
+    fixes = _fixes(result, finding, uri)
+    if fixes:
+        entry["fixes"] = fixes
     return entry
+
+
+def _fixes(result: CheckResult, finding: Finding, uri: str) -> list[dict[str, Any]] | None:
+    """The finding's proposed fix as an edit of its source file, when that file is known and the fix
+    applies to it (docs/fixes.md)."""
+    ops = fix_of(finding)
+    source = result.source
+    if not ops or source is None or source.stdin:
+        return None
+    changes = replacements(source.content, source.path, ops)
+    if not changes:
+        return None
+    return [
+        {
+            "description": {"text": f"Apply the fix {finding.rule} proposes (ecs-admission fix)"},
+            "artifactChanges": [{"artifactLocation": _artifact(uri), "replacements": changes}],
+        }
+    ]
 
 
 def build(results: Sequence[CheckResult], context: RenderContext) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ecs_admission.formats.patches import patch_text
 from ecs_admission.formats.result import CheckResult, RenderContext
 
 VERDICTS = {"allowed": "ALLOWED", "denied": "DENIED", "would deny (dry-run)": "WOULD DENY (dry-run)"}
@@ -25,6 +26,9 @@ def render_result(result: CheckResult) -> str:
         for finding in findings:
             lines.append(f"  {label:6} {finding.rule:13} {finding.severity:8} {finding.path}: {finding.message}")
             lines.append(f"         fix: {finding.remediation}")
+            patch = patch_text(finding)
+            if patch:
+                lines.append(f"         patch: {patch}")
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from ecs_admission.errors import InputError
 from ecs_admission.facts.evaluator import work_budget
 from ecs_admission.facts.judge import EVALUATION_BUDGET, responsible_policy_path
 from ecs_admission.gate import Gate
+from ecs_admission.gate.fixes import in_template, relocate
 from ecs_admission.iam.documents import MAX_SUPPLIED_STATEMENTS, statement_count
 from ecs_admission.inputs.cloudformation import Template, TemplateTaskDefinition
 
@@ -81,6 +82,11 @@ def _in_template(finding: Finding, task_definition: TemplateTaskDefinition) -> F
 
 def _decide_one(gate: Gate, task_definition: TemplateTaskDefinition, dry_run: bool | None) -> Decision:
     decision = gate.decide(task_definition.request, dry_run=dry_run)
+    # Fixes first, while their paths are still the task definition's own (docs/fixes.md).
+    place = in_template(task_definition.logical_id, task_definition.template_pointer)
+    decision.violations = relocate(decision.violations, place)
+    decision.warnings = relocate(decision.warnings, place)
+    decision.exempted = relocate(decision.exempted, place)
     decision.violations = [_in_template(f, task_definition) for f in decision.violations]
     decision.warnings = [_in_template(f, task_definition) for f in decision.warnings]
     decision.exempted = [_in_template(f, task_definition) for f in decision.exempted]

@@ -27,7 +27,7 @@ READ_ONLY_FIELDS = (
     "deregisteredAt",
 )
 DESCRIBE_WRAPPER_KEYS = {"taskDefinition", "tags", "failures", "ResponseMetadata"}
-ENVELOPE_KEYS = {"taskDefinition", "roles", "context", "dryRun"}
+ENVELOPE_KEYS = {"taskDefinition", "roles", "context", "dryRun", "fix"}
 ROLE_FACT_KEYS = {"trustPolicy", "policies", "permissionsBoundary"}
 # A task definition names two roles; facts for a few more (by name and by ARN) are harmless, thousands are not.
 MAX_SUPPLIED_ROLES = 10
@@ -55,6 +55,10 @@ class AdmissionRequest:
     template: dict[str, Any] | None = None
     # describe output's taskDefinitionArn (dropped from the task definition): it names the deploy account.
     task_definition_arn: str | None = None
+    # Where the task definition sits in the submitted document (RFC 6901), so fixes patch it there.
+    root: str = ""
+    # The envelope's `fix`: answer with the combined patch of the proposed fixes (docs/fixes.md).
+    fix: bool | None = None
 
     @property
     def family(self) -> str | None:
@@ -204,6 +208,7 @@ def _from_envelope(document: dict[str, Any], pointer: str) -> AdmissionRequest:
         context=_context(document.get("context", {}), f"{pointer}/context"),
         dry_run=_dry_run(document.get("dryRun"), f"{pointer}/dryRun"),
         revision=revision,
+        fix=_dry_run(document.get("fix"), f"{pointer}/fix"),
     )
 
 
@@ -260,7 +265,29 @@ def normalise(document: Any) -> AdmissionRequest:
     else:
         task_definition, shape, revision, arn = _task_definition(document, "")
         request = AdmissionRequest(task_definition, shape, revision=revision, task_definition_arn=arn)
+    request.root = task_definition_root(document)
     request.placeholders = find_placeholders(request.task_definition)
     if request.placeholders and request.source == "register":
         request.source = "codedeploy"
     return request
+
+
+def task_definition_root(document: Any) -> str:
+    """The RFC 6901 pointer of the task definition in a document `normalise` accepted: "" (register
+    input), /taskDefinition (describe output, envelope), /request/object (AdmissionReview), and those
+    combined (an envelope holding describe output, an AdmissionReview holding an envelope)."""
+    root, node = "", document
+    if isinstance(node, dict) and node.get("kind") == "AdmissionReview":
+        root, node = "/request/object", node["request"]["object"]
+        if isinstance(node, dict) and "taskDefinition" in node and set(node) & (ENVELOPE_KEYS - {"taskDefinition"}):
+            root, node = f"{root}/taskDefinition", node["taskDefinition"]
+    elif isinstance(node, dict) and "taskDefinition" in node and "containerDefinitions" not in node:
+        root, node = "/taskDefinition", node["taskDefinition"]
+    if (
+        isinstance(node, dict)
+        and "containerDefinitions" not in node
+        and "taskDefinition" in node
+        and set(node) <= DESCRIBE_WRAPPER_KEYS
+    ):
+        root = f"{root}/taskDefinition"
+    return root

@@ -60,6 +60,8 @@ def rule_catalogue(policy_data: dict[str, Any]) -> list[dict[str, Any]]:
                 "docs": entry.get("docs", ""),
                 "anchors": list(entry.get("anchors") or []),
                 "beyond_anchors": entry.get("beyond_anchors", ""),
+                # What the rule's machine-applicable fix does (docs/fixes.md); "" when it proposes none.
+                "fix": entry.get("fix", ""),
                 "description": entry.get("description", ""),
                 "package_title": entry.get("package_title") or (entry.get("package") or "other").capitalize(),
                 "source": entry.get("source", ""),

@@ -18,7 +18,9 @@ from ecs_admission.policy.catalogue import INPUT_RULES
 SEVERITIES = ("critical", "high", "medium", "low")
 ENFORCEMENTS = ("deny", "warn", "off")
 CATALOG_REQUIRED = ("title", "severity", "enforcement", "remediation", "docs")
-CATALOG_OPTIONAL = ("package", "anchors", "beyond_anchors", "description", "rego_rule", "source", "package_title")
+CATALOG_OPTIONAL = (
+    "package", "anchors", "beyond_anchors", "description", "rego_rule", "source", "package_title", "fix"
+)
 CONFIG_KEYS = ("enforcement", "family_enforcement", "allowed_registries", "trusted_accounts", "exemptions")
 EXEMPTION_KEYS = ("rule", "family", "justification", "ticket", "expires")
 FAMILY_OVERRIDE_KEYS = ("family", "enforcement")
@@ -103,6 +105,8 @@ def validate_catalog(catalog: Any, name: str = "catalog") -> set[str]:
             _non_empty_string(entry["package"], f"{where}.package")
         if entry.get("beyond_anchors") is not None:
             _non_empty_string(entry["beyond_anchors"], f"{where}.beyond_anchors")
+        if entry.get("fix") is not None:
+            _non_empty_string(entry["fix"], f"{where}.fix")
     return set(catalog)
 
 

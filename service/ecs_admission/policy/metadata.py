@@ -37,7 +37,7 @@ from ecs_admission.policy.data import ENFORCEMENTS, SEVERITIES
 CHECKS_PREFIX = "ecs.checks."
 # The rules a check package may expose, in the order admission.rego reads them.
 CONVENTION_RULES = ("deny", "violation", "warn")
-OPTIONAL_CUSTOM = ("id", "severity", "enforcement", "remediation", "docs", "anchors", "beyond_anchors")
+OPTIONAL_CUSTOM = ("id", "severity", "enforcement", "remediation", "docs", "anchors", "beyond_anchors", "fix")
 DEFAULT_SEVERITY = "high"
 OPA_KEYS = ("scope", "title", "description", "related_resources", "authors", "organizations", "schemas", "entrypoint")
 DEFAULT_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"
@@ -153,6 +153,10 @@ def _entry(note: Annotation, concern: str | None, package_title: str | None) -> 
     }
     if custom.get("beyond_anchors"):
         entry["beyond_anchors"] = custom["beyond_anchors"]
+    if custom.get("fix"):
+        # What the rule's proposed fix does and why it is safe (docs/fixes.md); the fix itself is
+        # the `fix` field of the finding the rule builds.
+        entry["fix"] = custom["fix"]
     if note.fields.get("description"):
         entry["description"] = note.fields["description"]
     if package_title:
@@ -171,7 +175,7 @@ def _related_docs(fields: dict[str, Any]) -> str | None:
 
 
 def _check_values(where: str, entry: dict[str, Any]) -> None:
-    for key in ("title", "remediation", "docs", "beyond_anchors", "description"):
+    for key in ("title", "remediation", "docs", "beyond_anchors", "description", "fix"):
         if not isinstance(entry.get(key, ""), str):
             raise MetadataError(f"{where}: {key} must be a string")
     if entry["severity"] not in SEVERITIES:

@@ -41,7 +41,8 @@ SIGNATURE_HEADER = "X-Ecs-Admission-Signature"
 TIMESTAMP_HEADER = "X-Ecs-Admission-Timestamp"
 TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 CHALLENGE = 'Bearer realm="ecs-admission"'
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
+# The run task endpoint authenticates by HCP Terraform's HMAC signature instead (web/terraform.py).
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/v1/terraform/run-task"})
 SECRET_RETRY_SECONDS = 30.0
 
 

@@ -102,6 +102,22 @@ ENVELOPE = {
             },
         },
         "dryRun": {"type": "boolean"},
+        "fix": {"type": "boolean", "description": "Answer with `patch`, as ?fix=true does (docs/fixes.md)."},
+    },
+}
+
+JSON_PATCH = {
+    "type": "array",
+    "description": "RFC 6902 JSON Patch against the document exactly as it was sent (docs/fixes.md).",
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"type": "string", "enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": {"type": "string"},
+            "from": {"type": "string"},
+            "value": {},
+        },
     },
 }
 
@@ -149,6 +165,7 @@ FINDING = {
         "remediation": {"type": "string"},
         "docs": {"type": "string"},
         "enforcement": {"type": "string"},
+        "fix": _ref("JsonPatch"),
     },
 }
 
@@ -200,6 +217,7 @@ DECISION = {
             },
         },
         "duration_ms": {"type": "number", "minimum": 0},
+        "patch": _ref("JsonPatch"),
     },
 }
 
@@ -222,6 +240,12 @@ REVIEW_RESPONSE = {
                 },
                 "warnings": STRING_LIST,
                 "decision": _ref("Decision"),
+                "patchType": {"type": "string", "enum": ["JSONPatch"]},
+                "patch": {
+                    "type": "string",
+                    "contentEncoding": "base64",
+                    "description": "The combined RFC 6902 patch as JSON, base64-encoded (with ?fix=true)",
+                },
             },
         },
     },
@@ -274,6 +298,13 @@ def document(version: str | None = None) -> dict[str, Any]:
                             "schema": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]},
                         },
                         {
+                            "name": "fix",
+                            "in": "query",
+                            "required": False,
+                            "description": "Add `patch`: every proposed fix as one RFC 6902 patch (docs/fixes.md)",
+                            "schema": {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]},
+                        },
+                        {
                             "name": "X-Dry-Run",
                             "in": "header",
                             "required": False,
@@ -314,6 +345,28 @@ def document(version: str | None = None) -> dict[str, Any]:
                             _ref("Error"),
                             "The engine could not decide (`allowed: false`), or authentication is unavailable",
                         ),
+                    },
+                }
+            },
+            "/v1/terraform/run-task": {
+                "post": {
+                    "operationId": "terraformRunTask",
+                    "summary": "HCP Terraform / Terraform Enterprise run task (docs/terraform.md)",
+                    "description": "Authenticated by X-TFC-Task-Signature (HMAC-SHA512 of the body with the run "
+                    "task's key), not by a bearer token. Answered at once; the verdict goes to the callback.",
+                    "security": [],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+                            "Accepted (judged in the background) or the verification request answered",
+                        ),
+                        "400": _json(_ref("Error"), "Not a run task payload, or a URL outside the allow-list"),
+                        "401": _json(_ref("Error"), "Missing or wrong X-TFC-Task-Signature"),
+                        "403": _json(_ref("Error"), "Run tasks not enabled (ECS_ADMISSION_TFC_HMAC_KEY unset)"),
+                        "405": _json(_ref("Error"), "Method not allowed"),
+                        "413": _json(_ref("Error"), "Body larger than ECS_ADMISSION_MAX_BODY_BYTES"),
+                        "503": _json(_ref("Error"), "Too many run tasks in progress, or the settings are invalid"),
                     },
                 }
             },
@@ -398,6 +451,7 @@ def document(version: str | None = None) -> dict[str, Any]:
                 "RoleFacts": ROLE_FACTS,
                 "AdmissionReview": REVIEW,
                 "Finding": FINDING,
+                "JsonPatch": JSON_PATCH,
                 "Decision": DECISION,
                 "AdmissionReviewResponse": REVIEW_RESPONSE,
                 "Error": ERROR,

@@ -15,8 +15,9 @@ from ecs_admission.inputs import normalise, parse_body
 from ecs_admission.inputs.cloudformation import is_template, load_template
 from ecs_admission.inputs.parse import JSON_TYPES, YAML_TYPES, media_type
 from ecs_admission.inputs.shapes import REVIEW_API_VERSION
+from ecs_admission.inputs.terraform import is_plan
 from ecs_admission.policy.catalogue import rule_catalogue
-from ecs_admission.web import observe
+from ecs_admission.web import fixing, observe, terraform
 from ecs_admission.web.limits import read_body
 
 blueprint = Blueprint("admission", __name__)
@@ -63,7 +64,7 @@ def _engine_unavailable(exc: EngineError) -> tuple[Response, int]:
     return jsonify(body), 503
 
 
-def _review_response(uid: str, decision: Decision | None, code: int, message: str) -> Response:
+def _review_response(uid: str, decision: Decision | None, code: int, message: str, fix: bool = False) -> Response:
     response: dict[str, Any] = {
         "uid": uid,
         "allowed": bool(decision and (decision.allowed or not decision.enforced)),
@@ -74,6 +75,8 @@ def _review_response(uid: str, decision: Decision | None, code: int, message: st
         findings = [*decision.warnings, *(decision.violations if not decision.enforced else [])]
         response["warnings"] = [f"[{f.rule}] {f.path}: {f.message}" for f in findings]
         response["decision"] = decision.to_dict()
+        if fix:
+            fixing.review_patch(response, decision)
     return jsonify({"apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": response})
 
 
@@ -104,10 +107,13 @@ def admit() -> Any:
         return _error(exc)
     if is_template(document):
         return _admit_template(document)
+    if is_plan(document):
+        return terraform.admit_plan(_gate(), document, lambda: _requested_dry_run(None))
     is_review = isinstance(document, dict) and document.get("kind") == "AdmissionReview"
     try:
         admission_request = normalise(document)
         dry_run = _requested_dry_run(admission_request.dry_run)
+        fix = fixing.requested(_flag(request.args.get("fix"), "fix"), admission_request.fix)
     except InputError as exc:
         observe.input_refused(exc)
         uid = (
@@ -132,10 +138,11 @@ def admit() -> Any:
     if admission_request.uid is not None:
         code = 403 if decision.violations and decision.enforced else 200
         observe.decided(admission_request, decision, 200)
-        return _review_response(admission_request.uid, decision, code, _summary(decision))
+        return _review_response(admission_request.uid, decision, code, _summary(decision), fix)
     status = 403 if decision.violations and decision.enforced else 200
     observe.decided(admission_request, decision, status)
-    return jsonify(decision.to_dict()), status
+    body = decision.to_dict()
+    return jsonify(fixing.with_patch(body, [decision]) if fix else body), status
 
 
 def _admit_template(document: Any) -> Any:
@@ -143,6 +150,7 @@ def _admit_template(document: Any) -> Any:
     gate = _gate()
     try:
         dry_run = _requested_dry_run(None)
+        fix = fixing.requested(_flag(request.args.get("fix"), "fix"), None)
         template = load_template(document, gate.default_context)
     except InputError as exc:
         observe.input_refused(exc)
@@ -162,7 +170,14 @@ def _admit_template(document: Any) -> Any:
     requests = {t.logical_id: t.request for t in template.task_definitions}
     for logical_id, task_decision in decision.results:
         observe.decided(requests[logical_id], task_decision, status)
-    return jsonify(decision.to_dict()), status
+    body = decision.to_dict()
+    return jsonify(fixing.with_patch(body, [d for _, d in decision.results]) if fix else body), status
+
+
+@blueprint.post("/v1/terraform/run-task")
+def terraform_run_task() -> Any:
+    """HCP Terraform / Terraform Enterprise run task (docs/terraform.md); signed with the run task's HMAC key."""
+    return terraform.run_task()
 
 
 @blueprint.get("/healthz")
