@@ -45,9 +45,9 @@ CACHE_SIZE = 1024
 
 # Pattern-matching steps (facts/evaluator.py) the evaluator may spend on one request's roles. The
 # statement budget (iam/documents.py) does not bound the size of each Action/Resource list: one
-# statement of 200 many-star patterns against 200 secrets took 38 s. 1,000,000 steps is about
-# 0.3 s on a quiet core (0.6 s on two busy ones); the largest AWS managed policies together
-# (ReadOnlyAccess and six FullAccess policies, 60 secrets) need 0.36 million (docs/hardening.md).
+# statement of 200 many-star patterns against 200 secrets took 38 s. 750,000 steps cost about
+# 0.17 s of CPU; ReadOnlyAccess (the largest AWS managed policy) with 60 secrets needs 354,000, and
+# with six FullAccess policies beside it 558,000 (docs/hardening.md).
 EVALUATION_BUDGET = 750_000
 
 
