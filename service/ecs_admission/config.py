@@ -192,6 +192,9 @@ class Settings:
     # GET /playground, the decision page in a browser (docs/playground.md): off unless set; `make
     # serve` turns it on. It never includes the Rego editor (only `ecs-admission playground` has that).
     playground: bool = False
+    # The server's temporary directory (metrics, policy snapshots, gunicorn's heartbeat files);
+    # unset: TMPDIR, else /tmp. Proven writable at start-up (docs/hardening.md).
+    tmp_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -277,6 +280,8 @@ class Settings:
             values["policy_poll_seconds"] = parse_float(PREFIX + "POLICY_POLL_SECONDS", raw, minimum=0.0)
         if (raw := get("PLAYGROUND")) is not None:
             values["playground"] = parse_bool(PREFIX + "PLAYGROUND", raw)
+        if (raw := get("TMP_DIR")) is not None:
+            values["tmp_dir"] = raw
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

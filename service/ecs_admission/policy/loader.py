@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ecs_admission.parsing.safe_yaml import yaml_problem
 from ecs_admission.policy.data import PolicyDataError, validate_policy_data
 from ecs_admission.policy.metadata import MetadataError, build_catalog
 
@@ -78,8 +79,10 @@ def _load_data_file(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
     try:
         return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise PolicyError(f"{path.name}: not valid {path.suffix[1:].upper()}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{path.name}: not valid JSON: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path.name}: not valid {path.suffix[1:].upper()}: {yaml_problem(exc)}") from None
 
 
 def load_policy_set(directory: Path | None = None) -> PolicySet:
