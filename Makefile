@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint install bundle
+.PHONY: serve test lint install bundle checkov
 
 # The engine-requirements.txt line is OPA's Go evaluator, the in-process engine: an ordinary
 # dependency on Python >= 3.14; on older ones its metadata refuses the install although it runs
@@ -29,6 +29,16 @@ lint: $(BIN)/.installed
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Checkov, for tests/deploy/test_checkov.py, in a virtualenv of its own: it pins boto3, packaging and
+# networkx below what the test extras need, so it cannot share .venv. CI (.ci/run) installs it; without
+# it the test skips and says how to get it.
+CHECKOV_VERSION := 3.3.30
+.venv-checkov/bin/checkov:
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+
+checkov: .venv-checkov/bin/checkov
 
 # The policies as an OPA bundle, and the decision-log mask as a second one (its root is system/log),
 # where deploy/docker-compose.yml mounts them.

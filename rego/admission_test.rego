@@ -182,7 +182,7 @@ test_rule_switched_off_is_not_listed_as_exempted if {
 test_shipped_catalog_covers_every_rule_the_checks_name if {
 	every rule_id in {
 		"ECS-TRUST-001", "ECS-TRUST-002", "ECS-TRUST-003", "ECS-TRUST-004", "ECS-TRUST-005",
-		"ECS-EXEC-001", "ECS-EXEC-002", "ECS-EXEC-003",
+		"ECS-TRUST-006", "ECS-EXEC-001", "ECS-EXEC-002", "ECS-EXEC-003",
 		"ECS-ROLE-001", "ECS-ROLE-002", "ECS-ROLE-003", "ECS-ROLE-004", "ECS-ROLE-005", "ECS-ROLE-006", "ECS-ROLE-007",
 		"ECS-ISO-001", "ECS-ISO-002", "ECS-ISO-003", "ECS-ISO-004", "ECS-ISO-005", "ECS-ISO-006", "ECS-ISO-007",
 		"ECS-ISO-008", "ECS-ISO-009",

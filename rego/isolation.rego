@@ -250,8 +250,11 @@ findings contains finding if {
 # description: >-
 #   A literal value under a secret-looking name belongs in `secrets` (Secrets Manager or
 #   Parameter Store): environment values are visible to anyone who can describe the task
-#   definition. Names that hold a reference rather than the secret (..._FILE, ..._ARN, ..._PATH)
-#   and values that are references (ARNs) or placeholders pass. Values are never echoed.
+#   definition. A signed JWT, or a password inside a connection URI (postgres://app:pw@db/...),
+#   is caught under any name, DATABASE_URL included. Names that hold a reference rather than the
+#   secret (..._FILE, ..._ARN, ..._PATH) and values that are plainly not a secret (ARNs, paths and
+#   secret names such as prod/payments/db, placeholders, host-only URLs, short numbers) pass.
+#   Values are never echoed.
 # custom:
 #   id: ECS-ISO-008
 #   severity: high
@@ -266,9 +269,9 @@ findings contains finding if {
 #   - KICS d40210ea-64b9-4cce-a4fb-e8604f3c062c
 #   beyond_anchors: >-
 #     Security Hub ECS.8 and AWS Config know only the AWS key names. Here: any secret-looking name with
-#     a literal value, and private keys and GitHub, GitLab, Slack, Stripe and Google API tokens under
-#     any name; names and values that are references (..._FILE, ..._ARN, ARNs, placeholders) pass, and
-#     the value is never echoed.
+#     a literal value, and private keys, signed JWTs, passwords in connection URIs and GitHub, GitLab,
+#     Slack, Stripe and Google API tokens under any name; names and values that are references
+#     (..._FILE, ..._ARN, ARNs, secret names and paths, placeholders) pass, and the value is never echoed.
 findings contains finding if {
 	some i, container in input.task_definition.containerDefinitions
 	some e, variable in object.get(container, "environment", [])
@@ -331,14 +334,21 @@ sensitive_host_paths := [
 ]
 
 # "; mounted into container a, container b" for the containers that mount the volume, or "".
+# Each container once, however often it mounts the volume; a set lookup per container (at most
+# ten), not a walk over every mount point for every volume, which was quadratic (docs/hardening.md).
 mounted_into(volume_name) := sprintf("; mounted into %s", [concat(", ", labels)]) if {
 	labels := [sprintf("container %s", [lib.container_name(i, container)]) |
 		some i, container in input.task_definition.containerDefinitions
-		some mount in object.get(container, "mountPoints", [])
-		mount.sourceVolume == volume_name
+		volume_name in mounted_volumes[i]
 	]
 	count(labels) > 0
 } else := ""
+
+# {container index: the names of the volumes it mounts}, worked out once per decision.
+mounted_volumes := {i: names |
+	some i, container in input.task_definition.containerDefinitions
+	names := {mount.sourceVolume | some mount in object.get(container, "mountPoints", [])}
+}
 
 # Why a host path is sensitive, or undefined when it is not. Repeated and trailing slashes are
 # collapsed first, so "//proc/" is judged as "/proc".
@@ -418,14 +428,47 @@ credential_reason("secrets", variable) := " from a secret" if {
 
 literal_reason(name, value) := "that looks like a credential" if {
 	regex.match(secret_value_pattern, value)
+} else := "that is a signed JSON Web Token" if {
+	regex.match(jwt_pattern, value)
+} else := "that is a connection URI with a password in it" if {
+	uri_password(value)
 } else := "under a secret-looking name" if {
 	some word in secret_name_words
 	contains(name, word)
 	not strings.any_suffix_match(name, reference_suffixes)
-	not lower(trim_space(value)) in harmless_values
-	not startswith(value, "arn:")
-	not lib.is_placeholder(value)
+	not plainly_not_a_secret(value)
 }
+
+# A signed JWT (header.payload.signature, both JSON parts starting `{"`): a bearer credential under any name.
+jwt_pattern := `^eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}$`
+
+# scheme://user:password@host: the password is in the value whatever the name (DATABASE_URL too).
+# A placeholder or an empty password (`postgres://app@db`, `postgres://app:${DB_PASSWORD}@db`) is not one.
+uri_password(value) if {
+	some match in regex.find_all_string_submatch_n(`^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s]*:([^/?#@\s]+)@`, value, 1)
+	password := match[1]
+	not lib.is_placeholder(password)
+	not regex.match(`^(\*+|x+|X+|%2A)$`, password)
+}
+
+# Values that say where a secret is, or are plainly settings, not the secret itself: an ARN, a
+# placeholder, a path (/run/secrets/db, prod/payments/db: a Secrets Manager name or a file), a
+# URL naming only a host, a short number, true/false.
+plainly_not_a_secret(value) if lower(trim_space(value)) in harmless_values
+
+plainly_not_a_secret(value) if startswith(value, "arn:")
+
+plainly_not_a_secret(value) if lib.is_placeholder(value)
+
+plainly_not_a_secret(value) if regex.match(`^[0-9]{1,5}$`, value)
+
+plainly_not_a_secret(value) if regex.match(reference_path_pattern, value)
+
+plainly_not_a_secret(value) if regex.match(`^[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9.-]+(:[0-9]+)?/?$`, value)
+
+# Slash-separated names made of words (lowercase, or capitalised words as in prod/Payments/DbPassword):
+# a random string has runs of capitals and digits between letters that these segments do not.
+reference_path_pattern := `^/?(([A-Z]?[a-z]+|[0-9]+)([-_.]?([A-Z]?[a-z]+|[0-9]+))*/)+([A-Z]?[a-z]+|[0-9]+)([-_.]?([A-Z]?[a-z]+|[0-9]+))*/?$`
 
 ec2_possible if count(object.get(input.task_definition, "requiresCompatibilities", [])) == 0
 

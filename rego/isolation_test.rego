@@ -192,6 +192,64 @@ test_references_and_harmless_values_do_not_fire if {
 	not fired("ECS-ISO-008", doc)
 }
 
+# Prowler's peer expectations (issue 21): a signed JWT and a password in a connection URI are secrets
+# under any name, _URL names included; a name that merely contains SECRET over a plain reference is not.
+jwt := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+
+test_signed_jwt_fires_under_any_name_without_echoing_it if {
+	doc := env([{"name": "CONFIG_BLOB", "value": jwt}])
+	fired("ECS-ISO-008", doc)
+	every message in messages("ECS-ISO-008", doc) {
+		not contains(message, "eyJ")
+		contains(message, "JSON Web Token")
+	}
+}
+
+test_unsigned_or_truncated_jwt_shapes_do_not_fire_by_value if {
+	not fired("ECS-ISO-008", env([{"name": "HEADER", "value": "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."}]))
+}
+
+test_password_in_a_connection_uri_fires_even_under_a_url_name if {
+	every name in ["DATABASE_URL", "DB_URI", "CONN", "REDIS_ENDPOINT"] {
+		doc := env([{"name": name, "value": "postgres://app:pw@db/payments"}])
+		fired("ECS-ISO-008", doc)
+		every message in messages("ECS-ISO-008", doc) {
+			not contains(message, "app:pw")
+			contains(message, "connection URI with a password")
+		}
+	}
+	fired("ECS-ISO-008", env([{"name": "BROKER", "value": "amqps://svc:s3cr%40t@mq.internal:5671/vhost"}]))
+}
+
+test_connection_uris_without_a_password_do_not_fire if {
+	doc := env([
+		{"name": "DATABASE_URL", "value": "postgres://app@db/payments"},
+		{"name": "REDIS_URL", "value": "redis://cache.internal:6379/0"},
+		{"name": "DB_URL", "value": "postgres://app:${DB_PASSWORD}@db/payments"},
+		{"name": "MONGO_URL", "value": "mongodb://app:<MONGO_PASSWORD>@mongo/app"},
+		{"name": "SECRET_STORE", "value": "https://vault.internal:8200"},
+	])
+	not fired("ECS-ISO-008", doc)
+}
+
+test_secret_named_references_do_not_fire if {
+	doc := env([
+		{"name": "DB_SECRET", "value": "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf"},
+		{"name": "APP_SECRET", "value": "prod/payments/db"},
+		{"name": "SECRETS", "value": "/run/secrets/db_password"},
+		{"name": "SECRET_SOURCE", "value": "prod/Payments/DbPassword"},
+		{"name": "TOKEN_LIFETIME", "value": "3600"},
+		{"name": "USE_SECRETS_MANAGER", "value": "true"},
+	])
+	not fired("ECS-ISO-008", doc)
+}
+
+test_secret_named_values_that_could_be_secrets_still_fire if {
+	every value in ["hunter2", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "c2VjcmV0/dmFsdWU=", "https://x:y@h", "123456789"] {
+		fired("ECS-ISO-008", env([{"name": "APP_SECRET", "value": value}]))
+	}
+}
+
 test_static_credential_is_not_reported_twice if {
 	doc := env([{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI"}])
 	fired("ECS-ISO-007", doc)

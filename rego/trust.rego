@@ -112,11 +112,11 @@ findings contains finding if {
 }
 
 # METADATA
-# title: ECS trust has no confused-deputy condition, or one for another account
+# title: ECS trust has no confused-deputy condition, or one that cannot be judged
 # description: >-
 #   Without aws:SourceAccount / aws:SourceArn (or aws:SourceOrgID) any account's ECS could be
-#   tricked into assuming the role (confused deputy); with a different account there, the deploy
-#   account's ECS cannot assume it at all.
+#   tricked into assuming the role (confused deputy). An account left as a template variable
+#   (${account_id}) cannot be compared yet; one that names another account is ECS-TRUST-006.
 # custom:
 #   id: ECS-TRUST-004
 #   severity: medium
@@ -131,9 +131,9 @@ findings contains finding if {
 #   beyond_anchors: >-
 #     Prowler asks whether any restrictive condition exists (its helper also accepts keys such as aws:PrincipalOrgID
 #     and aws:ResourceAccount); it does not compare the account in aws:SourceAccount / aws:SourceArn
-#     with the account the task is deployed to (a wrong account, or an unrendered ${account_id}, means
-#     ECS cannot assume the role). Negated operators, ...IfExists, ForAllValues and wildcard values
-#     do not count as a restriction here.
+#     with the account the task is deployed to (an unrendered ${account_id} here, another account in
+#     ECS-TRUST-006). Negated operators, ...IfExists, ForAllValues and wildcard values do not count as a
+#     restriction here.
 findings contains finding if {
 	some field, role in known_roles
 	some index, stmt in statements(role)
@@ -175,6 +175,45 @@ findings contains finding if {
 		grant,
 		sprintf(" also lets %s assume it and act with its permissions outside ECS", [reason]),
 	)
+}
+
+# METADATA
+# title: ECS trust is limited to another account, so the deploy account's tasks cannot assume the role
+# description: >-
+#   An aws:SourceAccount or aws:SourceArn condition naming an account other than the deploy
+#   account: ECS acting for the deploy account can never assume the role, so the task fails to
+#   start (or runs without its credentials) at run time. Denied before the deploy, not found after.
+# custom:
+#   id: ECS-TRUST-006
+#   severity: high
+#   enforcement: deny
+#   remediation: >-
+#     Put the account the task is deployed to in the ecs-tasks statement's aws:SourceAccount (and in the
+#     account field of aws:SourceArn), or deploy the task to the account the role trusts.
+#   docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html#create_task_iam_policy_and_role
+#   anchors:
+#   - Prowler iam_role_cross_service_confused_deputy_prevention
+#   beyond_anchors: >-
+#     Prowler passes any restrictive condition; none of the scanners compares the account in
+#     aws:SourceAccount / aws:SourceArn with the account the task is deployed to, which decides whether
+#     ECS can assume the role at all.
+findings contains finding if {
+	some field, role in known_roles
+	some index, stmt in statements(role)
+	stmt.Effect == "Allow"
+	names_ecs_tasks(object.get(stmt, "Principal", {}))
+	statement_covers(stmt, "sts:assumerole")
+	home := lib.home_account(role)
+	foreign := {account | some account in foreign_accounts(home, stmt); not lib.is_placeholder(account)}
+	count(foreign) > 0
+	finding := {
+		"rule": rego.metadata.rule().custom.id,
+		"path": role_path(field),
+		"message": sprintf(
+			"%s: %s limits %s to %s, not the deploy account %s: ECS tasks in the deploy account cannot assume it",
+			[lib.role_label(field, role), statement_label(stmt, index), ecs_tasks, concat(", ", sort(foreign)), home],
+		),
+	}
 }
 
 role_fields := ["taskRoleArn", "executionRoleArn"]
@@ -386,18 +425,21 @@ deputy_problem(role, stmt) := sprintf(
 ) if {
 	count(conditions_on(stmt, confused_deputy_keys)) == 0
 } else := sprintf(
-	"limits %s to %s, not the deploy account %s: ECS tasks in the deploy account cannot assume it",
-	[ecs_tasks, concat(", ", sort(foreign)), home],
+	"limits %s to %s, not the deploy account %s: an unrendered account cannot be compared, and ECS tasks in the deploy account cannot assume it as written",
+	[ecs_tasks, concat(", ", sort(unrendered)), home],
 ) if {
 	home := lib.home_account(role)
-	foreign := {account |
-		some c in conditions_on(stmt, {"aws:sourceaccount", "aws:sourcearn"})
-		some value in c.values
-		account := condition_account(c.key, value)
-		not regex.match(`[*?]`, account)
-		account != home
-	}
-	count(foreign) > 0
+	unrendered := {account | some account in foreign_accounts(home, stmt); lib.is_placeholder(account)}
+	count(unrendered) > 0
+}
+
+# The accounts other than `home` that the statement's aws:SourceAccount / aws:SourceArn name.
+foreign_accounts(home, stmt) := {account |
+	some c in conditions_on(stmt, {"aws:sourceaccount", "aws:sourcearn"})
+	some value in c.values
+	account := condition_account(c.key, value)
+	not regex.match(`[*?]`, account)
+	account != home
 }
 
 condition_account("aws:sourceaccount", value) := value

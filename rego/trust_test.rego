@@ -191,20 +191,35 @@ test_source_account_source_arn_or_org_satisfy_the_rule if {
 	}
 }
 
-test_condition_for_another_account_warns if {
+# ECS-TRUST-006: another account in the condition breaks the deploy at run time, so it denies (issue 21).
+
+test_condition_for_another_account_denies if {
 	d := input_for([object.union(bare_ecs_statement, {"Condition": {"StringEquals": {"aws:SourceAccount": ["999988887777"]}}})])
-	some message in messages("ECS-TRUST-004", d)
+	some message in messages("ECS-TRUST-006", d)
 	contains(message, "999988887777, not the deploy account 111122223333")
+	not fired("ECS-TRUST-004", d)
 }
 
-test_source_arn_for_another_account_warns if {
+test_source_arn_for_another_account_denies if {
 	d := input_for([object.union(bare_ecs_statement, {"Condition": {"ArnLike": {"aws:SourceArn": ["arn:aws:ecs:*:999988887777:*"]}}})])
-	fired("ECS-TRUST-004", d)
+	fired("ECS-TRUST-006", d)
+	not fired("ECS-TRUST-004", d)
+}
+
+test_the_deploy_account_or_a_wildcard_account_does_not_deny if {
+	every condition in [
+		{"StringEquals": {"aws:SourceAccount": [deploy_account]}},
+		{"ArnLike": {"aws:SourceArn": ["arn:aws:ecs:us-east-1:111122223333:*"]}},
+		{"ArnLike": {"aws:SourceArn": ["arn:aws:ecs:us-east-1:*:*"]}},
+	] {
+		not fired("ECS-TRUST-006", input_for([object.union(bare_ecs_statement, {"Condition": condition})]))
+	}
 }
 
 test_unrendered_template_account_warns if {
 	d := input_for([object.union(bare_ecs_statement, {"Condition": {"StringEquals": {"aws:SourceAccount": ["${account_id}"]}}})])
 	fired("ECS-TRUST-004", d)
+	not fired("ECS-TRUST-006", d)
 }
 
 test_wildcard_or_negated_condition_is_no_protection if {

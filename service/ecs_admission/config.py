@@ -197,6 +197,9 @@ class Settings:
     # GET /playground, the decision page in a browser (docs/playground.md): off unless set; `make
     # serve` turns it on. It never includes the Rego editor (only `ecs-admission playground` has that).
     playground: bool = False
+    # The server's temporary directory (metrics, policy snapshots, gunicorn's heartbeat files);
+    # unset: TMPDIR, else /tmp. Proven writable at start-up (docs/hardening.md).
+    tmp_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -286,6 +289,8 @@ class Settings:
             values["policy_load_timeout"] = parse_float(PREFIX + "POLICY_LOAD_TIMEOUT", raw, minimum=0.1)
         if (raw := get("PLAYGROUND")) is not None:
             values["playground"] = parse_bool(PREFIX + "PLAYGROUND", raw)
+        if (raw := get("TMP_DIR")) is not None:
+            values["tmp_dir"] = raw
         return cls(**values)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -96,7 +96,8 @@ def test_the_function_runs_the_hook_handler_within_cloudformations_30_seconds():
 
 
 def test_the_function_role_has_only_the_iam_reads_and_its_logs():
-    assert actions("Role") == set(READ_ACTIONS) | {"logs:CreateLogStream", "logs:PutLogEvents"}
+    # Its logs, and its key: the environment is encrypted with it.
+    assert actions("Role") == set(READ_ACTIONS) | {"logs:CreateLogStream", "logs:PutLogEvents", "kms:Decrypt"}
     for statement in statements("Role"):
         if statement["Action"] != "sts:GetCallerIdentity":  # no resource-level permissions
             assert statement["Resource"] != "*", statement

@@ -470,3 +470,14 @@ def test_the_anomaly_model_is_the_alarms_expression():
     assert alarm["DependsOn"] == model_id
     queries = [q for q in alarm["Properties"]["Metrics"] if q["Id"] != band]
     assert model["Properties"]["MetricMathAnomalyDetector"]["MetricDataQueries"] == queries
+
+
+def test_the_webhook_has_a_writable_temporary_directory_under_its_read_only_root():
+    """Without one, gunicorn exits 1 in the shipped task: "No usable temporary directory found" (issue 21)."""
+    definition, webhook = task_definition(), containers()["webhook"]
+    environment = {v["name"]: v["value"] for v in webhook["environment"]}
+    tmp_dir = environment["ECS_ADMISSION_TMP_DIR"]
+    (mount,) = [m for m in webhook.get("mountPoints", []) if m["containerPath"] == tmp_dir]
+    assert mount["readOnly"] is False
+    (volume,) = [v for v in definition["volumes"] if v["name"] == mount["sourceVolume"]]
+    assert volume == {"name": mount["sourceVolume"]}  # the task's own ephemeral storage, not a host path

@@ -99,6 +99,8 @@ def env(aws, monkeypatch):
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.url)
+    # The test gates listen on loopback; a UserParameters gateUrl must name an allowed host.
+    monkeypatch.setenv("ECS_ADMISSION_CODEPIPELINE_GATE_HOSTS", "127.0.0.1")
     aws.calls.clear()
     return aws
 
@@ -413,6 +415,80 @@ def test_gate_from_environment_with_token(env, monkeypatch):
     assert "ECS-ISO-002" in result_of(env, evt).body["failureDetails"]["message"]
 
 
+def test_a_gate_url_in_user_parameters_must_name_an_allowed_host(env, monkeypatch):
+    """Whoever edits the pipeline must not point the gate token, and the verdict, at their own server (issue 21)."""
+    monkeypatch.setenv("ECS_ADMISSION_GATE_TOKEN", "lambda-token")
+    with gate_server() as gate:
+        rogue = gate.url.replace("127.0.0.1", "localhost")
+        evt = event(env, blue_green(env, taskdef(privileged=True)), {"gateUrl": rogue})
+        handler(evt, None)
+        assert gate.requests == []  # nothing was sent: no token, no task definition
+    details = result_of(env, evt).body["failureDetails"]
+    assert details["type"] == "ConfigurationError"
+    assert "'localhost'" in details["message"] and "ECS_ADMISSION_CODEPIPELINE_GATE_HOSTS" in details["message"]
+    monkeypatch.delenv("ECS_ADMISSION_CODEPIPELINE_GATE_HOSTS")
+    with gate_server() as gate:  # the function's own gate URL, repeated in UserParameters, is fine
+        monkeypatch.setenv("ECS_ADMISSION_GATE_URL", gate.url)
+        evt = event(env, blue_green(env, taskdef(privileged=True)), {"gateUrl": gate.url})
+        handler(evt, None)
+    assert gate.requests and "ECS-ISO-002" in result_of(env, evt).body["failureDetails"]["message"]
+
+
+def test_the_token_never_goes_over_plain_http_to_another_host(env, monkeypatch):
+    monkeypatch.setenv("ECS_ADMISSION_CODEPIPELINE_GATE_HOSTS", "gate.example.com")
+    monkeypatch.setenv("ECS_ADMISSION_GATE_TOKEN", "lambda-token")
+    evt = event(env, blue_green(env, taskdef(privileged=True)), {"gateUrl": "http://gate.example.com"})
+    handler(evt, None)  # refused before any connection is attempted
+    details = result_of(env, evt).body["failureDetails"]
+    assert details["type"] == "ConfigurationError" and "plain http" in details["message"]
+    monkeypatch.setenv("ECS_ADMISSION_GATE_URL", "http://gate.example.com")  # the function's own URL too
+    evt = event(env, blue_green(env, taskdef(privileged=True)))
+    handler(evt, None)
+    assert "plain http" in result_of(env, evt).body["failureDetails"]["message"]
+
+
+def test_two_members_of_one_name_are_refused_not_one_of_them_judged(env):
+    """A privileged taskdef.json first, a clean one last: only the last was judged, and allowed (issue 21)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("taskdef.json", json.dumps(taskdef(privileged=True)))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.writestr("taskdef.json", json.dumps(taskdef()))
+        archive.writestr("appspec.yaml", APPSPEC)
+    key = f"payments-pipeline/dup/{uuid.uuid4().hex[:7]}.zip"
+    seed_client(env, "s3").put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
+    build = {"name": "BuildArtifact", "location": {"s3Location": {"bucketName": BUCKET, "objectKey": key}}}
+    evt = event(env, [build, blue_green(env, taskdef())[1]])
+    handler(evt, None)
+    call = result_of(env, evt)
+    assert call.operation == "PutJobFailureResult"
+    assert "more than one member named 'taskdef.json'" in call.body["failureDetails"]["message"]
+    # Two files of that name in different folders are as ambiguous.
+    evt = event(env, [put_artifact(env, "BuildArtifact", {"a/taskdef.json": "{}", "b/taskdef.json": "{}"})])
+    handler(evt, None)
+    assert "holds 2 files named taskdef.json" in result_of(env, evt).body["failureDetails"]["message"]
+
+
+def test_an_artifact_of_too_many_entries_is_refused_before_it_is_read(env):
+    """560,000 entries peaked at 780 MB in a 512 MB Lambda and no result was sent; now refused from its header."""
+    import tracemalloc
+
+    entries = codepipeline.MAX_ENTRIES + 1
+    body = zip_bytes({f"f{i}": b"" for i in range(entries)})
+    tracemalloc.start()
+    with pytest.raises(JobFailure, match=f"holds {entries} entries"):
+        codepipeline.open_zip("BuildArtifact", body)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1024 * 1024, peak  # the central directory was never parsed into objects
+    key = f"payments-pipeline/many/{uuid.uuid4().hex[:7]}.zip"
+    seed_client(env, "s3").put_object(Bucket=BUCKET, Key=key, Body=body)
+    build = {"name": "BuildArtifact", "location": {"s3Location": {"bucketName": BUCKET, "objectKey": key}}}
+    evt = event(env, [build])
+    handler(evt, None)
+    assert "entries" in result_of(env, evt).body["failureDetails"]["message"]  # a job result, always
+
+
 def test_no_job_id_reports_nothing(env):
     assert handler({"not": "a job"}, None) == {"reported": None}
     assert handler("garbage", None) == {"reported": None}
@@ -528,6 +604,9 @@ def test_lambda_role_is_least_privilege():
         "ecs:DescribeTaskDefinition",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "sqs:SendMessage",  # its dead-letter queue
+        "kms:Decrypt",  # its key: the dead-letter queue and the environment are encrypted with it
+        "kms:GenerateDataKey",
     }
     function = template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]
     module, _, attribute = function["Handler"].rpartition(".")

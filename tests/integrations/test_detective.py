@@ -10,6 +10,7 @@ throttle chosen calls.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import boto3
@@ -318,6 +319,37 @@ def test_an_event_the_detective_cannot_read_is_an_error(aws):
         detective.handler(broken, None)
 
 
+@pytest.mark.parametrize("region", [1, ["us-east-1"], "us-east-1/../x", "US-EAST-1", "us-east-1.evil.example"])
+def test_a_region_that_is_not_one_is_the_handlers_failed_line_not_a_type_error(aws, region, caplog):
+    """An int or list raised a bare TypeError, `us-east-1/../x` botocore's InvalidRegionError (issue 21)."""
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:1"
+    bad = event("RegisterTaskDefinition", {"family": "web"}, {"taskDefinition": {"taskDefinitionArn": arn}})
+    bad["detail"]["awsRegion"] = region
+    with caplog.at_level(logging.ERROR, logger="ecs_admission.detective"), pytest.raises(EventError, match="Region"):
+        detective.handler(bad, None)
+    assert "FAILED" in caplog.text and "not an AWS Region" in caplog.text
+
+
+def test_a_region_in_the_revision_arn_is_checked_too_and_anything_else_is_still_a_failed_line(aws, caplog):
+    arn = f"arn:aws:ecs:us-east-1/../x:{ACCOUNT}:task-definition/web:1"
+    bad = event("RegisterTaskDefinition", {"family": "web"}, {"taskDefinition": {"taskDefinitionArn": arn}})
+    del bad["detail"]["awsRegion"]
+    bad.pop("region", None)
+    with caplog.at_level(logging.ERROR, logger="ecs_admission.detective"), pytest.raises(EventError):
+        detective.handler(bad, None)
+    assert "FAILED" in caplog.text
+
+
+def test_a_megabyte_arn_is_not_logged_whole(aws, caplog):
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/" + "w" * 1_000_000 + ":1"
+    huge = event("RegisterTaskDefinition", {"family": "web"}, {"taskDefinition": {"taskDefinitionArn": arn}})
+    failed = (detective.DetectiveError, EventError)
+    with caplog.at_level(logging.ERROR, logger="ecs_admission.detective"), pytest.raises(failed):
+        detective.handler(huge, None)
+    assert "FAILED" in caplog.text and "more characters" in caplog.text
+    assert max(len(record.getMessage()) for record in caplog.records) < 5_000
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -394,7 +426,8 @@ def test_template_grants_exactly_the_calls_the_handler_makes():
     resources = template()["Resources"]
     base = resources["Role"]["Properties"]["Policies"]
     assert len(base) == 1 and "ManagedPolicyArns" not in resources["Role"]["Properties"]
-    own = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}  # its logs and its dead letters
+    # Its logs, its dead letters, and its key (the dead-letter queue and the environment are encrypted).
+    own = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "kms:Decrypt", "kms:GenerateDataKey"}
     assert actions_of(base[0]["PolicyDocument"]) == set(detective.DETECTIVE_ACTIONS) | own
     # The responses are granted only when the Response parameter turns them on.
     assert resources["TagPolicy"]["Condition"] == "Tag"

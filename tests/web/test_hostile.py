@@ -81,6 +81,7 @@ class Stats:
         self.count: dict[str, int] = defaultdict(int)
         self.worst: dict[str, float] = defaultdict(float)
         self.statuses: dict[str, set[int]] = defaultdict(set)
+        self.memory: dict[str, float] = {}  # the worker's peak RSS (MB) after the class, where measured
 
     def add(self, kind: str, elapsed: float, status: int) -> None:
         self.count[kind] += 1
@@ -88,10 +89,11 @@ class Stats:
         self.statuses[kind].add(status)
 
     def table(self) -> str:
-        lines = ["| class | requests | worst (s) | statuses |", "|---|---:|---:|---|"]
+        lines = ["| class | requests | worst (s) | statuses | worker peak RSS (MB) |", "|---|---:|---:|---|---:|"]
         for kind in sorted(self.count):
             statuses = ", ".join(str(s) for s in sorted(self.statuses[kind]))
-            lines.append(f"| {kind} | {self.count[kind]} | {self.worst[kind]:.3f} | {statuses} |")
+            memory = f"{self.memory[kind]:.0f}" if kind in self.memory else ""
+            lines.append(f"| {kind} | {self.count[kind]} | {self.worst[kind]:.3f} | {statuses} | {memory} |")
         return "\n".join(lines)
 
 
@@ -614,6 +616,99 @@ def test_template_work_is_bounded(gate):
     assert status in (200, 403), answer
     status, answer = send(gate, "role and template facts", json.dumps(template(2, 30)).encode())
     assert status == 400 and answer["field"] == "/Resources/TD1", answer
+
+
+# --- issue 21: work and answers that grow with what the caller sends ----------------------------------
+
+
+ACCOUNT = "111122223333"
+
+
+def many_star_role_facts(patterns: int, secrets: int) -> dict:
+    """One statement of many-star wildcard patterns against as many secrets: patterns x resources work."""
+    role = "arn:aws:iam::111122223333:role/exec"
+    resources = [
+        "arn:aws:secretsmanager:*:*:secret:" + "*".join(f"saaa{chr(65 + (i + j) % 26)}" for j in range(8)) + f"*Q{i}*N*"
+        for i in range(patterns)
+    ]
+    document = {
+        "family": "many-stars",
+        "executionRoleArn": role,
+        "containerDefinitions": [
+            {
+                "name": "a",
+                "image": "nginx:1.27",
+                "secrets": [
+                    {"name": f"S{i}", "valueFrom": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:saaaX{i}-AbCd"}
+                    for i in range(secrets)
+                ],
+            }
+        ],
+    }
+    policy = {"Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": resources}]}
+    return {"taskDefinition": document, "roles": {role: {"trustPolicy": json.loads(TRUST), "policies": [policy]}}}
+
+
+def test_wildcard_patterns_times_resources_are_bounded(gate):
+    """200 many-star patterns x 200 secret ARNs in one statement took 38 s; now a 400 well within the budget."""
+    status, answer = admit(gate, "evaluator: patterns x resources", many_star_role_facts(200, 200))
+    assert status == 400 and answer["error"] == "limit_exceeded" and answer["field"] == "/roles", answer
+    assert "pattern-matching steps" in answer["detail"], answer
+    status, answer = admit(gate, "evaluator: patterns x resources", many_star_role_facts(5, 5))
+    assert status in (200, 403), answer
+    STATS.memory["evaluator: patterns x resources"] = worker_peak_rss_mb(gate)
+    assert STATS.memory["evaluator: patterns x resources"] < 300
+
+
+def volumes_and_mounts(volumes: int, mounts: int, same_name: bool) -> dict:
+    name = (lambda i: "v") if same_name else str
+    return {
+        "family": "volumes",
+        "volumes": [{"name": name(i), "host": {"sourcePath": "/"}} for i in range(volumes)],
+        "containerDefinitions": [
+            {
+                "name": "a",
+                "image": "nginx:1.27",
+                "mountPoints": [{"sourceVolume": name(i), "containerPath": f"/{i}"} for i in range(mounts)],
+            }
+        ],
+    }
+
+
+def worker_peak_rss_mb(gate) -> float:
+    """The peak resident size (VmHWM) of the server's worker processes, in MB."""
+    children = Path(f"/proc/{gate.process.pid}/task/{gate.process.pid}/children").read_text().split()
+    peaks = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks)
+
+
+@pytest.mark.parametrize(("volumes", "mounts", "same_name"), [(600, 650, True), (700, 700, False)])
+def test_volume_and_mount_answers_are_bounded(gate, volumes, mounts, same_name):
+    """600 volumes all named `v` made a 104 MB answer and a 1 GB worker; 700 x 700 cost 1.5 s of engine time."""
+    document = volumes_and_mounts(volumes, mounts, same_name)
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", gate.port, timeout=10)
+    body = json.dumps(document).encode()
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    connection.request("POST", "/v1/admit", body=body, headers=headers)
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    elapsed = time.perf_counter() - started
+    STATS.add("volumes x mounts (answer size, engine time)", elapsed, response.status)
+    answer = json.loads(payload)
+    assert response.status == 403 and answer["allowed"] is False, payload[:300]
+    assert elapsed < BUDGET, elapsed
+    assert len(payload) < 256 * 1024, len(payload)
+    listed = [v for v in answer["violations"] if v["rule"] == "ECS-ISO-005"]
+    assert 1 <= len(listed) <= 20 and listed[-1]["omitted"] == volumes - len(listed), listed[-1]
+    assert all(v["message"].count("container a") == 1 for v in listed), listed[0]["message"][:300]
+    STATS.memory["volumes x mounts (answer size, engine time)"] = worker_peak_rss_mb(gate)
+    assert STATS.memory["volumes x mounts (answer size, engine time)"] < 300
 
 
 # --- the CloudFormation resolver (last: the unfixed ones keep a thread busy) ----------------------------

@@ -121,6 +121,8 @@ class LocalChecker:
             return [_input_error(name, exc)]
         try:
             decision = self.gate.decide(request, dry_run=True if dry_run else None)
+        except InputError as exc:  # found while gathering facts: past the evaluator's budget
+            return [_input_error(name, exc)]
         except EngineError as exc:
             return [_engine_error(name, exc)]
         return [_decided(name, decision)]
@@ -411,13 +413,14 @@ def cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
 
 def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     from ecs_admission.web.server import PortUnavailable, run_gunicorn
+    from ecs_admission.web.tempdir import TemporaryDirectoryUnavailable
 
     settings = Settings.from_env().with_overrides(
         host=args.host, port=args.port, workers=args.workers, policy_dir=args.policy_dir
     )
     try:
         return run_gunicorn(settings)
-    except PortUnavailable as exc:
+    except (PortUnavailable, TemporaryDirectoryUnavailable) as exc:
         print(f"ecs-admission: {exc}", file=stderr)
         return EXIT_INPUT
 

@@ -16,8 +16,6 @@ from typing import Any, TextIO
 
 from ecs_admission.config import Settings
 from ecs_admission.policy.loader import default_policy_dir
-from ecs_admission.web import create_app
-from ecs_admission.web.playground import authoring
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
@@ -42,6 +40,11 @@ def add_playground_command(commands: Any) -> None:
 
 def build_app(policy_dir: Path | None, port: int) -> Any:
     """The local playground's app: the webhook's, authentication off, the playground and the editor on."""
+    # Imported here: every `ecs-admission` command registers this one, and Flask (with the HTTP
+    # client and server it brings) would add to the cold start of `check` (tests/cli/test_cold_start.py).
+    from ecs_admission.web import create_app
+    from ecs_admission.web.playground import authoring
+
     settings = Settings.from_env().with_overrides(policy_dir=policy_dir)
     settings = replace(settings, host=HOST, port=port, auth="none", playground=True, decision_log=False)
     app = create_app(settings)
@@ -54,6 +57,8 @@ def build_app(policy_dir: Path | None, port: int) -> Any:
 
 def cmd_playground(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     from werkzeug.serving import make_server
+
+    from ecs_admission.web.playground import authoring
 
     if not 0 < args.port < 65536:
         print("ecs-admission: --port must be between 1 and 65535", file=stderr)

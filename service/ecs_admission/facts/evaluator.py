@@ -29,7 +29,10 @@ container). `mode` says what is asked of the set: see `Request`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -46,6 +49,74 @@ Decision = Literal["allowed", "denied", "conditional"]
 Mode = Literal["every", "some", "power_all", "power_some"]
 
 _VARIABLE_RE = re.compile(r"\$\{[^}]*\}")
+
+# ---------------------------------------------------------------------------------------------
+# The work budget. Statements alone do not bound the work: one statement of 200 many-star patterns
+# against 200 secret ARNs is 40,000 automaton runs (38 s). Every comparison is charged what it
+# costs, in steps: the length of both sides, plus one step per automaton state advanced over a
+# character (per product-automaton node explored, for an intersection). A caller may give a whole
+# request a budget (`work_budget`); past it the comparison stops and WorkBudgetExceeded is raised.
+# ---------------------------------------------------------------------------------------------
+
+
+class WorkBudgetExceeded(Exception):
+    """The evaluation needed more steps than its budget allows (docs/hardening.md)."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"judging these policies needs more than {limit:,} pattern-matching steps")
+        self.limit = limit
+
+
+@dataclass
+class WorkBudget:
+    limit: int
+    spent: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.limit - self.spent
+
+    def charge(self, steps: int) -> None:
+        self.spent += steps
+        if self.spent > self.limit:
+            raise WorkBudgetExceeded(self.limit)
+
+
+_BUDGET: ContextVar[WorkBudget | None] = ContextVar("ecs_admission_evaluator_budget", default=None)
+
+
+@contextmanager
+def work_budget(limit: int) -> Iterator[WorkBudget]:
+    """Every comparison made inside the block (in this context) shares `limit` steps.
+
+    Inside another budget (a template's task definitions, each judged with its own), the block gets
+    at most what the outer one has left, and what it spends is the outer one's too.
+    """
+    outer = _BUDGET.get()
+    budget = WorkBudget(limit if outer is None else min(limit, outer.remaining))
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+        if outer is not None:
+            outer.spent += budget.spent
+
+
+def _charged(run: Callable[[Sequence[Token], Sequence[Token], int], tuple[bool, int]]) -> Callable[..., bool]:
+    """Run a comparison within what is left of the budget, and charge what it cost."""
+
+    def compare(left: Sequence[Token], right: Sequence[Token]) -> bool:
+        budget = _BUDGET.get()
+        if budget is None:
+            return run(left, right, sys.maxsize)[0]
+        answer, steps = run(left, right, budget.remaining)
+        budget.charge(steps)  # raises once past the limit: a cut-short answer is never used
+        return answer
+
+    compare.__doc__ = run.__doc__
+    compare.__name__ = run.__name__.lstrip("_")
+    return compare
 
 # ---------------------------------------------------------------------------------------------
 # Wildcard patterns as token lists. A token is (kind, char, crosses): kind "lit", "one" (?) or
@@ -115,18 +186,26 @@ def _affixes_compatible(left: tuple[Token, ...], right: tuple[Token, ...]) -> bo
     )
 
 
-def covers(pattern: Sequence[Token], subject: Sequence[Token]) -> bool:
+@_charged
+def covers(pattern: Sequence[Token], subject: Sequence[Token], allowance: int) -> tuple[bool, int]:
     """True if every string `subject` stands for matches `pattern` (sound containment test).
 
     A literal subject is the classic glob match. A subject's `*` may only be absorbed by a
     pattern `*` at least as free to cross colons, and a subject `?` only by a `?` or `*`: so a
     "yes" here is a proof, and a "no" errs towards not covered (fail closed).
-    Runs as an NFA simulation: O(len(pattern) x len(subject)), no backtracking blow-up.
+    Runs as an NFA simulation: O(len(pattern) x len(subject)), no backtracking blow-up; stops
+    once its steps pass `allowance`. Answers (covered, steps).
     """
+    steps = len(pattern) + len(subject)
+    if steps > allowance:
+        return False, steps
     if isinstance(pattern, tuple) and isinstance(subject, tuple) and not _affixes_compatible(pattern, subject):
-        return False
+        return False, steps
     states = _closure({0}, pattern)
     for kind, char, crosses in subject:
+        steps += len(states)
+        if steps > allowance:
+            return False, steps
         following: set[int] = set()
         for state in states:
             if state >= len(pattern):
@@ -143,25 +222,33 @@ def covers(pattern: Sequence[Token], subject: Sequence[Token]) -> bool:
             elif token[0] == "star" and (token[2] or not crosses):
                 following.add(state)
         if not following:
-            return False
+            return False, steps
         states = _closure(following, pattern)
-    return len(pattern) in states
+    return len(pattern) in states, steps
 
 
-def intersects(left: Sequence[Token], right: Sequence[Token]) -> bool:
-    """True if some string matches both patterns (product-automaton reachability)."""
+@_charged
+def intersects(left: Sequence[Token], right: Sequence[Token], allowance: int) -> tuple[bool, int]:
+    """True if some string matches both patterns (product-automaton reachability). Answers
+    (intersect, steps), and stops once its steps pass `allowance`."""
+    steps = len(left) + len(right)
+    if steps > allowance:
+        return False, steps
     if left == right:
-        return True
+        return True, steps
     if isinstance(left, tuple) and isinstance(right, tuple) and not _affixes_compatible(left, right):
-        return False
+        return False, steps
     start = (0, 0)
     seen = {start}
     stack = [start]
     end = (len(left), len(right))
     while stack:
+        steps += 1
+        if steps > allowance:
+            return False, steps
         i, j = stack.pop()
         if (i, j) == end:
-            return True
+            return True, steps
         moves: list[tuple[int, int]] = []
         a = left[i] if i < len(left) else None
         b = right[j] if j < len(right) else None
@@ -175,7 +262,7 @@ def intersects(left: Sequence[Token], right: Sequence[Token]) -> bool:
             if move not in seen:
                 seen.add(move)
                 stack.append(move)
-    return False
+    return False, steps
 
 
 def _common_char(a: Token, b: Token) -> bool:
@@ -249,6 +336,9 @@ class _Patterns:
     """
 
     def __init__(self, patterns: list[str], tokenise: Callable[[str, bool], tuple[Token, ...]], fold: bool):
+        budget = _BUDGET.get()
+        if budget is not None:  # tokenising is work too: a character a step
+            budget.charge(sum(len(text) for text in patterns))
         self.fold = fold
         self.literals = {p.lower() if fold else p for p in patterns if "*" not in p and "?" not in p}
         self.by_service: dict[str | None, list[tuple[Token, ...]]] = {}

@@ -17,7 +17,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from ecs_admission.facts.evaluator import derive_permissions
+from ecs_admission.errors import InputError
+from ecs_admission.facts.evaluator import WorkBudgetExceeded, derive_permissions, work_budget
 from ecs_admission.facts.needs import execution_needs, judge_access, needed_actions
 from ecs_admission.iam.partitions import partition_of_region
 
@@ -41,6 +42,13 @@ def known_documents(entry: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 
 CACHE_SIZE = 1024
+
+# Pattern-matching steps (facts/evaluator.py) the evaluator may spend on one request's roles. The
+# statement budget (iam/documents.py) does not bound the size of each Action/Resource list: one
+# statement of 200 many-star patterns against 200 secrets took 38 s. 750,000 steps cost about
+# 0.17 s of CPU; ReadOnlyAccess (the largest AWS managed policy) with 60 secrets needs 354,000, and
+# with six FullAccess policies beside it 558,000 (docs/hardening.md).
+EVALUATION_BUDGET = 750_000
 
 
 class JudgementCache:
@@ -90,9 +98,24 @@ def judgement_key(*parts: Any) -> str:
 
 
 def judge_roles(
+    task_roles: dict[str, dict[str, Any]],
+    task_definition: dict[str, Any],
+    context: dict[str, str],
+    budget: int = EVALUATION_BUDGET,
+) -> None:
+    """Fill `permissions` (and, for the execution role, `access`) in place, within `budget` steps.
+
+    Past the budget, facts the caller brought (in the request or its template) are the caller's
+    input: InputError, a 400 naming the role. Facts read from IAM are not: the role's facts become
+    unknown with the reason, so ECS-ROLE-006 denies (fail closed) and the operator sees why.
+    """
+    with work_budget(budget):
+        _judge_roles(task_roles, task_definition, context)
+
+
+def _judge_roles(
     task_roles: dict[str, dict[str, Any]], task_definition: dict[str, Any], context: dict[str, str]
 ) -> None:
-    """Fill `permissions` (and, for the execution role, `access`) in place."""
     region = context.get("region")
     for field, entry in task_roles.items():
         documents = known_documents(entry)
@@ -107,14 +130,33 @@ def judge_roles(
         key = judgement_key(documents, boundary, needs, partition, region, account, is_execution)
         cached = JUDGEMENTS.get(key)
         if cached is None:
-            permissions = derive_permissions(
-                documents, boundary, needed_actions(needs), partition=partition, region=region, account=account
-            )
-            access = judge_access(needs, documents, boundary) if is_execution else None
+            try:
+                permissions = derive_permissions(
+                    documents, boundary, needed_actions(needs), partition=partition, region=region, account=account
+                )
+                access = judge_access(needs, documents, boundary) if is_execution else None
+            except WorkBudgetExceeded as exc:
+                _over_budget(field, entry, exc)
+                continue
             JUDGEMENTS.put(key, permissions, access)
         else:
             permissions, access = cached
         entry["permissions"], entry["access"] = permissions, access
+
+
+def _over_budget(field: str, entry: dict[str, Any], exc: WorkBudgetExceeded) -> None:
+    problem = (
+        f"{exc}, more than the gate spends on one request (docs/hardening.md): its policies hold too many "
+        "wildcard patterns for the resources this task definition names"
+    )
+    if entry.get("source") in ("caller", "template"):
+        raise InputError(
+            f"the facts supplied for {field} ({entry.get('reference')}): {problem}; "
+            "let the gate read the role from IAM",
+            field="/roles" if entry.get("source") == "caller" else None,
+            error="limit_exceeded",
+        )
+    entry.update(status="unknown", reason=problem, policies=None, permissions=None, access=None)
 
 
 # The `permissions` answer each permission rule reads (rego/permissions.rego). ECS-PERM-006 is
@@ -137,10 +179,14 @@ def responsible_policy_path(finding: Any, roles: dict[str, dict[str, Any]]) -> s
     if not entry or not entry.get("policies"):
         return None
     boundary = entry.get("permissions_boundary")
-    for policy in entry["policies"]:
-        document, where = policy.get("document"), policy.get("template_path")
-        if document is None or not where:
-            continue
-        if derive_permissions([document], boundary).get(key):
-            return where
+    try:
+        with work_budget(EVALUATION_BUDGET):
+            for policy in entry["policies"]:
+                document, where = policy.get("document"), policy.get("template_path")
+                if document is None or not where:
+                    continue
+                if derive_permissions([document], boundary).get(key):
+                    return where
+    except WorkBudgetExceeded:
+        pass  # the role's field is the place, as when no single policy grants it
     return None

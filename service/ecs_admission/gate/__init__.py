@@ -19,6 +19,7 @@ from ecs_admission.facts.gather import RoleFactsProvider
 from ecs_admission.facts.iam import IamLookup, resolve_mode
 from ecs_admission.facts.judge import judge_roles
 from ecs_admission.facts.roles import build_task_roles
+from ecs_admission.gate.answers import bound_findings
 from ecs_admission.gate.fixes import relocate, under_root
 from ecs_admission.inputs import AdmissionRequest
 from ecs_admission.inputs.fields import unknown_key_findings
@@ -147,8 +148,9 @@ class Gate:
                 (violations if levels[finding.rule] == "deny" else warnings).append(finding)
         violations.sort(key=Finding.sort_key)
         warnings.sort(key=Finding.sort_key)
+        # However many findings the rules produce, the answer stays bounded (docs/hardening.md).
+        violations, warnings, exempted = bound_findings(violations, warnings, raw.exempted)
         # Proposed fixes, checked and moved to where the task definition sits in the submitted document.
-        exempted = list(raw.exempted)
         if any("fix" in f.extra for f in (*violations, *warnings, *exempted)):
             place = under_root(request.root)
             violations, warnings = relocate(violations, place), relocate(warnings, place)

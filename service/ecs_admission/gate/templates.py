@@ -15,7 +15,8 @@ from typing import Any
 
 from ecs_admission.decision import Decision, Finding
 from ecs_admission.errors import InputError
-from ecs_admission.facts.judge import responsible_policy_path
+from ecs_admission.facts.evaluator import work_budget
+from ecs_admission.facts.judge import EVALUATION_BUDGET, responsible_policy_path
 from ecs_admission.gate import Gate
 from ecs_admission.gate.fixes import in_template, relocate
 from ecs_admission.iam.documents import MAX_SUPPLIED_STATEMENTS, statement_count
@@ -165,9 +166,11 @@ def decide_template(gate: Gate, template: Template, dry_run: bool | None = None)
     check_template_limits(template)
     started = time.perf_counter()
     results = []
-    for task_definition in template.task_definitions:
-        variants = [(v, _decide_one(gate, v, dry_run)) for v in task_definition.variants or [task_definition]]
-        results.append((task_definition.logical_id, merge_variants(variants)))
+    # One evaluator budget for the whole template, however many task definitions share it.
+    with work_budget(EVALUATION_BUDGET):
+        for task_definition in template.task_definitions:
+            variants = [(v, _decide_one(gate, v, dry_run)) for v in task_definition.variants or [task_definition]]
+            results.append((task_definition.logical_id, merge_variants(variants)))
     if results:
         enforced, mode = results[0][1].enforced, results[0][1].mode
     else:

@@ -21,6 +21,7 @@ from ecs_admission.parsing.bounded_json import (
     decode_utf8,
     parse_json,
 )
+from ecs_admission.parsing.safe_yaml import yaml_problem
 
 MAX_ALIASES = 100
 # YAML builds Python objects node by node (~10 us a collection even with libyaml), where JSON's C
@@ -96,10 +97,9 @@ def parse_yaml(raw: bytes | str) -> Any:
         _prescan(text)
         documents = list(yaml.load_all(text, Loader=_yaml_loader()))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"not valid YAML: {problem}{where}", error="invalid_yaml") from None
+        # Both places the parser names: an unclosed quote is found at the end of the file, but is
+        # fixed where it opened ("while scanning a quoted scalar at line 4 column 10, ...").
+        raise InputError(f"not valid YAML: {yaml_problem(exc)}", error="invalid_yaml") from None
     except RecursionError:
         raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", error="too_deep") from None
     except InputError:

@@ -7,6 +7,7 @@ The event is AWS's (EventBridge user guide, "AWS service events delivered via Cl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,10 @@ DETAIL_TYPE = "AWS API Call via CloudTrail"
 REGISTER, DEREGISTER = "RegisterTaskDefinition", "DeregisterTaskDefinition"
 CREATE_SERVICE, UPDATE_SERVICE = "CreateService", "UpdateService"
 EVENT_NAMES = (REGISTER, DEREGISTER, CREATE_SERVICE, UPDATE_SERVICE)
+# us-east-1, us-gov-west-1, cn-north-1, eu-central-2: what the event's Region is used for (an
+# endpoint) must never be built from anything else (`us-east-1/../x` reached botocore).
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+LOG_CHARS = 200  # a caller-controlled string in a log line or an error: at most this, and says so
 
 
 class EventError(ValueError):
@@ -47,6 +52,21 @@ def _principal(detail: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def short(value: Any, limit: int = LOG_CHARS) -> str:
+    """A string from the event made fit for a log line: bounded, saying how much was left out."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def _region(detail: dict[str, Any], event: dict[str, Any]) -> str | None:
+    region = detail.get("awsRegion") or event.get("region")
+    if region is None:
+        return None
+    if not isinstance(region, str) or not REGION_RE.match(region):
+        raise EventError(f"awsRegion {short(region, 100)} is not an AWS Region name (such as us-east-1)")
+    return region
+
+
 def parse(event: Any) -> ApiCall:
     """The call the event records; EventError for anything that is not an ECS call this detective handles."""
     if not isinstance(event, dict):
@@ -65,7 +85,7 @@ def parse(event: Any) -> ApiCall:
     common = {
         "name": name,
         "principal": _principal(detail),
-        "region": detail.get("awsRegion") or event.get("region"),
+        "region": _region(detail, event),
         "account": detail.get("recipientAccountId") or event.get("account"),
         "event_id": detail.get("eventID") or event.get("id"),
     }

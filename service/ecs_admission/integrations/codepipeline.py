@@ -22,7 +22,9 @@ import json
 import logging
 import os
 import re
+import struct
 import traceback
+import urllib.parse
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,7 @@ from ecs_admission.errors import EngineError, InputError
 from ecs_admission.gate import Gate, build_gate
 from ecs_admission.inputs import normalise, parse_file_bytes
 from ecs_admission.inputs.parse import parse_json, parse_yaml
+from ecs_admission.integrations.codepipeline_config import PipelineSettings
 from ecs_admission.integrations.gate_client import GateClient, GateError
 
 LOG = logging.getLogger("ecs_admission.codepipeline")
@@ -43,6 +46,11 @@ LOG = logging.getLogger("ecs_admission.codepipeline")
 MESSAGE_LIMIT = 5000  # FailureDetails.message: 1-5000 characters
 SUMMARY_LIMIT = 2048  # ExecutionDetails.summary
 MAX_ARTIFACT_BYTES = 50 * 1024 * 1024  # a zip larger than this is not a deploy artifact
+# All input artifacts together, and the entries of one: the Lambda has 512 MB, and zipfile keeps
+# every entry of the central directory in memory (two 48 MB artifacts of 560,000 entries peaked at
+# 780 MB and no job result was sent). A deploy artifact holds a handful of files.
+MAX_TOTAL_ARTIFACT_BYTES = 100 * 1024 * 1024
+MAX_ENTRIES = 10_000
 MAX_FILE_BYTES = 1024 * 1024  # a member we read; imagedefinitions.json itself is capped at 100 KB
 PLACEHOLDER_RE = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 APPSPEC_NAMES = ("appspec.yaml", "appspec.yml", "appspec.json")
@@ -115,19 +123,44 @@ class ActionConfig:
 
 
 class Artifact:
-    """One input artifact: a zip in S3, read with the job's temporary credentials."""
+    """One input artifact: a zip in S3, read with the job's temporary credentials.
+
+    A name held by two members is refused: which of them CodeDeploy or ECS would deploy is not ours
+    to guess, and judging one while another is deployed would let a privileged task through.
+    """
 
     def __init__(self, name: str, archive: zipfile.ZipFile):
         self.name = name
         self.archive = archive
-        self.members = {info.filename: info for info in archive.infolist() if not info.is_dir()}
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            if info.filename in self.members:
+                raise JobFailure(
+                    f"input artifact {name} holds more than one member named {info.filename[:200]!r}: "
+                    "which one would be deployed is ambiguous, so the artifact is refused"
+                )
+            self.members[info.filename] = info
 
     def find(self, filename: str) -> str | None:
         """The member named `filename`: exactly, else the only one with that base name."""
         if filename in self.members:
+            others = [name for name in self.members if name != filename and name.rsplit("/", 1)[-1] == filename]
+            if others:
+                raise JobFailure(self._ambiguous(filename, [filename, *others]))
             return filename
         matches = [name for name in self.members if name.rsplit("/", 1)[-1] == filename]
-        return matches[0] if len(matches) == 1 else None
+        if len(matches) > 1:
+            raise JobFailure(self._ambiguous(filename, matches))
+        return matches[0] if matches else None
+
+    def _ambiguous(self, filename: str, names: list[str]) -> str:
+        listed = ", ".join(sorted(names)[:5])
+        return (
+            f"input artifact {self.name} holds {len(names)} files named {filename} ({listed}): which one "
+            "would be deployed is ambiguous; keep one, or name it with taskDefinitionFile in UserParameters"
+        )
 
     def read(self, member: str) -> bytes:
         info = self.members[member]
@@ -147,6 +180,7 @@ def load_artifacts(job_data: dict[str, Any]) -> list[Artifact]:
         config=S3_CONFIG,
     )
     artifacts = []
+    total = 0
     for entry in job_data.get("inputArtifacts") or []:
         location = entry["location"]["s3Location"]
         name = entry.get("name") or location["objectKey"]
@@ -154,12 +188,38 @@ def load_artifacts(job_data: dict[str, Any]) -> list[Artifact]:
         if response.get("ContentLength", 0) > MAX_ARTIFACT_BYTES:
             raise JobFailure(f"input artifact {name} is larger than {MAX_ARTIFACT_BYTES} bytes")
         body = response["Body"].read(MAX_ARTIFACT_BYTES + 1)
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(body))
-        except zipfile.BadZipFile:
-            raise JobFailure(f"input artifact {name} is not a zip file") from None
-        artifacts.append(Artifact(name, archive))
+        total += len(body)
+        if len(body) > MAX_ARTIFACT_BYTES:
+            raise JobFailure(f"input artifact {name} is larger than {MAX_ARTIFACT_BYTES} bytes")
+        if total > MAX_TOTAL_ARTIFACT_BYTES:
+            raise JobFailure(f"the input artifacts hold more than {MAX_TOTAL_ARTIFACT_BYTES} bytes together")
+        artifacts.append(Artifact(name, open_zip(name, body)))
     return artifacts
+
+
+def zip_entries(body: bytes) -> int | None:
+    """The entry count the zip's end-of-central-directory record declares (None if it has none).
+
+    Read before zipfile builds an object per entry: that is where the memory goes. Zip64 (more than
+    65,535 entries, or 4 GB) declares 0xFFFF here, which is over the limit anyway.
+    """
+    end = body.rfind(b"PK\x05\x06", max(0, len(body) - 22 - 65_535))
+    if end < 0 or len(body) < end + 22:
+        return None
+    return struct.unpack("<H", body[end + 10 : end + 12])[0]
+
+
+def open_zip(name: str, body: bytes) -> zipfile.ZipFile:
+    entries = zip_entries(body)
+    if entries is not None and entries > MAX_ENTRIES:
+        raise JobFailure(f"input artifact {name} holds {entries} entries; a deploy artifact has {MAX_ENTRIES} at most")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(body))
+    except zipfile.BadZipFile:
+        raise JobFailure(f"input artifact {name} is not a zip file") from None
+    if len(archive.infolist()) > MAX_ENTRIES:  # a record that under-declared its entries
+        raise JobFailure(f"input artifact {name} holds more than {MAX_ENTRIES} entries")
+    return archive
 
 
 def _first(artifacts: list[Artifact], filename: str) -> tuple[Artifact, str] | None:
@@ -320,11 +380,48 @@ def _local_gate(settings: Settings) -> Gate:
     return _gate
 
 
-def evaluate(envelope: dict[str, Any], config: ActionConfig, settings: Settings, source: str) -> Decision:
+def gate_client(
+    config: ActionConfig, settings: Settings, pipeline: PipelineSettings | None = None
+) -> GateClient | None:
+    """The client of the gate to ask, or None to decide here with the packaged policies.
+
+    UserParameters are edited by whoever can edit the pipeline, and the gate's answer decides the
+    deploy, with the gate's bearer token attached: a gateUrl there other than the function's own
+    (ECS_ADMISSION_GATE_URL) must name a host in ECS_ADMISSION_CODEPIPELINE_GATE_HOSTS. The token
+    never goes over plain http except to loopback: the CLI's guard (token_over_plain_http), refused
+    here rather than warned about, since no one reads a Lambda's warnings before the deploy.
+    """
     gate_url = config.gate_url or settings.gate_url
+    if not gate_url:
+        return None
     try:
-        if gate_url:
-            client = GateClient(gate_url, token=settings.gate_token, timeout=settings.gate_timeout)
+        client = GateClient(gate_url, token=settings.gate_token, timeout=settings.gate_timeout)
+    except ValueError as exc:  # a gate URL that is not one
+        raise JobFailure(f"gate URL: {exc}", "ConfigurationError") from None
+    pipeline = pipeline or PipelineSettings.from_env()
+    host = (client.host or "").lower()
+    if config.gate_url and config.gate_url != settings.gate_url and host not in pipeline.gate_hosts:
+        allowed = ", ".join(pipeline.gate_hosts) or "none"
+        raise JobFailure(
+            f"UserParameters gateUrl names host {host[:200]!r}, which this function does not send task definitions "
+            f"and its token to (allowed: {allowed}); add it to ECS_ADMISSION_CODEPIPELINE_GATE_HOSTS "
+            "(the stack's AllowedGateHosts) or remove gateUrl",
+            "ConfigurationError",
+        )
+    if client.token_over_plain_http:
+        scheme = urllib.parse.urlsplit(gate_url).scheme
+        raise JobFailure(
+            f"the gate URL for host {host[:200]!r} is {scheme}://: the function does not send its bearer token "
+            "over plain http; use https",
+            "ConfigurationError",
+        )
+    return client
+
+
+def evaluate(envelope: dict[str, Any], config: ActionConfig, settings: Settings, source: str) -> Decision:
+    try:
+        client = gate_client(config, settings)
+        if client is not None:
             return client.admit(json.dumps(envelope).encode(), "application/json", dry_run=config.dry_run)
         request = normalise(envelope)
         return _local_gate(settings).decide(request, dry_run=True if config.dry_run else None)
@@ -334,8 +431,6 @@ def evaluate(envelope: dict[str, Any], config: ActionConfig, settings: Settings,
         field = field.removeprefix("/taskDefinition") if field.startswith("/taskDefinition/") else field
         at = f" at {field}" if field else ""
         raise JobFailure(f"{source}{at}: {exc.problem}") from None
-    except ValueError as exc:  # a gate URL that is not one
-        raise JobFailure(f"gate URL: {exc}", "ConfigurationError") from None
     except EngineError as exc:
         raise JobFailure(f"the policy engine could not decide (failing closed): {exc.reason}") from None
     except GateError as exc:

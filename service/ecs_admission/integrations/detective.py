@@ -36,7 +36,7 @@ from ecs_admission.facts.iam import READ_ACTIONS
 from ecs_admission.gate import Gate, build_gate
 from ecs_admission.inputs import normalise
 from ecs_admission.integrations import cloudtrail
-from ecs_admission.integrations.cloudtrail import ApiCall, EventError
+from ecs_admission.integrations.cloudtrail import ApiCall, EventError, short
 from ecs_admission.integrations.detective_config import DetectiveSettings
 from ecs_admission.report import records
 from ecs_admission.report.audit import AuditError, describe, ecs_client, envelope_of, latest_active
@@ -256,18 +256,27 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     try:
         call = cloudtrail.parse(event)
     except EventError as exc:
-        LOG.error("cannot read the event (id %s): %s", event.get("id") if isinstance(event, dict) else None, exc)
+        event_id = short(event.get("id"), 100) if isinstance(event, dict) else None
+        LOG.error("cannot read the event (id %s): FAILED: %s", event_id, short(str(exc), 1000))
         raise
+    where = f"{call.name} {short(call.revision)} (event {short(call.event_id, 100)})"
     try:
         arn_region = _revision(call.revision).region if (call.revision or "").startswith("arn:") else None
+        if arn_region is not None and not cloudtrail.REGION_RE.match(arn_region):
+            raise EventError(f"the revision's ARN names Region {short(arn_region, 100)}, which is not an AWS Region")
         region = call.region or arn_region
         ecs = ecs_client(settings, region)
         hub = findings_client(settings, ecs.meta.region_name)
         outcome = Detective(settings, detective, ecs, hub).handle(call)
     except AuditError as exc:
-        LOG.error("%s %s (event %s): FAILED: %s", call.name, call.revision, call.event_id, exc.reason)
+        LOG.error("%s: FAILED: %s", where, short(exc.reason, 1000))
         raise DetectiveError(exc.reason) from None
     except (DetectiveError, SecurityHubError, EventError) as exc:
-        LOG.error("%s %s (event %s): FAILED: %s", call.name, call.revision, call.event_id, exc)
+        LOG.error("%s: FAILED: %s", where, short(str(exc), 1000))
         raise
+    except Exception as exc:
+        # Anything else (botocore refusing a value from the event, a bug) is still this handler's
+        # FAILED line, and still raised, so the event is retried and then dead-lettered.
+        LOG.error("%s: FAILED: %s: %s", where, type(exc).__name__, short(str(exc), 1000))
+        raise DetectiveError(f"{type(exc).__name__}: {short(str(exc), 1000)}") from None
     return outcome.to_dict()

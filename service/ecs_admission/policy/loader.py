@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ecs_admission.config import ConfigError
+from ecs_admission.parsing.safe_yaml import yaml_problem
 from ecs_admission.policy.conftest import ConftestConfigError, configured_namespaces, shims
 from ecs_admission.policy.data import PolicyDataError, validate_policy_data
 from ecs_admission.policy.metadata import MetadataError, build_catalog, module_package
@@ -86,8 +87,10 @@ def _load_data_file(path: Path, name: str | None = None) -> Any:
     suffix = Path(name).suffix
     try:
         return json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise PolicyError(f"{name}: not valid {suffix[1:].upper()}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{name}: not valid JSON: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{name}: not valid {suffix[1:].upper()}: {yaml_problem(exc)}") from None
 
 
 def _listed(root: Path) -> list[PolicyFile]:

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from ecs_admission.parsing.safe_yaml import yaml_problem
 from ecs_admission.policy.data import ENFORCEMENTS, SEVERITIES
 
 CHECKS_PREFIX = "ecs.checks."
@@ -98,7 +99,9 @@ def annotations(name: str, source: str) -> list[Annotation]:
         try:
             fields = yaml.safe_load("\n".join(body))
         except yaml.YAMLError as exc:
-            problem = " ".join(str(exc).split())
+            # The block starts on the line after `# METADATA`, each line one column in (its `#`):
+            # the parser's lines and columns are placed in the .rego file, not in the snippet.
+            problem = yaml_problem(exc, line_offset=start + 1, column_offset=1)
             raise MetadataError(f"{name}:{start + 1}: METADATA is not valid YAML: {problem}") from None
         if fields is None:
             fields = {}

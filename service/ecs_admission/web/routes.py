@@ -125,6 +125,9 @@ def admit() -> Any:
         return _error(exc)
     try:
         decision = _gate().decide(admission_request, dry_run=dry_run)
+    except InputError as exc:  # found while gathering facts: past the evaluator's budget (docs/hardening.md)
+        observe.input_refused(exc)
+        return _error(exc)
     except EngineError as exc:
         mode = _gate().default_mode if dry_run is None else ("dry-run" if dry_run else "enforce")
         if admission_request.uid is not None:

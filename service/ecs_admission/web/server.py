@@ -19,6 +19,7 @@ from ecs_admission.engines.selfcheck_record import RUNTIME_DIR_ENV
 from ecs_admission.report import records
 from ecs_admission.web.gunicorn_log import MaskingLogger
 from ecs_admission.web.reload import MasterSnapshots
+from ecs_admission.web.tempdir import TemporaryDirectoryUnavailable, use_temporary_directory
 from ecs_admission.web.worker import worker_class
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,11 @@ class MasterHooks:
         # First, before anything is bound or forked: a re-execution starts this process over.
         go_runtime.ensure_in_force()
         records.configure_logging(self.settings.decision_log)
+        try:  # `gunicorn -c python:ecs_admission.gunicorn_conf` (the image) starts here, not in run_gunicorn
+            use_temporary_directory(self.settings.tmp_dir)
+        except TemporaryDirectoryUnavailable as exc:
+            log.error("cannot start: %s", exc)
+            raise SystemExit(f"ecs-admission: {exc}") from None
         # Before any worker exists, so every worker's prometheus-client starts in multi-process mode.
         directory = metrics.multiprocess_dir()
         if directory:
@@ -166,6 +172,7 @@ def run_gunicorn(settings: Settings) -> int:
     from ecs_admission.web.auth import Authenticator
 
     check_bindable(settings.host, settings.port)
+    use_temporary_directory(settings.tmp_dir)  # before gunicorn, so the failure is one line naming the setting
     Authenticator(settings)  # a token or secrets file that cannot be read stops start-up here, with its name
     go_runtime.wanted()  # so does a GOGC or GOMEMLIMIT the Go runtime would not take
     log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
