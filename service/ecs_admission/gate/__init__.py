@@ -13,7 +13,7 @@ from ecs_admission.decision import Decision, Finding, TaskDefinitionSummary
 from ecs_admission.engines import Engine
 from ecs_admission.engines.factory import build_engine
 from ecs_admission.engines.fifo_lock import FifoLock
-from ecs_admission.errors import EngineError
+from ecs_admission.errors import TIMEOUT, EngineError
 from ecs_admission.facts.account import DeployAccount, deploy_account
 from ecs_admission.facts.gather import RoleFactsProvider
 from ecs_admission.facts.iam import IamLookup, resolve_mode
@@ -69,8 +69,13 @@ class Gate:
         default_mode: str = "enforce",
         facts: FactsProvider | None = None,
         default_context: dict[str, str] | None = None,
+        queue_timeout: float | None = None,
     ):
         self.engine = engine
+        # How long a request may wait for its turn at the engine before it fails closed (None: as
+        # long as it takes). The evaluation deadline bounds each evaluation, not the queue: without
+        # this, the fifth of five slow inputs would wait four deadlines before its own began.
+        self.queue_timeout = queue_timeout
         # gthread workers (web/worker.py) serve requests in threads: one evaluation at a time per worker,
         # as under sync workers, so no engine has to be thread-safe. Reads, IAM lookups and answers
         # still overlap; only the engine's own (CPU-bound) part is serialised, first come first
@@ -134,10 +139,19 @@ class Gate:
         timings: dict[str, float] = {}
         account = self.deploy_account(request)
         document = self.input_document(request, utc_now(), timings, account)
-        with self._evaluating:
+        if not self._evaluating.acquire(timeout=-1 if self.queue_timeout is None else self.queue_timeout):
+            raise EngineError(
+                f"waited {self.queue_timeout:g} s for the engine, busy with earlier requests "
+                "(ECS_ADMISSION_EVAL_TIMEOUT; docs/hardening.md)",
+                "gate",
+                kind=TIMEOUT,
+            )
+        try:
             engine_started = time.perf_counter()  # the engine's time, not the wait for another thread's turn
             raw = self.engine.evaluate(document)
             engine_ms = (time.perf_counter() - engine_started) * 1000
+        finally:
+            self._evaluating.release()
         violations, warnings = list(raw.violations), list(raw.warnings)
         # Findings of the input layer (not of a Rego rule), placed by config.yaml's enforcement.
         levels: dict[str, str] = {}  # the sidecar's policy_data() is a request: once per rule, not per finding
@@ -185,4 +199,7 @@ def build_gate(settings: Settings, engine: Engine | None = None) -> Gate:
         default_mode=settings.default_mode,
         facts=build_facts(settings),
         default_context={"account": settings.default_account, "region": settings.default_region},
+        # Half the evaluation deadline for the wait, so the slowest answer is at most 1.5 deadlines
+        # (3 s at the default 2 s) however many slow inputs arrive together.
+        queue_timeout=settings.eval_timeout / 2,
     )
