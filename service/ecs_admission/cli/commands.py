@@ -16,6 +16,7 @@ from typing import Protocol, TextIO
 
 from ecs_admission import __version__
 from ecs_admission.cli.fix import add_fix_command
+from ecs_admission.cli.paths import read_path
 from ecs_admission.cli.playground import add_playground_command
 from ecs_admission.cli.policy import add_policy_commands
 from ecs_admission.cli.streams import ReaderMayClose, silence
@@ -61,19 +62,6 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
-
-
-def _read(path: str, stdin: TextIO) -> bytes:
-    if path == "-":
-        return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", field=None, error="not_found") from None
-    except IsADirectoryError:
-        raise InputError("is a directory", error="not_a_file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", error="unreadable") from None
 
 
 def _input_error(name: str, exc: InputError) -> CheckResult:
@@ -309,7 +297,7 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: T
     for path in args.paths:
         name = "<stdin>" if path == "-" else path
         try:
-            raw = _read(path, stdin)
+            raw = read_path(path, stdin)
         except InputError as exc:
             results.append(_input_error(name, exc))
             continue

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from ecs_admission.cli.paths import read_path
 from ecs_admission.config import Settings
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT
@@ -25,23 +26,10 @@ from ecs_admission.inputs import parse_file_bytes
 from ecs_admission.inputs.patch import PatchError
 
 
-def _read(path: str, stdin: TextIO) -> bytes:
-    if path == "-":
-        return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", error="not_found") from None
-    except IsADirectoryError:
-        raise InputError("is a directory", error="not_a_file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", error="unreadable") from None
-
-
 def cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     name = "<stdin>" if args.path == "-" else args.path
     try:
-        raw = _read(args.path, stdin)
+        raw = read_path(args.path, stdin)
     except InputError as exc:
         print(f"ecs-admission: {name}: {exc.problem}", file=stderr)
         return EXIT_INPUT
