@@ -88,17 +88,13 @@ class _Runner:
                 self._free.append(self)
 
 
-def _start(call: _Call, name: str) -> None:
-    _Runner.start(call, name)
-
-
 def run_with_deadline(function: Callable[[], T], timeout: float, what: str, engine: str = "embedded") -> T:
     """`function()` on its own thread; EngineError (kind timeout) if it has not returned in `timeout` s.
 
     The call itself is not stopped (nothing can stop it): it finishes, or not, on its own thread.
     """
     call = _Call(function)
-    _start(call, "ecs-admission-deadline")
+    _Runner.start(call, "ecs-admission-deadline")
     if not call.done.wait(timeout):
         call.abandoned = True
         raise EngineError(f"{what} did not finish within {timeout:g} s", engine, kind=TIMEOUT)
@@ -228,7 +224,7 @@ class DeadlineEngine:
     def call(self, work: Callable[[Any], T], what: str) -> T:
         engine = self._current()
         call = _Call(lambda: work(engine))
-        _start(call, "ecs-admission-eval")
+        _Runner.start(call, "ecs-admission-eval")
         if call.done.wait(self.timeout):
             if call.error is not None:
                 raise call.error

@@ -23,7 +23,6 @@ the verdict would have been. `message` lists the findings most severe first with
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from ecs_admission.inputs import parse_file_bytes
 from ecs_admission.inputs.cloudformation import Template, is_template, load_template
 from ecs_admission.inputs.cloudformation.resolved import load_resolved
 from ecs_admission.inputs.cloudformation.resources import TASK_DEFINITION_TYPE
+from ecs_admission.integrations.gate_client import is_loopback
 from ecs_admission.report import records
 
 LOG = logging.getLogger("ecs_admission.cloudformation_hook")
@@ -64,7 +64,6 @@ MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 FETCH_TIMEOUT_SECONDS = 10.0
 # Presigned S3 URLs: virtual-hosted (bucket.s3.region.amazonaws.com) and path style, dual-stack, China.
 S3_HOST_RE = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*\.)?s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$")
-LOOPBACK_NAMES = ("localhost",)
 SEVERITY_LEVELS = {"critical": "CRITICAL", "high": "HIGH", "medium": "MEDIUM", "low": "LOW"}
 ARN_RE = re.compile(r"^arn:(?P<partition>[a-z-]+):cloudformation:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):")
 
@@ -97,21 +96,12 @@ class HookSettings:
         except ValueError:
             port = None
         name = parsed.hostname or ""
-        if not _is_loopback(name) or port is None or parsed.path or f"{name}:{port}" not in (host, f"[{name}]:{port}"):
+        if not is_loopback(name) or port is None or parsed.path or f"{name}:{port}" not in (host, f"[{name}]:{port}"):
             raise ConfigError(
                 f"{HOOK_PREFIX}PAYLOAD_TEST_HOST={raw!r}: expected a loopback HOST:PORT such as 127.0.0.1:8000 "
                 "(the setting exists for tests; real payload URLs are https S3 URLs)"
             )
         return cls(payload_test_host=f"{name}:{port}")
-
-
-def _is_loopback(name: str) -> bool:
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass

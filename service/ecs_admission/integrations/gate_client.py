@@ -68,7 +68,7 @@ def is_loopback(host: str | None) -> bool:
 # urllib.request and http.client (with ssl and email) are imported when a client is made, not with
 # this module: `ecs-admission check` without --url imports it and never calls a gate (cold start).
 @functools.cache
-def _no_redirect() -> type:
+def no_redirect() -> type:
     import urllib.request
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -142,7 +142,7 @@ class GateClient:
             raise ValueError("gate URL must not carry a query or fragment")
         self.base = self.url.rstrip("/")
         self.host = parts.hostname
-        self._opener = urllib.request.build_opener(_no_redirect())
+        self._opener = urllib.request.build_opener(no_redirect())
 
     @property
     def token_over_plain_http(self) -> bool:

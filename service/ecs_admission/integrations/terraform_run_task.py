@@ -36,6 +36,7 @@ from ecs_admission.errors import EngineError, InputError
 from ecs_admission.gate import Gate
 from ecs_admission.gate.terraform import PlanDecision, decide_plan
 from ecs_admission.inputs.terraform import is_plan, load_plan
+from ecs_admission.integrations.gate_client import no_redirect
 from ecs_admission.parsing.bounded_json import parse_json
 
 log = logging.getLogger(__name__)
@@ -194,12 +195,9 @@ def refused_urls(run: RunTaskRequest, settings: RunTaskSettings) -> list[str]:
 # -- HTTP, by hand: redirects are followed only as the gate decides ------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
+# Redirects are followed by hand below: each hop is checked against the allow-list, and the run's
+# token is dropped when a hop leaves the API host.
+_OPENER = urllib.request.build_opener(no_redirect())
 
 
 class FetchError(Exception):
