@@ -53,9 +53,7 @@ def decided(admission_request: AdmissionRequest, decision: Decision, status: int
         engine_seconds=engine_ms / 1000 if isinstance(engine_ms, int | float) else None,
         iam_seconds=iam_ms / 1000 if isinstance(iam_ms, int | float) else None,
         # Label values are the catalogue's rule ids; any other id is counted as "other" (rule_labels.py).
-        violations=rule_labels.bounded([f.rule for f in decision.violations], _engine()),
-        warnings=rule_labels.bounded([f.rule for f in decision.warnings], _engine()),
-        exempted=rule_labels.bounded([f.rule for f in decision.exempted], _engine()),
+        **rule_labels.finding_labels(decision, _engine()),
     )
     if _records_on():
         digest = records.input_digest(admission_request.task_definition)

@@ -42,11 +42,20 @@ def known_rules(engine: Any) -> frozenset[str] | None:
     return rules
 
 
-def bounded(rules: Iterable[str], engine: Any) -> list[str]:
-    known = known_rules(engine)
+def bounded(rules: Iterable[str], engine: Any, known: frozenset[str] | None = None) -> list[str]:
+    known = known if known is not None else known_rules(engine)
     if known is None:
         return [_first_seen(rule) for rule in rules]
     return [rule if rule in known else OTHER for rule in rules]
+
+
+def finding_labels(decision: Any, engine: Any) -> dict[str, list[str]]:
+    """metrics.decision's violations/warnings/exempted labels for one decision, the catalogue read once."""
+    known = known_rules(engine)
+    return {
+        kind: bounded([finding.rule for finding in getattr(decision, kind)], engine, known)
+        for kind in ("violations", "warnings", "exempted")
+    }
 
 
 def _first_seen(rule: str) -> str:

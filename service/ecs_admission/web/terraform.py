@@ -79,9 +79,7 @@ def _runner() -> RunTaskRunner:
                     task_decision.engine,
                     task_decision.duration_ms / 1000,
                     # Label values bounded to the catalogue's rule ids, as observe.decided does (rule_labels.py).
-                    violations=rule_labels.bounded([f.rule for f in task_decision.violations], engine),
-                    warnings=rule_labels.bounded([f.rule for f in task_decision.warnings], engine),
-                    exempted=rule_labels.bounded([f.rule for f in task_decision.exempted], engine),
+                    **rule_labels.finding_labels(task_decision, engine),
                 )
                 if app_settings.decision_log:
                     digest = records.input_digest(requests[address].task_definition)
