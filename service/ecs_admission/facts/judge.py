@@ -117,6 +117,9 @@ def _judge_roles(
     task_roles: dict[str, dict[str, Any]], task_definition: dict[str, Any], context: dict[str, str]
 ) -> None:
     region = context.get("region")
+    # Both roles of a task usually share account and partition: what the task needs is worked out
+    # once for them, not once per role.
+    needs_for: dict[tuple[Any, str], Any] = {}
     for field, entry in task_roles.items():
         documents = known_documents(entry)
         if documents is None:
@@ -125,7 +128,9 @@ def _judge_roles(
         account = context.get("account") or entry.get("account")
         partition = _partition(entry, region)
         boundary = entry.get("permissions_boundary")
-        needs = execution_needs(task_definition, region, account, partition)
+        if (account, partition) not in needs_for:
+            needs_for[account, partition] = execution_needs(task_definition, region, account, partition)
+        needs = needs_for[account, partition]
         is_execution = field == "executionRoleArn"
         key = judgement_key(documents, boundary, needs, partition, region, account, is_execution)
         cached = JUDGEMENTS.get(key)
