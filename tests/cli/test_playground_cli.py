@@ -230,3 +230,31 @@ def test_a_metadata_error_is_placed_too(client, policies):
     errors = response.get_json()["errors"]
     line = original.splitlines().index("#   id: ECS-ISO-003") + 1
     assert errors[0]["file"] == "isolation.rego" and abs(errors[0]["line"] - line) <= 5, errors
+
+
+def test_a_link_loop_in_the_policy_directory_is_not_followed(tmp_path):
+    """The editor lists, copies and digests the files the loader reads, as the loader reads them:
+    `loop -> .` inside the directory once made the copy and the digest walk forever."""
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICY_DIR, policies)
+    (policies / "loop").symlink_to(".", target_is_directory=True)
+    client = build_app(policies, PORT).test_client()
+    names = {f["name"] for f in call(client, "get", "/playground/rego/files").get_json()["files"]}
+    assert "isolation.rego" in names and not any(name.startswith("loop/") for name in names)
+    original = (policies / "isolation.rego").read_text()
+    edited = original.replace(CONDITION, 'input.task_definition.pidMode == "never"')
+    answer = evaluate(client, {"isolation.rego": edited})
+    assert answer.status_code == 200
+    assert "ECS-ISO-003" not in {v["rule"] for v in answer.get_json()["violations"]}
+    tested = call(client, "post", "/playground/rego/test", json={"files": {}})
+    assert tested.status_code == 200 and tested.get_json()["summary"]["fail"] == 0
+
+
+def test_a_policy_directory_over_the_file_budget_is_a_clear_error(tmp_path, monkeypatch):
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICY_DIR, policies)
+    monkeypatch.setenv("ECS_ADMISSION_POLICY_MAX_FILES", "3")
+    client = build_app(policies, PORT).test_client()
+    answer = call(client, "get", "/playground/rego/files")
+    assert answer.status_code == 422 and answer.get_json()["error"] == "policy_does_not_load"
+    assert "more than 3 policy files" in answer.get_json()["detail"]

@@ -36,6 +36,7 @@ from ecs_admission.gate.templates import decide_template
 from ecs_admission.inputs import normalise, parse_file_bytes
 from ecs_admission.inputs.cloudformation import is_template, load_template
 from ecs_admission.policy.loader import PolicyError, load_policy_set
+from ecs_admission.policy.snapshot import PolicyFile, SnapshotError, copy_policy_files, policy_files
 from ecs_admission.web.playground import ASSETS, asset
 
 EXTENSION_KEY = "rego_editor"
@@ -94,8 +95,17 @@ def _local_only() -> Any:
     return None
 
 
+def _policy_files(directory: Path) -> list[PolicyFile]:
+    """The files the loader reads, listed as it lists them: bounded, links kept inside the directory
+    (an unbounded walk of a directory holding `a -> .` never ends)."""
+    try:
+        return policy_files(directory)
+    except (OSError, SnapshotError) as exc:
+        raise EditorError(422, "policy_does_not_load", f"the policy directory cannot be read: {exc}", "files") from None
+
+
 def _rego_files(directory: Path) -> list[str]:
-    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*.rego") if p.is_file())
+    return [f.relative for f in _policy_files(directory) if f.relative.endswith(".rego")]
 
 
 def _checked_name(name: str) -> str:
@@ -138,7 +148,13 @@ def edited_policies(directory: Path, edits: dict[str, str]) -> Iterator[Path]:
     """A copy of the policy directory with the unsaved edits written into it (the file stays as is)."""
     with tempfile.TemporaryDirectory(prefix="ecs-admission-playground-") as scratch:
         copy = Path(scratch) / "policies"
-        shutil.copytree(directory, copy)
+        copy.mkdir()
+        try:
+            copy_policy_files(directory, copy)
+        except (OSError, SnapshotError) as exc:
+            raise EditorError(
+                422, "policy_does_not_load", f"the policy directory cannot be read: {exc}", "files"
+            ) from None
         for name, source in edits.items():
             (copy / name).write_text(source, encoding="utf-8")
         yield copy
@@ -147,9 +163,9 @@ def edited_policies(directory: Path, edits: dict[str, str]) -> Iterator[Path]:
 def sources_key(directory: Path, edits: dict[str, str]) -> str:
     """A digest of every file of the policy directory as the edits leave it."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        name = path.relative_to(directory).as_posix()
-        content = edits[name].encode() if name in edits else path.read_bytes()
+    for policy_file in _policy_files(directory):
+        name = policy_file.relative
+        content = edits[name].encode() if name in edits else policy_file.path.read_bytes()
         digest.update(f"{name}\0{len(content)}\0".encode() + content)
     return digest.hexdigest()
 
