@@ -6,6 +6,8 @@ could not decide (HTTP 503, CLI exit 3): never an allow.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class InputError(ValueError):
     """The submitted document is not something the gate can evaluate."""
@@ -48,3 +50,8 @@ class EngineError(RuntimeError):
         self.engine = engine
         self.kind = kind
         super().__init__(f"{engine} engine: {reason}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The 503 body every HTTP door answers with; allowed:false is explicit so a client that
+        reads only `allowed` still fails closed."""
+        return {"error": "engine_unavailable", "detail": self.reason, "field": None, "allowed": False}

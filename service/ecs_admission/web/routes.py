@@ -59,9 +59,7 @@ def _error(exc: InputError, status: int = 400) -> tuple[Response, int]:
 
 
 def _engine_unavailable(exc: EngineError) -> tuple[Response, int]:
-    # allowed:false is explicit so a client that only reads `allowed` still fails closed.
-    body = {"error": "engine_unavailable", "detail": exc.reason, "field": None, "allowed": False}
-    return jsonify(body), 503
+    return jsonify(exc.to_dict()), 503
 
 
 def _review_response(uid: str, decision: Decision | None, code: int, message: str, fix: bool = False) -> Response:

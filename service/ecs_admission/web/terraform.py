@@ -50,7 +50,7 @@ def admit_plan(gate: Gate, document: dict[str, Any], dry_run_of: Callable[[], bo
         mode = gate.default_mode if dry_run is None else ("dry-run" if dry_run else "enforce")
         for task_definition in plan.task_definitions:
             observe.engine_failed(task_definition.request, exc, 503, mode)
-        return jsonify({"error": "engine_unavailable", "detail": exc.reason, "field": None, "allowed": False}), 503
+        return jsonify(exc.to_dict()), 503
     status = 403 if decision.denied else 200
     requests = {t.logical_id: t.request for t in plan.task_definitions}
     for address, task_decision in decision.results:

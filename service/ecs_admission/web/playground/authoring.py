@@ -278,8 +278,7 @@ def evaluate() -> Any:
         except InputError as exc:
             return jsonify(exc.to_dict()), 400
         except EngineError as exc:
-            body = {"error": "engine_unavailable", "detail": exc.reason, "field": None, "allowed": False}
-            return jsonify(body), 503
+            return jsonify(exc.to_dict()), 503
 
 
 @blueprint.post("/playground/rego/test")
