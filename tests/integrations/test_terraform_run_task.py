@@ -13,7 +13,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +26,7 @@ from ecs_admission.gate.terraform import decide_plan
 from ecs_admission.inputs.terraform import load_plan
 from ecs_admission.integrations.terraform_run_task import (
     FetchError,
+    RunTaskRunner,
     RunTaskSettings,
     allowed,
     fetch_plan,
@@ -34,6 +35,7 @@ from ecs_admission.integrations.terraform_run_task import (
     verify_signature,
 )
 from ecs_admission.web import create_app
+from ecs_admission.web.terraform import RUNNER
 from tests.conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "terraform"
@@ -61,6 +63,8 @@ class FakeHcp:
     fail_plans: dict[str, int] = field(default_factory=dict)
     callbacks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     lock: threading.Condition = field(default_factory=threading.Condition)
+    # Set by the client fixture: waits until the gate's runner has finished every run it accepted.
+    runs_finished: Callable[[], bool] = lambda: True
 
     def wait_for_callback(self, result_id: str, timeout: float = 30.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -69,7 +73,10 @@ class FakeHcp:
                 remaining = deadline - time.monotonic()
                 assert remaining > 0, f"no callback for {result_id}; requests: {[r.path for r in self.requests]}"
                 self.lock.wait(remaining)
-            return self.callbacks[result_id][0]
+            callback = self.callbacks[result_id][0]
+        # The run ends after its callback (it logs the answer): within the test, not after it.
+        assert self.runs_finished(), "the run task is still pending 30 s after its callback"
+        return callback
 
 
 def _handler(fake: FakeHcp, role: str) -> type[BaseHTTPRequestHandler]:
@@ -156,6 +163,12 @@ def client(hcp: FakeHcp):
     mp.setenv("ECS_ADMISSION_TFC_HMAC_KEY", KEY)
     mp.setenv("ECS_ADMISSION_TFC_ALLOWED_HOSTS", f"app.terraform.io,{hcp.api}")
     app = create_app(Settings(auth="none", iam_lookup="off"))
+
+    def runs_finished() -> bool:
+        runner = app.extensions["ecs_admission"].get(RUNNER)
+        return runner is None or runner.drain(timeout=30)
+
+    hcp.runs_finished = runs_finished
     with app.test_client() as test_client:
         yield test_client
     mp.undo()
@@ -359,3 +372,13 @@ def test_a_stage_without_a_plan_fails_with_the_reason(hcp, client):
     assert send(client, body).status_code == 200
     attributes = hcp.wait_for_callback("taskrs-pre")["body"]["data"]["attributes"]
     assert attributes["status"] == "failed" and "register the run task at post_plan" in attributes["message"]
+
+
+def test_drain_waits_for_accepted_runs_and_gives_up_at_its_timeout():
+    release = threading.Event()
+    runner = RunTaskRunner(lambda: None, RunTaskSettings.from_env(), None)
+    runner._judge_and_report = lambda run: release.wait(10)  # a run that takes until released
+    assert runner.submit(object())
+    assert runner.drain(timeout=0.2) is False and runner.pending == 1
+    release.set()
+    assert runner.drain(timeout=10) is True and runner.pending == 0

@@ -394,7 +394,7 @@ class RunTaskRunner:
         self.on_decision = on_decision
         self.pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="run-task")
         self.pending = 0
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
 
     def submit(self, run: RunTaskRequest) -> bool:
         """False when the queue is full (the caller answers 503 and HCP Terraform retries)."""
@@ -411,6 +411,18 @@ class RunTaskRunner:
         finally:
             with self.lock:
                 self.pending -= 1
+                self.lock.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every accepted run has been judged and reported; False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while self.pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.lock.wait(remaining)
+        return True
 
     def _judge_and_report(self, run: RunTaskRequest) -> None:
         try:
