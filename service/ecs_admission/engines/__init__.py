@@ -6,6 +6,7 @@ the embedded one without touching them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ecs_admission.decision import RawDecision
@@ -55,3 +56,18 @@ class UnavailableEngine:
 
     def policy_data(self) -> dict[str, Any]:
         raise EngineError(f"policies not loaded: {self.reason}", self.name, kind=self.kind)
+
+
+def unwrap(engine: Any, found: Callable[[Any], bool]) -> Any:
+    """The first engine, from the outside in, for which `found` holds; the innermost one if none.
+
+    Wrappers (fail-open, deadline) name what they wrap `inner`.
+    """
+    while not found(engine) and hasattr(engine, "inner"):
+        engine = engine.inner
+    return engine
+
+
+def serving_engine(engine: Any) -> Any:
+    """The engine that holds the policies (its `policy`), under its wrappers (fail-open, deadline)."""
+    return unwrap(engine, lambda candidate: hasattr(candidate, "policy"))

@@ -16,14 +16,14 @@ import signal
 import threading
 from typing import Any
 
+from ecs_admission.engines import unwrap
 from ecs_admission.engines.deadline import DeadlineEngine
 
 log = logging.getLogger(__name__)
 
 
 def deadline_engine(engine: Any) -> DeadlineEngine | None:
-    while not isinstance(engine, DeadlineEngine) and hasattr(engine, "inner"):
-        engine = engine.inner
+    engine = unwrap(engine, lambda candidate: isinstance(candidate, DeadlineEngine))
     return engine if isinstance(engine, DeadlineEngine) else None
 
 

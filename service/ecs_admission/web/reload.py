@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ecs_admission import metrics
+from ecs_admission.engines import serving_engine
 from ecs_admission.errors import EngineError
 from ecs_admission.policy.loader import PolicyError, PolicySet, default_policy_dir, load_policy_set
 from ecs_admission.policy.snapshot import SnapshotError, copy_policy_files
@@ -166,11 +167,7 @@ def _replace_embedded_engine(gate: Any, engine: Any) -> None:
 
 
 def _serving_engine(gate: Any) -> Any:
-    """The engine itself, under its wrappers (the deadline wrapper stands for it: same revision)."""
-    engine = gate.engine
-    while hasattr(engine, "inner") and not hasattr(engine, "policy"):
-        engine = engine.inner
-    return engine
+    return serving_engine(gate.engine)
 
 
 class PolicyReloader:
@@ -234,14 +231,11 @@ class PolicyReloader:
         if self.eval_timeout is None:
             return engine
         from ecs_admission.engines.deadline import DeadlineEngine
+        from ecs_admission.web.recycle import deadline_engine, recycle_when_stuck
 
-        holder = self.gate.engine
-        while not isinstance(holder, DeadlineEngine) and hasattr(holder, "inner"):
-            holder = holder.inner
-        if isinstance(holder, DeadlineEngine):
+        if deadline_engine(self.gate.engine) is not None:
             return engine
         from ecs_admission.engines.embedded import EmbeddedEngine
-        from ecs_admission.web.recycle import recycle_when_stuck
 
         wrapper = DeadlineEngine(engine, self.eval_timeout, rebuild=EmbeddedEngine)
         if accepted.state_dir() is not None:

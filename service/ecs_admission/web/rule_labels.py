@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from ecs_admission.engines import serving_engine
 from ecs_admission.engines.failopen import GATE_RULE
 from ecs_admission.policy.catalogue import INPUT_RULES
 
@@ -27,8 +28,7 @@ MAX_SIDECAR_LABELS = 200
 
 def known_rules(engine: Any) -> frozenset[str] | None:
     """The rule ids of the engine's current policies, or None when it has no local catalogue."""
-    while not hasattr(engine, "policy") and hasattr(engine, "inner"):
-        engine = engine.inner  # through the fail-open wrapper
+    engine = serving_engine(engine)
     if not hasattr(engine, "policy"):
         return None
     revision = engine.revision
