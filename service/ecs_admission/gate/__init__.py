@@ -9,7 +9,7 @@ import uuid
 from typing import Any, Protocol
 
 from ecs_admission.config import Settings
-from ecs_admission.decision import Decision, Finding, TaskDefinitionSummary
+from ecs_admission.decision import Decision, TaskDefinitionSummary
 from ecs_admission.engines import Engine
 from ecs_admission.engines.factory import build_engine
 from ecs_admission.engines.fifo_lock import FifoLock
@@ -160,9 +160,7 @@ class Gate:
                 levels[finding.rule] = self._enforcement(finding.rule)
             if levels[finding.rule] != "off":
                 (violations if levels[finding.rule] == "deny" else warnings).append(finding)
-        violations.sort(key=Finding.sort_key)
-        warnings.sort(key=Finding.sort_key)
-        # However many findings the rules produce, the answer stays bounded (docs/hardening.md).
+        # Sorted and, however many findings the rules produce, bounded (docs/hardening.md).
         violations, warnings, exempted = bound_findings(violations, warnings, raw.exempted)
         # Proposed fixes, checked and moved to where the task definition sits in the submitted document.
         if any("fix" in f.extra for f in (*violations, *warnings, *exempted)):
