@@ -83,6 +83,7 @@ NOT_NEEDED = (
     "ecs_admission.iam.managed",
     "tarfile",
     "xml.etree.ElementTree",
+    "concurrent.futures",  # the IAM lookups' pool: lookups are off here
 )
 LAZY_PROBE = """
 import json, sys

@@ -17,14 +17,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecs_admission.config import Settings
 from ecs_admission.facts.roles import ROLE_ARN_RE
 from ecs_admission.iam.documents import normalise_policy_document
 from ecs_admission.parsing.safe_text import safe_text
+
+if TYPE_CHECKING:  # the pool is made when lookups run: a `check` with lookups off never needs it
+    from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +264,8 @@ class IamLookup:
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
                 self._executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="iam-lookup")
             return self._executor
 
@@ -270,6 +274,8 @@ class IamLookup:
 
         The call itself keeps going and fills the cache for the next request; this request moves on.
         """
+        from concurrent.futures import wait
+
         futures = {key: self._pool().submit(call) for key, call in calls.items()}
         wait(list(futures.values()), timeout=max(0.0, deadline - self.clock()))
         results: dict[str, Any] = {}
