@@ -39,7 +39,11 @@ CONFIGS = {
     "region": "[default]\nregion = eu-west-1\n",
     "profile region": "[default]\noutput = json\n[profile ci]\nregion = eu-central-1\n",
 }
-CREDENTIALS = {"none": None, "file": "[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n"}
+CREDENTIALS = {
+    "none": None,
+    "file": "[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = x\n",
+    "region only": "[default]\nregion = eu-north-1\n",  # botocore merges these profiles into the config's
+}
 
 
 @pytest.mark.parametrize("config", CONFIGS)

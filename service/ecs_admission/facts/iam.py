@@ -147,16 +147,17 @@ class _Region:
 
 def _no_region_anywhere(settings: Settings, environ: Mapping[str, str] | None) -> bool:
     """True only where botocore could not find a Region either, so the answer needs no botocore
-    import (0.25 s): no setting, no Region variable, no profile chosen and no config file to read
-    one from. Anything else (a file, a profile) is botocore's to read, with its own errors."""
+    import (0.25 s): no setting, no Region variable, no profile chosen, and neither file botocore
+    reads profiles from (the config file, and the credentials file, whose profiles it merges in:
+    a `region` there counts). Anything else is botocore's to read, with its own errors."""
     env = os.environ if environ is None else environ
     region_variables = ("AWS_REGION", "AWS_DEFAULT_REGION")
     if settings.default_region or any(e.get(k) for e in (env, os.environ) for k in region_variables):
         return False
     if any(k in os.environ for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")):
         return False
-    path = os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")
-    return not os.path.exists(os.path.expanduser(os.path.expandvars(path)))
+    files = (("AWS_CONFIG_FILE", "~/.aws/config"), ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
+    return not any(os.path.exists(os.path.expanduser(os.path.expandvars(os.environ.get(k, d)))) for k, d in files)
 
 
 def resolve_mode(settings: Settings, environ: Mapping[str, str] | None = None) -> LookupMode:
