@@ -151,6 +151,10 @@ def test_an_undefined_or_malformed_decision_fails_a_check_closed(tmp_path, capsy
     undefined = _policy_copy(tmp_path / "u", replace=("decision := ", "decision_renamed := "))
     assert main(["check", "--policy-dir", str(undefined), str(EXAMPLES / "taskdef-clean.json")]) == 3
     assert "data.ecs.admission.decision is undefined" in capsys.readouterr().err
+    entry = "decision := decide_with(all_findings, global_table, config, input)"
+    malformed = _policy_copy(tmp_path / "m", replace=(entry, 'decision := {"violations": "none"}'))
+    assert main(["check", "--policy-dir", str(malformed), str(EXAMPLES / "taskdef-clean.json")]) == 3
+    assert "'violations' is not a list" in capsys.readouterr().err
 
 
 def test_a_check_evaluates_no_canary_and_a_server_does(monkeypatch):
