@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -22,20 +22,15 @@ from ecs_admission.cli.policy import add_policy_commands
 from ecs_admission.cli.streams import ReaderMayClose, silence
 from ecs_admission.config import ConfigError, Settings
 from ecs_admission.decision import Decision
-from ecs_admission.engines.bundle import cmd_policy_bundle, cmd_policy_mask_bundle
 from ecs_admission.engines.factory import build_engine
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.formats import FORMATS, CheckResult, RenderContext, Source, render
-from ecs_admission.formats.github import step_summary
-from ecs_admission.formats.origin import find_origin
 from ecs_admission.formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT, workspace
 from ecs_admission.formats.text import render_result as render_text
 from ecs_admission.gate import Gate, build_gate
-from ecs_admission.gate.templates import decide_template
-from ecs_admission.gate.terraform import decide_plan
 from ecs_admission.inputs import normalise, parse_file_bytes
-from ecs_admission.inputs.cloudformation import is_template, load_template
-from ecs_admission.inputs.terraform import is_plan, load_plan
+from ecs_admission.inputs.cloudformation.loader import is_template
+from ecs_admission.inputs.terraform.plan import is_plan
 from ecs_admission.integrations.gate_client import (
     DEFAULT_TIMEOUT,
     GateClient,
@@ -53,6 +48,9 @@ def version_text() -> str:
     from ecs_admission.engines.embedded import BINDINGS_DISTRIBUTION, BINDINGS_VERSION, OPA_VERSION
 
     return f"ecs-admission {__version__} (OPA {OPA_VERSION} in-process ({BINDINGS_DISTRIBUTION} {BINDINGS_VERSION}))"
+
+
+Handler = Callable[[argparse.Namespace, TextIO, TextIO, TextIO], int]
 
 
 class UsageError(Exception):
@@ -116,6 +114,10 @@ class LocalChecker:
         return [_decided(name, decision)]
 
     def _check_template(self, name: str, document: dict, dry_run: bool) -> list[CheckResult]:
+        # Imported when a template is checked: a cold `check` of a task definition need not load them.
+        from ecs_admission.gate.templates import decide_template
+        from ecs_admission.inputs.cloudformation import load_template
+
         template = load_template(document, self.gate.default_context)
         try:
             judged = decide_template(self.gate, template, dry_run=True if dry_run else None)
@@ -127,6 +129,9 @@ class LocalChecker:
 
     def _check_plan(self, name: str, document: dict, dry_run: bool) -> list[CheckResult]:
         """A Terraform plan: FILE#<address> per aws_ecs_task_definition created or updated (docs/terraform.md)."""
+        from ecs_admission.gate.terraform import decide_plan
+        from ecs_admission.inputs.terraform import load_plan
+
         plan = load_plan(document)
         try:
             judged = decide_plan(self.gate, plan, dry_run=True if dry_run else None)
@@ -275,6 +280,8 @@ def _source_of(path: str, raw: bytes, notes: list[str]) -> Source:
     source = Source("stdin", raw, stdin=True) if path == "-" else Source(path, raw)
     if source.in_repository():
         return source
+    from ecs_admission.formats.origin import find_origin
+
     name = "standard input" if path == "-" else path
     origin = find_origin(raw, path)
     if origin is None:
@@ -344,6 +351,8 @@ def _report(
     for fmt, path in args.report:
         _write(path, render(fmt, results, context))
     if context.step_summary:
+        from ecs_admission.formats.github import step_summary
+
         try:
             with open(context.step_summary, "a", encoding="utf-8") as handle:
                 handle.write(step_summary(results, context))
@@ -443,6 +452,18 @@ def _add_decision_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _bundle_command(name: str) -> Handler:
+    """engines/bundle.py's command `name`, imported when it runs: only `policy bundle` needs tarfile and gzip."""
+
+    def handler(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+        from ecs_admission.engines import bundle
+
+        command: Handler = getattr(bundle, name)
+        return command(args, stdout, stderr, stdin)
+
+    return handler
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecs-admission", description="Policy gate for Amazon ECS task definitions.")
     parser.add_argument("--version", action="version", version=version_text())
@@ -487,14 +508,14 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--policy-dir", type=Path, help="directory of .rego policies (default: shipped policies)")
     bundle.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write; - for stdout")
     bundle.add_argument("--revision", help="manifest revision (default: the policies' content hash)")
-    bundle.set_defaults(handler=cmd_policy_bundle)
+    bundle.set_defaults(handler=_bundle_command("cmd_policy_bundle"))
     mask = policy_commands.add_parser(
         "mask-bundle", help="write OPA's decision-log mask (package system.log) as a bundle of its own"
     )
     mask.add_argument("mask", metavar="FILE", help="the mask policy, e.g. deploy/opa/log-mask.rego")
     mask.add_argument("-o", "--output", required=True, metavar="FILE", help="bundle file to write")
     mask.add_argument("--revision", help="manifest revision (default: the file's content hash)")
-    mask.set_defaults(handler=cmd_policy_mask_bundle)
+    mask.set_defaults(handler=_bundle_command("cmd_policy_mask_bundle"))
     return parser
 
 

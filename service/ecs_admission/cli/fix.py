@@ -21,7 +21,6 @@ from ecs_admission.config import Settings
 from ecs_admission.errors import EngineError, InputError
 from ecs_admission.formats.result import EXIT_ALLOWED, EXIT_DENIED, EXIT_ENGINE, EXIT_INPUT
 from ecs_admission.gate import build_gate
-from ecs_admission.gate.fixer import check_fixes, fix_file
 from ecs_admission.inputs import parse_file_bytes
 from ecs_admission.inputs.patch import PatchError
 
@@ -33,6 +32,9 @@ def cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: Tex
     except InputError as exc:
         print(f"ecs-admission: {name}: {exc.problem}", file=stderr)
         return EXIT_INPUT
+    # Imported here: a cold `check` registers this command but never runs it.
+    from ecs_admission.gate.fixer import fix_file
+
     gate = build_gate(Settings.from_env().with_overrides(policy_dir=args.policy_dir))
     try:
         result = fix_file(gate, raw, args.path if args.path != "-" else "")
@@ -97,6 +99,8 @@ def _inputs(raw: bytes, name: str) -> list[tuple[str, Any]]:
 
 def run_fix_checks(paths: list[str], policy_dir: Path | None, stdout: TextIO, stderr: TextIO) -> int:
     """`policy test --fixes FILE...`: every proposed fix on each input, applied and decided again."""
+    from ecs_admission.gate.fixer import check_fixes
+
     gate = build_gate(Settings.from_env().with_overrides(policy_dir=policy_dir))
     checks = []
     for path in paths:

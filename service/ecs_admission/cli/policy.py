@@ -11,13 +11,15 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ecs_admission.engines.embedded import compiles
-from ecs_admission.engines.rego_tests import Coverage, RegoTestResult, run_tests
 from ecs_admission.errors import EngineError
 from ecs_admission.policy.catalogue import rule_catalogue
 from ecs_admission.policy.loader import DATA_ROOT, PolicyError, PolicySet, load_policy_set
+
+if TYPE_CHECKING:  # imported where used: `check` registers these commands but never runs them
+    from ecs_admission.engines.rego_tests import Coverage, RegoTestResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 RESULTS_MARKER = "ecs-admission-test-results: "
@@ -50,6 +52,8 @@ def cmd_policy_test(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, st
         except re.error as exc:
             print(f"ecs-admission: --run {args.run!r} is not a regular expression: {exc}", file=stderr)
             return EXIT_USAGE
+    from ecs_admission.engines.rego_tests import Coverage, run_tests
+
     coverage = Coverage() if args.coverage else None
     try:
         results = run_tests(

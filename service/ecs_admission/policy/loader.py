@@ -23,7 +23,7 @@ from ecs_admission.config import ConfigError
 from ecs_admission.parsing.safe_yaml import yaml_problem
 from ecs_admission.policy.conftest import ConftestConfigError, configured_namespaces, shims
 from ecs_admission.policy.data import PolicyDataError, validate_policy_data
-from ecs_admission.policy.metadata import MetadataError, build_catalog, module_package
+from ecs_admission.policy.metadata import MetadataError, build_catalog, load_yaml, module_package
 from ecs_admission.policy.snapshot import PolicyFile, SnapshotError, policy_files
 
 DATA_ROOT = "ecs"
@@ -86,7 +86,7 @@ def _load_data_file(path: Path, name: str | None = None) -> Any:
         raise PolicyError(f"{name}: cannot read: {exc}") from None
     suffix = Path(name).suffix
     try:
-        return json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if suffix == ".json" else load_yaml(text)
     except json.JSONDecodeError as exc:
         raise PolicyError(f"{name}: not valid JSON: {exc}") from None
     except yaml.YAMLError as exc:

@@ -22,13 +22,43 @@ roles (template roles as facts) and resources (the task definitions as requests)
 
 from __future__ import annotations
 
-# What the rest of the service and the tests import, as from the single module this package was.
-from ecs_admission.inputs.cloudformation.conditions import MAX_CONDITION_VARIANTS
-from ecs_admission.inputs.cloudformation.intrinsics import MAX_RESOLVE_STEPS, MAX_RESOLVED_CHARS, Unresolved
-from ecs_admission.inputs.cloudformation.loader import TemplateLoader, is_template
-from ecs_admission.inputs.cloudformation.properties import to_template_pointer
-from ecs_admission.inputs.cloudformation.resolver import Resolver
-from ecs_admission.inputs.cloudformation.resources import Template, TemplateTaskDefinition, load_template
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# What the rest of the service and the tests import, as from the single module this package was:
+# each name from its module, imported when first asked for (PEP 562), so that a `check` of a task
+# definition, which only asks is_template (loader), does not load the template machinery.
+_FROM = {
+    "MAX_CONDITION_VARIANTS": "conditions",
+    "MAX_RESOLVE_STEPS": "intrinsics",
+    "MAX_RESOLVED_CHARS": "intrinsics",
+    "Unresolved": "intrinsics",
+    "TemplateLoader": "loader",
+    "is_template": "loader",
+    "to_template_pointer": "properties",
+    "Resolver": "resolver",
+    "Template": "resources",
+    "TemplateTaskDefinition": "resources",
+    "load_template": "resources",
+}
+
+if TYPE_CHECKING:
+    from ecs_admission.inputs.cloudformation.conditions import MAX_CONDITION_VARIANTS
+    from ecs_admission.inputs.cloudformation.intrinsics import MAX_RESOLVE_STEPS, MAX_RESOLVED_CHARS, Unresolved
+    from ecs_admission.inputs.cloudformation.loader import TemplateLoader, is_template
+    from ecs_admission.inputs.cloudformation.properties import to_template_pointer
+    from ecs_admission.inputs.cloudformation.resolver import Resolver
+    from ecs_admission.inputs.cloudformation.resources import Template, TemplateTaskDefinition, load_template
+
+
+def __getattr__(name: str) -> Any:
+    module = _FROM.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "MAX_CONDITION_VARIANTS",

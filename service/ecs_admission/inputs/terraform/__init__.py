@@ -1,6 +1,26 @@
 """Terraform plans (`terraform show -json`) as an input shape: one request per task definition instance."""
 
-from ecs_admission.inputs.terraform.load import PlanTaskDefinition, PlanTemplate, load_plan
-from ecs_admission.inputs.terraform.plan import is_plan
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Each name from its module, imported when first asked for (PEP 562): a `check` of a task
+# definition only asks is_plan (plan), not the loader and the CloudFormation machinery it uses.
+_FROM = {"PlanTaskDefinition": "load", "PlanTemplate": "load", "load_plan": "load", "is_plan": "plan"}
+
+if TYPE_CHECKING:
+    from ecs_admission.inputs.terraform.load import PlanTaskDefinition, PlanTemplate, load_plan
+    from ecs_admission.inputs.terraform.plan import is_plan
+
+
+def __getattr__(name: str) -> Any:
+    module = _FROM.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["PlanTaskDefinition", "PlanTemplate", "is_plan", "load_plan"]
