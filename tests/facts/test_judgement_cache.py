@@ -140,3 +140,14 @@ def test_the_cache_is_bounded():
     cache.get("2")  # recently used: survives the next insertion
     cache.put("5", {}, None)
     assert cache.get("2") is not None and cache.get("3") is None
+
+
+def test_a_needs_key_holds_every_field():
+    import dataclasses
+
+    from ecs_admission.facts.needs import Need
+
+    resource = "arn:aws:secretsmanager:*:*:secret:x-??????"
+    need = Need("secret", "secretsmanager:GetSecretValue", resource, "/p", True, "some")
+    assert need.key() == dataclasses.astuple(need)
+    assert len(need.key()) == len(dataclasses.fields(Need))

@@ -19,7 +19,7 @@ from typing import Any
 
 from ecs_admission.errors import InputError
 from ecs_admission.facts.evaluator import WorkBudgetExceeded, derive_permissions, work_budget
-from ecs_admission.facts.needs import execution_needs, judge_access, needed_actions
+from ecs_admission.facts.needs import Need, execution_needs, judge_access, needed_actions
 from ecs_admission.iam.partitions import partition_of_region
 
 
@@ -119,7 +119,7 @@ def _judge_roles(
     region = context.get("region")
     # Both roles of a task usually share account and partition: what the task needs is worked out
     # once for them, not once per role.
-    needs_for: dict[tuple[Any, str], Any] = {}
+    needs_for: dict[tuple[Any, str], tuple[list[Need], list[tuple[Any, ...]]]] = {}
     for field, entry in task_roles.items():
         documents = known_documents(entry)
         if documents is None:
@@ -129,10 +129,12 @@ def _judge_roles(
         partition = _partition(entry, region)
         boundary = entry.get("permissions_boundary")
         if (account, partition) not in needs_for:
-            needs_for[account, partition] = execution_needs(task_definition, region, account, partition)
-        needs = needs_for[account, partition]
+            found = execution_needs(task_definition, region, account, partition)
+            # Written out once for the cache key (json.dumps would call repr on each Need).
+            needs_for[account, partition] = found, [need.key() for need in found]
+        needs, needs_written = needs_for[account, partition]
         is_execution = field == "executionRoleArn"
-        key = judgement_key(documents, boundary, needs, partition, region, account, is_execution)
+        key = judgement_key(documents, boundary, needs_written, partition, region, account, is_execution)
         cached = JUDGEMENTS.get(key)
         if cached is None:
             try:

@@ -43,6 +43,10 @@ class Need:
     # "every": all of the set is needed; "some": one unknown member of it (a partial secret ARN).
     mode: Mode = "every"
 
+    def key(self) -> tuple[str, str, str, str, bool, str]:
+        """Every field, for a cache key (dataclasses.astuple copies deeply and costs ten times more)."""
+        return (self.purpose, self.action, self.resource, self.path, self.pattern, self.mode)
+
 
 def _secret_need(purpose: str, value: str, path: str, partition: str, region: str, account: str) -> Need | None:
     """A Secrets Manager reference: full or partial ARN (maybe with JSON-key/version suffixes), or a name."""
