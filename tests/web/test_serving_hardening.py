@@ -93,3 +93,34 @@ def test_fail_open_still_covers_an_engine_that_is_down():
     engine = FailOpenEngine(UnavailableEngine("embedded", "policies failed to compile"))
     decision = engine.evaluate(CANARY)
     assert decision.violations == () and decision.warnings[0].rule == "ECS-GATE-001"
+
+
+def test_the_lean_access_atoms_write_the_line_gunicorns_own_would():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from ecs_admission.web.gunicorn_log import ACCESS_LOG_FORMAT
+
+    cfg = Config()
+    cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+    environ = {
+        "REMOTE_ADDR": "127.0.0.1",
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/v1/admit?dry_run=true",
+        "PATH_INFO": "/v1/admit",
+        "QUERY_STRING": "dry_run=true",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_USER_AGENT": "curl/8.5",
+        "HTTP_AUTHORIZATION": "Bearer abc",
+    }
+    resp = SimpleNamespace(status="403 FORBIDDEN", headers=[("Content-Type", "application/json")], sent=512)
+    req = SimpleNamespace(headers=[("USER-AGENT", "curl/8.5"), ("AUTHORIZATION", "Bearer abc")])
+    took = dt.timedelta(seconds=1, microseconds=234567)
+    lean, full = MaskingLogger(cfg), Logger(cfg)
+    lean.now = full.now = lambda: "[07/Dec/2026:01:00:00 +0000]"
+    lines = [ACCESS_LOG_FORMAT % log.atoms_wrapper_class(log.atoms(resp, req, environ, took)) for log in (lean, full)]
+    assert lines[0] == lines[1]
+    assert lines[0] == '127.0.0.1 [07/Dec/2026:01:00:00 +0000] "POST /v1/admit HTTP/1.1" 403 512 1234ms "curl/8.5"'

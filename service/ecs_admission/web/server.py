@@ -17,7 +17,7 @@ from ecs_admission.config import Settings
 from ecs_admission.engines import go_runtime
 from ecs_admission.engines.selfcheck_record import RUNTIME_DIR_ENV
 from ecs_admission.report import records
-from ecs_admission.web.gunicorn_log import MaskingLogger
+from ecs_admission.web.gunicorn_log import ACCESS_LOG_FORMAT, MaskingLogger
 from ecs_admission.web.reload import MasterSnapshots
 from ecs_admission.web.tempdir import TemporaryDirectoryUnavailable, use_temporary_directory
 from ecs_admission.web.worker import worker_class
@@ -88,7 +88,6 @@ class MasterHooks:
             shutil.rmtree(self.created_metrics_dir, ignore_errors=True)
 
 
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -109,9 +108,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         # stdout carries only decision records (one JSON object per line); gunicorn's own
         # access and error logs go to stderr.
         "accesslog": "/dev/stderr",
-        # No query string, referer or basic-auth user: a client that puts a credential in a URL
-        # must not have it written down (docs/configuration.md "Decision records and redaction").
-        "access_log_format": ACCESS_LOG_FORMAT,
+        "access_log_format": ACCESS_LOG_FORMAT,  # no query string, referer or user (gunicorn_log.py)
         "errorlog": "-",
         "loglevel": "info",
         # Both of gunicorn's logs through redaction.mask_text, as the service's own are.
