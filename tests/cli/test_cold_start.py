@@ -181,3 +181,26 @@ def test_a_policy_that_does_not_compile_is_still_reported_as_such(tmp_path, caps
     assert main(["check", "--policy-dir", str(directory), str(EXAMPLES / "taskdef-clean.json")]) == 3
     err = capsys.readouterr().err
     assert "policies do not compile" in err and "broken.rego:" in err
+
+
+def test_the_console_script_ends_a_check_with_its_output_and_reports_whole(tmp_path):
+    """`check` leaves without the interpreter's teardown: what it wrote must all be there first."""
+    report = tmp_path / "findings.sarif"
+    result = subprocess.run(
+        [sys.executable, "-m", "ecs_admission.cli", "check", str(EXAMPLES / "taskdef.json"), "--format", "json",
+         "--report", f"sarif={report}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "ECS_ADMISSION_IAM_LOOKUP": "off"},
+    )
+    assert result.returncode == 1, result.stderr  # the example is denied
+    assert json.loads(result.stdout)["allowed"] is False
+    assert json.loads(report.read_text())["runs"][0]["results"]
+    # Other commands exit as before (their code, through sys.exit).
+    usage = subprocess.run(
+        [sys.executable, "-m", "ecs_admission.cli", "policy", "--no-such-option"],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env={"PATH": "/usr/bin:/bin"},
+    )
+    assert usage.returncode == 2 and "ecs-admission" in usage.stderr
