@@ -26,9 +26,11 @@ POLICY_DIR = REPO / "rego"
 
 # Tests never reach real AWS: IAM lookups stay off unless a test turns them on against moto.
 os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
-# moto keeps one in-memory backend per process: whichever test starts a moto server first creates
-# the IAM backend, so AWS-managed policies must be loaded for the whole session, not per fixture.
-os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+# moto loads its ~1,300 AWS-managed policies into every IAM backend it builds (on each reset, and on
+# the first IAM call after one) when this is true: 1-3 s each time. Only tests that attach an
+# AWS-managed policy by name need them; they turn it on and reset moto (tests/support/moto_proxy.py
+# managed_policies), so it is off for everyone else, and for the subprocesses tests start.
+os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
 
 
 FIXTURE_CORPUS = REPO / "tests" / "fixtures" / "corpus"
