@@ -24,6 +24,13 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 POLICY_DIR = REPO / "rego"
 
+# With PYTHONDONTWRITEBYTECODE set (some shells and images set it), each xdist worker would rewrite
+# every test module's asserts again, and each server and CLI process a test starts would compile the
+# package from source: ~40 s of CPU per run. The suite keeps its bytecode caches (__pycache__/ is
+# git-ignored), for its workers and the processes they start.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 # Tests never reach real AWS: IAM lookups stay off unless a test turns them on against moto.
 os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
 # moto loads its ~1,300 AWS-managed policies into every IAM backend it builds (on each reset, and on

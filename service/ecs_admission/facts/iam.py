@@ -167,9 +167,7 @@ def resolve_mode(settings: Settings, environ: Mapping[str, str] | None = None) -
         return LookupMode(True, "ECS_ADMISSION_IAM_LOOKUP=on")
     if settings.iam_lookup == "off":
         return LookupMode(False, "IAM lookups are off (ECS_ADMISSION_IAM_LOOKUP=off)")
-    import boto3
-
-    session = boto3.session.Session()
+    session = aws_session()
     if not configured_region(settings, session, environ):
         return LookupMode(False, "IAM lookups are off: no AWS Region is configured (ECS_ADMISSION_IAM_LOOKUP=auto)")
     if session.get_credentials() is None:
@@ -250,9 +248,7 @@ class IamLookup:
         """Created on first use (after gunicorn forks), then reused by every request of the worker."""
         with self._lock:
             if service not in self._clients:
-                import boto3
-
-                session = self._session_factory() if self._session_factory else boto3.session.Session()
+                session = self._session_factory() if self._session_factory else aws_session()
                 config = client_config(self.settings, max_pool_connections=EXECUTOR_THREADS * 2)
                 region = self.settings.default_region or session.region_name or "us-east-1"
                 self._clients[service] = session.client(service, region_name=region, config=config)
