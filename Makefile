@@ -28,7 +28,7 @@ lint: $(BIN)/.installed
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # Checkov, for tests/deploy/test_checkov.py, in a virtualenv of its own: it pins boto3, packaging and
 # networkx below what the test extras need, so it cannot share .venv. CI (.ci/run) installs it; without

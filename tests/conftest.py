@@ -24,11 +24,20 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 POLICY_DIR = REPO / "rego"
 
+# With PYTHONDONTWRITEBYTECODE set (some shells and images set it), each xdist worker would rewrite
+# every test module's asserts again, and each server and CLI process a test starts would compile the
+# package from source: ~40 s of CPU per run. The suite keeps its bytecode caches (__pycache__/ is
+# git-ignored), for its workers and the processes they start.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 # Tests never reach real AWS: IAM lookups stay off unless a test turns them on against moto.
 os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
-# moto keeps one in-memory backend per process: whichever test starts a moto server first creates
-# the IAM backend, so AWS-managed policies must be loaded for the whole session, not per fixture.
-os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+# moto loads its ~1,300 AWS-managed policies into every IAM backend it builds (on each reset, and on
+# the first IAM call after one) when this is true: 1-3 s each time. Only tests that attach an
+# AWS-managed policy by name need them; they turn it on and reset moto (tests/support/moto_proxy.py
+# managed_policies), so it is off for everyone else, and for the subprocesses tests start.
+os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
 
 
 FIXTURE_CORPUS = REPO / "tests" / "fixtures" / "corpus"
@@ -52,7 +61,39 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{CORPUS_ENV}={configured} is not a directory")
 
 
+# The longest files (about 20-60 s each on one core), longest first. `make test` runs xdist with
+# `--dist loadfile --no-loadscope-reorder`, which hands files out in collection order: these start
+# first and the many short files fill in behind them, so the run does not end with one worker
+# finishing a long file while the other idles. A file missing here only loses its place in line.
+LONGEST_FIRST = (
+    "web/test_hostile.py",
+    "inputs/test_fuzz.py",
+    "deploy/test_lambda_package.py",
+    "cli/test_cli_manners.py",
+    "integrations/test_codepipeline.py",
+    "web/test_reload.py",
+    "web/test_auth.py",
+    "engines/test_engine.py",
+    "engines/test_engine_failures.py",
+    "integrations/test_cloudformation_hook.py",
+    "engines/test_deadline.py",
+    "web/test_reload_revision.py",
+    "bench/test_bench.py",
+    "deploy/test_checkov.py",
+    "integrations/test_cloudformation_hook_corpus.py",
+    "integrations/test_github_action.py",
+)
+
+
+def _start_order(item: pytest.Item) -> int:
+    name = item.path.relative_to(REPO / "tests").as_posix() if item.path.is_relative_to(REPO / "tests") else ""
+    if name in LONGEST_FIRST:
+        return LONGEST_FIRST.index(name)
+    return len(LONGEST_FIRST) + (0 if item.get_closest_marker("slow") else 1)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_start_order)  # stable: each file keeps its own order
     if external_corpus() is not None:
         return
     skip = pytest.mark.skip(reason=f"needs the full corpus: set {CORPUS_ENV} (see docs/configuration.md)")

@@ -40,7 +40,8 @@ pytestmark = pytest.mark.slow
 def package(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lambda") / "ecs-admission-lambda.zip"
     # The old path still works (docs and stacks name it): build through it.
-    env = {**os.environ, "PYTHON": sys.executable, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    # Compression level 1: the same files as the shipped -9, for about a fifth of the CPU.
+    env = {**os.environ, "PYTHON": sys.executable, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "ZIP_LEVEL": "1"}
     result = subprocess.run(["bash", str(OLD_SCRIPT), str(out)], env=env, capture_output=True, text=True, timeout=900)
     if result.returncode != 0 and any(marker in result.stderr for marker in NETWORK_TROUBLE):
         pytest.skip(f"PyPI is not reachable to build the package: {result.stderr.strip().splitlines()[-1]}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import http.client
 import json
-import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +24,7 @@ from ecs_admission.facts.iam import READ_ACTIONS, IamLookup, TTLCache, resolve_m
 from ecs_admission.gate import build_gate
 from ecs_admission.inputs import normalise
 from ecs_admission.web import create_app
+from tests.support.moto_proxy import managed_policies
 
 MOTO_ACCOUNT = "123456789012"
 EXEC_ARN = f"arn:aws:iam::{MOTO_ACCOUNT}:role/payments-exec"
@@ -111,21 +111,17 @@ def _error_body(code: str, action: str) -> str:
 def moto():
     from moto.server import ThreadedMotoServer
 
-    previous = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
-    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    proxy = Proxy((host, port))
-    proxy.thread.start()
-    _seed(f"http://{host}:{port}")
-    yield proxy
-    proxy.server.shutdown()
+    # The roles attach AWS's AmazonECSTaskExecutionRolePolicy by name.
+    with managed_policies(f"http://{host}:{port}"):
+        proxy = Proxy((host, port))
+        proxy.thread.start()
+        _seed(f"http://{host}:{port}")
+        yield proxy
+        proxy.server.shutdown()
     server.stop()
-    if previous is None:
-        os.environ.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
-    else:
-        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = previous
 
 
 def policy(*statements: dict) -> dict:

@@ -43,7 +43,8 @@ CASE_KEYS = {"name", "input", "now", "config", "facts", "expect"}
 def load_cases() -> list[tuple[str, dict[str, Any]]]:
     cases = []
     for path in sorted(CASES_DIR.glob("*.yaml")):
-        document = yaml.safe_load(path.read_text())
+        # libyaml's safe loader (the same YAML as yaml.safe_load, parsed in C): this runs at collection in every worker.
+        document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         for index, case in enumerate(document["cases"]):
             cases.append((f"{path.stem}[{index}] {case['name']}", case))
     return cases

@@ -12,10 +12,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from ecs_admission.config import ConfigError
+from ecs_admission.facts.iam import aws_session
 from ecs_admission.integrations import cloudformation_hook
 from ecs_admission.integrations.cloudformation_hook import (
     MAX_PAYLOAD_BYTES,
@@ -310,7 +310,7 @@ def aws(proxy, monkeypatch):
     fresh_account(proxy, monkeypatch)
     monkeypatch.setenv("AWS_REGION", REGION)
     proxy.calls.clear()
-    session = boto3.session.Session()
+    session = aws_session()
     s3 = session.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET)
     return session
@@ -458,7 +458,7 @@ def test_the_test_host_setting_admits_only_loopback():
 def test_role_arns_are_looked_up_in_iam(aws, proxy, monkeypatch):
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "on")
     iam = aws.client("iam", region_name=REGION)
-    moto_account = boto3.session.Session().client("sts", region_name=REGION).get_caller_identity()["Account"]
+    moto_account = aws_session().client("sts", region_name=REGION).get_caller_identity()["Account"]
     trust = json.loads(json.dumps(TRUST).replace(ACCOUNT, moto_account))
     iam.create_role(RoleName="payments-api-task", AssumeRolePolicyDocument=json.dumps(trust))
     iam.put_role_policy(
@@ -482,7 +482,7 @@ def test_role_arns_are_looked_up_in_iam(aws, proxy, monkeypatch):
 def test_an_iam_lookup_that_fails_denies_naming_ecs_role_006(aws, proxy, monkeypatch):
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "on")
     monkeypatch.setenv("ECS_ADMISSION_IAM_MAX_ATTEMPTS", "1")
-    moto_account = boto3.session.Session().client("sts", region_name=REGION).get_caller_identity()["Account"]
+    moto_account = aws_session().client("sts", region_name=REGION).get_caller_identity()["Account"]
     proxy.throttled.append("POST /")  # IAM (a query API: every call is POST /) throttles every attempt
     event = hook_event(json.loads(json.dumps(properties()).replace(ACCOUNT, moto_account)))
     event["awsAccountId"] = moto_account

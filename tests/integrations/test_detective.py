@@ -13,9 +13,9 @@ import json
 import logging
 import uuid
 
-import boto3
 import pytest
 
+from ecs_admission.facts.iam import aws_session
 from ecs_admission.integrations import detective
 from ecs_admission.integrations.cloudtrail import EventError
 from ecs_admission.integrations.detective_config import DetectiveSettings
@@ -51,7 +51,7 @@ def aws(proxy, monkeypatch):
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "off")
     monkeypatch.setenv("ECS_ADMISSION_DETECTIVE_PIPELINE_ROLES", PIPELINE_ROLE)
-    session = boto3.session.Session()
+    session = aws_session()
     return session.client("ecs", region_name=REGION), session.client("securityhub", region_name=REGION)
 
 
@@ -472,7 +472,7 @@ def test_the_rule_delivers_what_the_handler_reads_and_not_scaling(aws, proxy):
     """The template's event pattern on moto's EventBridge: the event goes in through PutEvents, comes out
     of a queue target as EventBridge delivers it, and that is what the handler is given."""
     ecs, hub = aws
-    session = boto3.session.Session()
+    session = aws_session()
     events, sqs = session.client("events", region_name=REGION), session.client("sqs", region_name=REGION)
     queue = sqs.create_queue(QueueName="delivered")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

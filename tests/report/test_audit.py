@@ -14,12 +14,11 @@ import re
 import select
 import socket
 
-import boto3
 import pytest
 
 from ecs_admission.cli import commands as cli
 from ecs_admission.cli.progress import AuditProgress
-from ecs_admission.facts.iam import READ_ACTIONS
+from ecs_admission.facts.iam import READ_ACTIONS, aws_session
 from ecs_admission.report.audit import AUDIT_ACTIONS
 from tests.conftest import REPO
 from tests.support.moto_proxy import aws_proxy, fresh_account
@@ -64,7 +63,7 @@ def account(proxy, monkeypatch):
     """Three families in moto: web (two revisions, the latest privileged), worker (clean), batch (deregistered)."""
     fresh_account(proxy, monkeypatch)
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "on")
-    session = boto3.session.Session()  # not boto3.client: the default session would keep these credentials
+    session = aws_session()  # not boto3.client: the default session would keep these credentials
     iam = session.client("iam", region_name="us-east-1")
     role = iam.create_role(RoleName="web-task", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
     ecs = session.client("ecs", region_name="us-east-1")

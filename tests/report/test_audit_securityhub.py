@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-import boto3
-
 from ecs_admission.cli import commands as cli
+from ecs_admission.facts.iam import aws_session
 from ecs_admission.report.securityhub import finding_id
 from tests.integrations.test_detective import event
 from tests.report.test_audit import MOTO_ACCOUNT, account, audit, proxy  # noqa: F401 - fixtures shared with test_audit
@@ -17,7 +16,7 @@ WEB_1 = f"arn:aws:ecs:us-east-1:{MOTO_ACCOUNT}:task-definition/web:1"
 
 
 def findings() -> dict[str, dict]:
-    hub = boto3.session.Session().client("securityhub", region_name="us-east-1")
+    hub = aws_session().client("securityhub", region_name="us-east-1")
     return {f["Id"]: f for f in hub.get_findings()["Findings"]}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+MANAGED_POLICIES = "MOTO_IAM_LOAD_MANAGED_POLICIES"
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
 JOB_RESULT_TARGETS = {
     "CodePipeline_20150709.PutJobSuccessResult": "PutJobSuccessResult",
@@ -165,6 +167,29 @@ def aws_proxy() -> Iterator[AwsProxy]:
         moto.stop()
 
 
+@contextlib.contextmanager
+def managed_policies(moto_url: str) -> Iterator[None]:
+    """moto's IAM with AWS's managed policies (AdministratorAccess, ...) while the block runs.
+
+    Off for the rest of the suite (tests/conftest.py): loading them costs seconds per IAM backend.
+    moto's backends live once per process and read the setting when they are built, so moto is
+    reset on the way in (IAM rebuilt with them) and on the way out (without them).
+    """
+    import requests
+
+    previous = os.environ.get(MANAGED_POLICIES)
+    os.environ[MANAGED_POLICIES] = "true"
+    requests.post(f"{moto_url}/moto-api/reset", timeout=60)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(MANAGED_POLICIES, None)
+        else:
+            os.environ[MANAGED_POLICIES] = previous
+        requests.post(f"{moto_url}/moto-api/reset", timeout=60)
+
+
 def fresh_account(proxy: AwsProxy, monkeypatch: Any) -> None:
     """An empty moto account, nothing refused or throttled, and boto3 pointed at the proxy.
 
@@ -172,7 +197,6 @@ def fresh_account(proxy: AwsProxy, monkeypatch: Any) -> None:
     """
     import requests
 
-    # Resetting every backend takes seconds on a loaded machine.
     requests.post(f"{proxy.moto_url}/moto-api/reset", timeout=60)
     proxy.refused.clear()
     proxy.throttled.clear()

@@ -125,6 +125,31 @@ def configured_region(settings: Settings, session: Any, environ: Mapping[str, st
     return settings.default_region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or session.region_name
 
 
+_service_models: Any = None  # botocore's loader, shared by every session this process makes
+_models_lock = threading.Lock()
+
+
+def aws_session() -> Any:
+    """A new boto3 session (credentials, Region and endpoints read now, as boto3.session.Session() does)
+    that shares one botocore loader per process: parsing a service's model costs 0.1-0.5 s of CPU, and
+    a Lambda handler (detective, audit) makes new sessions on every invocation."""
+    global _service_models
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session()
+    with _models_lock:
+        if _service_models is None:
+            _service_models = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _service_models)
+        session = boto3.session.Session(botocore_session=core)
+        # boto3 appends its own data folder to the loader's search path each time: keep it once.
+        paths = _service_models.search_paths
+        paths[:] = list(dict.fromkeys(paths))
+    return session
+
+
 def client_config(settings: Settings, **extra: Any) -> Any:
     """botocore settings for every AWS call the gate makes: bounded retries and timeouts from settings."""
     from botocore.config import Config
@@ -254,9 +279,7 @@ class IamLookup:
         """Created on first use (after gunicorn forks), then reused by every request of the worker."""
         with self._lock:
             if service not in self._clients:
-                import boto3
-
-                session = self._session_factory() if self._session_factory else boto3.session.Session()
+                session = self._session_factory() if self._session_factory else aws_session()
                 config = client_config(self.settings, max_pool_connections=EXECUTOR_THREADS * 2)
                 region = self.settings.default_region or session.region_name or "us-east-1"
                 self._clients[service] = session.client(service, region_name=region, config=config)

@@ -25,6 +25,8 @@ name it. A package-scope annotation's title names the package's section in docs/
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +105,17 @@ def load_yaml(text: str) -> Any:
     return yaml.safe_load(text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_yaml(text: str) -> Any:
+    return load_yaml(text)
+
+
+def _metadata_yaml(text: str) -> Any:
+    """A METADATA block read as YAML, parsed once per process per distinct text: the policy set is read
+    again by every engine build (reload, validate, each app), and its YAML is most of that cost."""
+    return copy.deepcopy(_parsed_yaml(text))
+
+
 def annotations(name: str, source: str) -> list[Annotation]:
     """Every METADATA block of a module (OPA's rule: `# METADATA` at column 1, then the comment
     lines directly below it, `#` stripped, read as YAML), with the rule or package it annotates."""
@@ -120,7 +133,7 @@ def annotations(name: str, source: str) -> list[Annotation]:
             body.append(lines[index][1:])
             index += 1
         try:
-            fields = load_yaml("\n".join(body))
+            fields = _metadata_yaml("\n".join(body))
         except yaml.YAMLError as exc:
             # The block starts on the line after `# METADATA`, each line one column in (its `#`):
             # the parser's lines and columns are placed in the .rego file, not in the snippet.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ecs_admission.config import Settings
-from ecs_admission.facts.iam import client_config, configured_region
+from ecs_admission.facts.iam import aws_session, client_config, configured_region
 
 AUDIT_ACTIONS = ("ecs:ListTaskDefinitionFamilies", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition")
 
@@ -40,9 +40,7 @@ class RegisteredTaskDefinition:
 
 def ecs_client(settings: Settings, region: str | None = None) -> Any:
     """An ECS client for `region`, else the Region in force; AuditError when there is none."""
-    import boto3
-
-    session = boto3.session.Session()
+    session = aws_session()
     region = region or configured_region(settings, session)
     if not region:
         raise AuditError("no AWS Region: pass --region or set AWS_REGION")

@@ -345,10 +345,6 @@ def sync_judged(
 
 def findings_client(settings: Any, region: str) -> FindingsClient:
     """Security Hub in `region`, honouring AWS_ENDPOINT_URL and the project's retry and timeout settings."""
-    import boto3
+    from ecs_admission.facts.iam import aws_session, client_config
 
-    from ecs_admission.facts.iam import client_config
-
-    return FindingsClient(
-        boto3.session.Session().client("securityhub", region_name=region, config=client_config(settings))
-    )
+    return FindingsClient(aws_session().client("securityhub", region_name=region, config=client_config(settings)))
