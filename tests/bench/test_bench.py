@@ -48,3 +48,18 @@ def test_benchmark_runs_with_inline_facts_and_a_warm_iam_cache(tmp_path):
         assert point["floor_rps"] == summary["floor"]["1"]["rps"] and point["ratio_floor_to_rps"] > 0
         assert point["ratio_rps_to_floor"] == point["rps"] / point["floor_rps"]
         assert point["ratio_p99_to_p50"] == point["p99_ms"] / point["p50_ms"]
+
+
+@pytest.mark.slow
+def test_the_ceiling_counts_both_stages(tmp_path):
+    """bench/ceiling.py: the engine alone and the whole decision without HTTP, counted (not timed here)."""
+    results = tmp_path / "ceiling.json"
+    command = [sys.executable, "bench/ceiling.py", "--processes", "1", "--seconds", "0.3", "--json", str(results)]
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    per_second = json.loads(results.read_text())["per_second"]
+    assert set(per_second) == {"engine", "decide"} and all(value > 0 for value in per_second.values())
+    refused = subprocess.run(
+        [sys.executable, "bench/ceiling.py", "--stages", "http"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and "--stages" in refused.stderr
