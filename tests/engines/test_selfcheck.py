@@ -46,7 +46,7 @@ def test_failing_rego_test_keeps_the_worker_unready_and_names_the_test_and_expre
     assert ready.status_code == 503
     reason = ready.get_json()["reason"]
     assert "startup self-check failed: Rego unit test data.ecs.extra_test.test_false (extra_test.rego:7)" in reason
-    assert "failed: undefined, failed at extra_test.rego:9: x == 2 [1 of" in reason
+    assert "failed: undefined, failed at extra_test.rego:9: x == 2 [the first that failed" in reason
     response = admit(client)
     assert response.status_code == 503 and response.get_json()["allowed"] is False
 
@@ -94,3 +94,17 @@ def test_results_are_cached_per_policy_content(tmp_path, monkeypatch):
     changed = replace(policy, modules=(*policy.modules, RegoFile("more.rego", "package ecs.more\n\nz := 3\n")))
     monkeypatch.setattr(selfcheck, "run_tests", rego_tests.run_tests)
     assert selfcheck.self_check(changed) is not first
+
+
+
+def test_the_self_check_stops_at_the_first_failing_test():
+    """A verdict needs one failure; each test of a package that fails as a whole costs a compile."""
+    shipped = load_policy_set(POLICY_DIR)
+    extra = RegoFile(
+        "zz_extra_test.rego",
+        "package ecs.zz_extra_test\n\nimport rego.v1\n\ntest_a if true\n\ntest_b if false\n\ntest_c if true\n",
+    )
+    policy = replace(shipped, tests=(*shipped.tests, extra))
+    names = [result.qualified_name for result in rego_tests.run_tests(policy, until_failure=True)]
+    assert names[-1] == "data.ecs.zz_extra_test.test_b" and "data.ecs.zz_extra_test.test_c" not in names
+    assert [r.qualified_name for r in rego_tests.run_tests(policy)][-1] == "data.ecs.zz_extra_test.test_c"

@@ -50,10 +50,12 @@ def test_the_shipped_annotations_are_many():
     assert len(BODIES) >= 40 and (REPO / "rego" / "config.yaml").is_file()
 
 
+# 2,500 damaged copies a run, a regression check on the cases in _LENIENT_IN_C (found by a
+# 280,000-copy sweep when the reader was written); widen the seeds for a sweep when it changes.
 @pytest.mark.parametrize("seed", range(25))
 def test_damaged_annotations_read_as_yaml_safe_load_reads_them(seed):
     rng = random.Random(seed)
-    for _ in range(400):
+    for _ in range(100):
         text = rng.choice(BODIES + DATA * 10)  # the policy data (config.yaml) is read the same way
         for _ in range(rng.randint(1, 3)):
             at = rng.randrange(len(text) + 1)
