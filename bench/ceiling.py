@@ -34,8 +34,9 @@ INPUT = Path(__file__).resolve().parent / "hardened-fargate.json"
 STAGES = ("engine", "decide")
 
 
-def repeat(stage: str, seconds: float, results: Any) -> None:
-    """One process: build the gate, warm it, then count `stage` repetitions for `seconds`."""
+def repeat(stages: list[str], seconds: float, start: Any, results: Any) -> None:
+    """One process: build the gate and warm it, then, each stage in step with the other processes
+    (`start`, a barrier), count repetitions of it for `seconds`."""
     from ecs_admission.config import Settings
     from ecs_admission.gate import build_gate, utc_now
     from ecs_admission.inputs import normalise
@@ -51,27 +52,32 @@ def repeat(stage: str, seconds: float, results: Any) -> None:
     def decide() -> None:
         gate.decide(normalise(parse_body(body, "application/json")))
 
-    step = engine if stage == "engine" else decide
-    for _ in range(30):
-        step()
-    count, deadline = 0, time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        step()
-        count += 1
-    results.put(count)
+    for stage in stages:
+        step = engine if stage == "engine" else decide
+        for _ in range(30):
+            step()
+        start.wait()
+        count, deadline = 0, time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            step()
+            count += 1
+        results.put((stage, count))
 
 
-def measure(stage: str, processes: int, seconds: float) -> float:
-    """Repetitions per second of `stage`, all processes together."""
+def measure(stages: list[str], processes: int, seconds: float) -> dict[str, float]:
+    """Repetitions per second of each stage, all processes together."""
     context = multiprocessing.get_context("spawn")  # the Go runtime must not be forked
-    results = context.Queue()
-    workers = [context.Process(target=repeat, args=(stage, seconds, results)) for _ in range(processes)]
+    results, start = context.Queue(), context.Barrier(processes)
+    workers = [context.Process(target=repeat, args=(stages, seconds, start, results)) for _ in range(processes)]
     for worker in workers:
         worker.start()
-    total = sum(results.get(timeout=seconds + 120) for _ in workers)
+    totals = dict.fromkeys(stages, 0)
+    for _ in range(processes * len(stages)):
+        stage, count = results.get(timeout=seconds * len(stages) + 180)
+        totals[stage] += count
     for worker in workers:
         worker.join()
-    return total / seconds
+    return {stage: total / seconds for stage, total in totals.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,10 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     # Go reads GOGC when the runtime starts: the spawned processes inherit it from here.
     os.environ.setdefault("GOGC", os.environ.get("ECS_ADMISSION_GOGC", "400"))
     os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
-    results = {}
-    for stage in stages:
-        results[stage] = measure(stage, args.processes, args.seconds)
-        print(f"{stage}: {results[stage]:.0f} per second with {args.processes} process(es), {args.seconds:g} s")
+    results = measure(stages, args.processes, args.seconds)
+    for stage, per_second in results.items():
+        print(f"{stage}: {per_second:.0f} per second with {args.processes} process(es), {args.seconds:g} s")
     if args.json:
         args.json.write_text(json.dumps({"processes": args.processes, "seconds": args.seconds, "per_second": results}))
     return 0

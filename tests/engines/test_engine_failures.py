@@ -65,13 +65,19 @@ def test_undefined_decision(tmp_path):
 
 
 def test_conflicting_rule_values_are_an_engine_error(tmp_path):
+    """The evaluation itself fails closed on a conflict, whether or not the start-up self-check
+    caught it (a conflict that only some inputs reach passes every Rego unit test)."""
     directory = policy_copy(tmp_path)
     (directory / "conflict.rego").write_text(
         "package ecs.checks.conflict\n\nimport rego.v1\n\nfindings := {}\n\nfindings := {1}\n"
     )
-    client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
+    engine = EmbeddedEngine(load_policy_set(directory))
+    with pytest.raises(EngineError, match="eval_conflict_error"):
+        engine.evaluate({"task_definition": {}})
+    client = create_app(Settings(policy_dir=directory, auth="none"), engine=engine).test_client()
     response = admit(client)
     assert response.status_code == 503 and response.get_json()["allowed"] is False
+    assert "eval_conflict_error" in response.get_json()["detail"]
 
 
 @pytest.mark.parametrize(
