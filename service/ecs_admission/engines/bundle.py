@@ -21,7 +21,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import sys
 import tarfile
 import tempfile
@@ -37,10 +36,10 @@ from ecs_admission.engines.selfcheck import self_check
 from ecs_admission.errors import EngineError
 from ecs_admission.policy.conftest import configured_namespaces
 from ecs_admission.policy.loader import DATA_ROOT, PolicyError, PolicySet, load_policy_set
+from ecs_admission.policy.metadata import module_package
 
 MANIFEST = ".manifest"
 ROOTS = (DATA_ROOT,)
-_PACKAGE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 
 
 class BundleError(ValueError):
@@ -67,7 +66,7 @@ def roots(policy: PolicySet) -> list[str]:
     """`ecs`, and each conftest/Gatekeeper namespace the set uses (policy/conftest.py), so the
     sidecar evaluates those packages through the same generated check packages."""
     namespaces = set(configured_namespaces())
-    used = {m.group(1) for module in policy.modules if (m := _PACKAGE_RE.search(module.source))}
+    used = {package for module in policy.modules if (package := module_package(module.source))}
     return [*ROOTS, *sorted(ns.replace(".", "/") for ns in namespaces & used)]
 
 
@@ -75,8 +74,7 @@ def check_roots(policy: PolicySet) -> None:
     """OPA refuses to activate a bundle whose packages or data lie outside its roots: say so now."""
     allowed = [root.replace("/", ".") for root in roots(policy)]
     for module in policy.modules:
-        match = _PACKAGE_RE.search(module.source)
-        package = match.group(1) if match else ""
+        package = module_package(module.source)
         if not any(package == root or package.startswith(root + ".") for root in allowed):
             raise BundleError(f"{module.name}: package {package or '?'} is outside the bundle root {DATA_ROOT!r}")
     outside = [key for key in policy.data if key != DATA_ROOT]
@@ -197,8 +195,7 @@ MASK_ROOTS = ("system/log",)
 
 
 def mask_bundle_members(source: str, module_name: str, revision: str) -> list[tuple[str, bytes]]:
-    match = _PACKAGE_RE.search(source)
-    package = match.group(1) if match else ""
+    package = module_package(source)
     if package != MASK_PACKAGE:
         raise BundleError(
             f"{module_name}: package {package or '?'} is not {MASK_PACKAGE}, which OPA applies as the mask"

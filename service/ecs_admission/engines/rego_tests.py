@@ -17,8 +17,8 @@ from typing import Any
 
 from ecs_admission.engines.embedded import compile_failure, describe_opa_error, is_compile_error, load_bindings, new_opa
 from ecs_admission.policy.loader import PolicySet, RegoFile
+from ecs_admission.policy.metadata import module_package
 
-_PACKAGE_RE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _TEST_RE = re.compile(r"^((?:todo_)?test_\w+)\b", re.MULTILINE)
 SKIP_PREFIX = "todo_"
 
@@ -92,7 +92,7 @@ def _rows(ranges: Iterable[dict[str, Any]] | None) -> set[int]:
 def discover(policy: PolicySet) -> list[RegoTestCase]:
     cases: list[RegoTestCase] = []
     for test_file in policy.tests:
-        package = _PACKAGE_RE.search(test_file.source)
+        package = module_package(test_file.source)
         if not package:
             continue
         seen: set[str] = set()
@@ -101,7 +101,7 @@ def discover(policy: PolicySet) -> list[RegoTestCase]:
             if name not in seen:  # a test may have several bodies: one rule, one result
                 seen.add(name)
                 line = test_file.source.count("\n", 0, match.start()) + 1
-                cases.append(RegoTestCase(test_file.name, line, package.group(1), name))
+                cases.append(RegoTestCase(test_file.name, line, package, name))
     return cases
 
 
