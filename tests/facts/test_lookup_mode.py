@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from ecs_admission.config import Settings
+from ecs_admission.config import ConfigError, Settings
 from ecs_admission.facts.iam import LookupMode, configured_region, resolve_mode
-from tests.conftest import EXAMPLES, REPO
+from tests.conftest import EXAMPLES, REPO, free_port
 
 CLEARED = (
     "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE",
@@ -72,10 +72,32 @@ def test_auto_decides_as_boto3_did(tmp_path, monkeypatch, config, credentials, e
 
 
 def _answer(mode, settings):
+    from botocore.exceptions import BotoCoreError
+
     try:
         return mode(settings)
-    except Exception as exc:  # a profile that does not exist: botocore's own error, as before
-        return type(exc).__name__, str(exc)
+    except (BotoCoreError, ConfigError):
+        # A profile that does not exist: boto3's session raised botocore's error (a traceback from
+        # `check`); resolve_mode refuses the configuration in one line (the test below).
+        return "configuration refused"
+
+
+def test_an_aws_profile_that_does_not_exist_is_a_configuration_error_in_one_line(tmp_path, monkeypatch):
+    for key in CLEARED:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_PROFILE", "nosuch")
+    with pytest.raises(ConfigError, match=r"config profile \(nosuch\) could not be found"):
+        resolve_mode(Settings(iam_lookup="auto"))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_PROFILE": "nosuch", "ECS_ADMISSION_AUTH": "none"}
+    for command in (["check", str(EXAMPLES / "taskdef.json")], ["serve", "--port", str(free_port())]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ecs_admission.cli", *command],
+            capture_output=True, text=True, timeout=120, cwd=REPO, env=env,
+        )
+        assert result.returncode == 2, (command, result.stderr[-800:])
+        assert "Traceback" not in result.stderr
+        assert "configuration error: the AWS configuration cannot be read" in result.stderr.strip().splitlines()[-1]
 
 
 PROBE = """

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ecs_admission.config import Settings
+from ecs_admission.config import ConfigError, Settings
 from ecs_admission.facts.roles import ROLE_ARN_RE
 from ecs_admission.iam.documents import normalise_policy_document
 from ecs_admission.parsing.safe_text import safe_text
@@ -197,11 +197,18 @@ def resolve_mode(settings: Settings, environ: Mapping[str, str] | None = None) -
     # botocore's own session, not boto3's wrapper of it: the same Region and credential chain
     # without boto3's import of s3transfer (0.1 s of a cold `check`).
     import botocore.session
+    from botocore.exceptions import BotoCoreError
 
     session = botocore.session.get_session()
-    if not configured_region(settings, _Region(session), environ):
-        return no_region
-    if session.get_credentials() is None:
+    try:
+        if not configured_region(settings, _Region(session), environ):
+            return no_region
+        credentials = session.get_credentials()
+    except BotoCoreError as exc:
+        # AWS_PROFILE naming no profile, a config file botocore cannot read, half a key pair: the
+        # operator's setup, said in one line (exit 2, or a server that does not start), not a traceback.
+        raise ConfigError(f"the AWS configuration cannot be read ({exc}); ECS_ADMISSION_IAM_LOOKUP=auto") from None
+    if credentials is None:
         return LookupMode(False, "IAM lookups are off: no AWS credentials were found (ECS_ADMISSION_IAM_LOOKUP=auto)")
     return LookupMode(True, "ECS_ADMISSION_IAM_LOOKUP=auto found an AWS Region and credentials")
 

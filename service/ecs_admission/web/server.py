@@ -166,12 +166,14 @@ def check_bindable(host: str, port: int) -> None:
 
 
 def run_gunicorn(settings: Settings) -> int:
+    from ecs_admission.facts.iam import resolve_mode
     from ecs_admission.web.auth import Authenticator
 
     check_bindable(settings.host, settings.port)
     use_temporary_directory(settings.tmp_dir)  # before gunicorn, so the failure is one line naming the setting
     Authenticator(settings)  # a token or secrets file that cannot be read stops start-up here, with its name
     go_runtime.wanted()  # so does a GOGC or GOMEMLIMIT the Go runtime would not take
+    resolve_mode(settings)  # and an AWS configuration botocore cannot read (auto lookups read it)
     log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
     WebhookApplication(settings).run()
     return 0
