@@ -204,3 +204,15 @@ def test_the_console_script_ends_a_check_with_its_output_and_reports_whole(tmp_p
         capture_output=True, text=True, timeout=120, cwd=REPO, env={"PATH": "/usr/bin:/bin"},
     )
     assert usage.returncode == 2 and "ecs-admission" in usage.stderr
+
+
+def test_the_lazy_packages_export_their_names_and_refuse_others():
+    import ecs_admission.inputs.cloudformation as cloudformation
+    import ecs_admission.inputs.terraform as terraform
+    from ecs_admission.inputs.cloudformation.resources import load_template
+    from ecs_admission.inputs.terraform.load import load_plan
+
+    assert cloudformation.load_template is load_template and terraform.load_plan is load_plan
+    assert "load_template" in vars(cloudformation)  # found once, then an ordinary attribute
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
+        _ = terraform.nothing_here

@@ -22,8 +22,9 @@ roles (template roles as facts) and resources (the task definitions as requests)
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ecs_admission.inputs.lazy_exports import lazy_exports
 
 # What the rest of the service and the tests import, as from the single module this package was:
 # each name from its module, imported when first asked for (PEP 562), so that a `check` of a task
@@ -51,13 +52,7 @@ if TYPE_CHECKING:
     from ecs_admission.inputs.cloudformation.resources import Template, TemplateTaskDefinition, load_template
 
 
-def __getattr__(name: str) -> Any:
-    module = _FROM.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _FROM)
 
 
 __all__ = [

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ecs_admission.inputs.lazy_exports import lazy_exports
 
 # Each name from its module, imported when first asked for (PEP 562): a `check` of a task
 # definition only asks is_plan (plan), not the loader and the CloudFormation machinery it uses.
@@ -14,13 +15,7 @@ if TYPE_CHECKING:
     from ecs_admission.inputs.terraform.plan import is_plan
 
 
-def __getattr__(name: str) -> Any:
-    module = _FROM.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _FROM)
 
 
 __all__ = ["PlanTaskDefinition", "PlanTemplate", "is_plan", "load_plan"]
