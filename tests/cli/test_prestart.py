@@ -128,3 +128,13 @@ def test_the_console_script_fails_closed_the_same_with_a_set_that_does_not_compi
     # A usage error stops the command first: the prestarted build's reason is not reported.
     usage = _console("check", "--source-file", "x.yaml", "--policy-dir", str(broken), "a.json", "b.json")
     assert usage.returncode == 2 and "policies do not compile" not in usage.stderr
+
+
+def test_a_set_refused_before_opa_sees_it_is_handed_over_as_refused(started, tmp_path):
+    # No Go work starts (the directory is missing): start() must not wait for it, and the command
+    # gets the unavailable engine build_engine returns, with its reason.
+    missing = tmp_path / "nowhere"
+    settings = Settings.from_env().with_overrides(policy_dir=missing)
+    assert prestart.start(["check", "--policy-dir", str(missing), "a.json"])
+    engine = prestart.take(settings, 1)
+    assert isinstance(engine, UnavailableEngine) and "does not exist" in engine.reason

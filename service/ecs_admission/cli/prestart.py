@@ -31,6 +31,8 @@ ENV = "ECS_ADMISSION_CHECK_PRESTART"
 # this module does not know) means no prestart: the command line decides as it always did.
 _VALUED = frozenset({"--format", "--output", "--report", "--policy-dir", "--source-file"})
 _FLAGS = frozenset({"--dry-run"})
+_POLL = 0.002
+_MAX_WAIT = 1.0  # seconds; past it the command carries on beside the build (only slower)
 
 
 class _HeldBack(logging.Handler):
@@ -118,11 +120,17 @@ def start(argv: Sequence[str]) -> bool:
     import ecs_admission.engines.canary
     import ecs_admission.engines.deadline
     import ecs_admission.engines.factory  # noqa: F401
+    from ecs_admission.engines.embedded import GO_STARTED
 
     _started = _Prestart(settings, plan[1])
     _LOGGER.addHandler(_started.held)
     _started.propagate, _LOGGER.propagate = _LOGGER.propagate, False
     _started.thread.start()
+    # The rest of the command line is imported once OPA's Go code has the work (or the build has
+    # ended before it): until then both threads would be Python, taking turns at the GIL.
+    waited = 0.0
+    while not GO_STARTED.wait(_POLL) and _started.thread.is_alive() and waited < _MAX_WAIT:
+        waited += _POLL
     return True
 
 
