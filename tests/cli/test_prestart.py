@@ -110,10 +110,13 @@ def _comparable(stdout: str) -> object:
 
 
 @pytest.mark.parametrize("name", ["taskdef.json", "taskdef-clean.json"])
-def test_the_console_script_decides_the_same_with_and_without_it(name):
-    on = _console("check", str(EXAMPLES / name), "--format", "json")
-    off = _console("check", str(EXAMPLES / name), "--format", "json", **{prestart.ENV: "0"})
+@pytest.mark.parametrize("failure_policy", ["fail", "ignore"])  # ignore: the build logs a warning
+def test_the_console_script_decides_the_same_with_and_without_it(name, failure_policy):
+    env = {"ECS_ADMISSION_FAILURE_POLICY": failure_policy}
+    on = _console("check", str(EXAMPLES / name), "--format", "json", **env)
+    off = _console("check", str(EXAMPLES / name), "--format", "json", **env, **{prestart.ENV: "0"})
     assert on.returncode == off.returncode and on.stderr == off.stderr
+    assert ("FAILURE_POLICY=ignore" in on.stderr) == (failure_policy == "ignore")
     assert _comparable(on.stdout) == _comparable(off.stdout)
 
 
