@@ -129,6 +129,23 @@ def test_off_writes_nothing_and_a_set_that_fails_is_never_written(tmp_path, poli
     assert _entries(directory) == []
 
 
+def test_data_that_json_would_change_is_not_cached(cache_dir, policies):
+    # YAML gives an integer key here; JSON would give back a string.
+    (policies / "extra.yaml").write_text("ports:\n  443: https\n")
+    fresh = load_policy_set(policies)
+    assert fresh.data["ecs"]["extra"]["ports"] == {443: "https"}
+    assert load_policy_set(policies, cached=True) == fresh
+    assert load_policy_set(policies, cached=True) == fresh
+    assert _entries(cache_dir) == []
+
+
+def test_an_entry_serves_the_same_files_in_another_directory(cache_dir, policies):
+    load_policy_set(None, cached=True)  # the shipped set
+    copy = load_policy_set(policies, cached=True)  # the same files, copied: found, not read
+    assert copy == load_policy_set(policies) and copy.directory == policies
+    assert len(_entries(cache_dir)) == 1
+
+
 def test_the_default_directory_follows_xdg(monkeypatch, tmp_path):
     assert cache.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "ecs-admission" / "policy"
     assert cache.cache_dir({cache.CACHE_ENV: str(tmp_path / "c")}) == tmp_path / "c"

@@ -104,11 +104,16 @@ class Slot:
         return _entry(stored, self.key)
 
     def put(self, entry: Entry) -> None:
-        payload = {"documents": entry.documents, "data_files": list(entry.data_files), "revision": entry.revision}
-        stored = {"format": FORMAT, "key": self.key, "sha256": _checksum(payload), "payload": payload}
         import tempfile  # on a miss only (it loads shutil and random)
 
+        payload = {"documents": entry.documents, "data_files": list(entry.data_files), "revision": entry.revision}
         try:
+            # Only what JSON gives back unchanged: a data document with a date, or a key that is
+            # not a string, would come back as something else, so it is read from the files.
+            if json.loads(json.dumps(payload)) != payload:
+                return
+            stored = {"format": FORMAT, "key": self.key, "sha256": _checksum(payload), "payload": payload}
+            text = json.dumps(stored, separators=(",", ":"))
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not _private(self.directory):
                 return
@@ -117,7 +122,7 @@ class Slot:
             ) as handle:
                 written = Path(handle.name)
                 try:
-                    json.dump(stored, handle, separators=(",", ":"))
+                    handle.write(text)
                 except BaseException:
                     handle.close()
                     written.unlink(missing_ok=True)
@@ -128,7 +133,7 @@ class Slot:
                 written.unlink(missing_ok=True)
                 raise
             _prune(self.directory)
-        except (OSError, TypeError, ValueError):
+        except (OSError, TypeError, ValueError, RecursionError):
             return  # a cache that cannot be written is only slower
 
 
