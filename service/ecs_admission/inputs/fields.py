@@ -10,7 +10,6 @@ without importing botocore).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +41,8 @@ def _closest(key: str, known: list[str]) -> str | None:
     folded = {name.lower(): name for name in known}
     if key.lower() in folded:
         return folded[key.lower()]
+    import difflib  # only for a key the model does not know
+
     matches = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
     return matches[0] if matches else None
 

@@ -31,9 +31,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from ecs_admission.parsing.safe_yaml import yaml_problem
 from ecs_admission.policy.data import ENFORCEMENTS, SEVERITIES
 
 CHECKS_PREFIX = "ecs.checks."
@@ -97,6 +94,8 @@ def load_yaml(text: str) -> Any:
     (_LENIENT_IN_C, a non-printable character), and any text libyaml refuses, so an error is
     PyYAML's own words (tests/policy/test_metadata_yaml.py holds the two to each other).
     """
+    import yaml  # here: a set found in the policy cache (policy/cache.py) needs no YAML
+
     if yaml.__with_libyaml__ and not _LENIENT_IN_C.search(text) and not yaml.reader.Reader.NON_PRINTABLE.search(text):
         try:
             return yaml.load(text, Loader=yaml.CSafeLoader)
@@ -119,6 +118,8 @@ def _metadata_yaml(text: str) -> Any:
 def annotations(name: str, source: str) -> list[Annotation]:
     """Every METADATA block of a module (OPA's rule: `# METADATA` at column 1, then the comment
     lines directly below it, `#` stripped, read as YAML), with the rule or package it annotates."""
+    import yaml  # here: a set found in the policy cache (policy/cache.py) needs no YAML
+
     lines = source.splitlines()
     found = []
     index = 0
@@ -135,6 +136,8 @@ def annotations(name: str, source: str) -> list[Annotation]:
         try:
             fields = _metadata_yaml("\n".join(body))
         except yaml.YAMLError as exc:
+            from ecs_admission.parsing.safe_yaml import yaml_problem
+
             # The block starts on the line after `# METADATA`, each line one column in (its `#`):
             # the parser's lines and columns are placed in the .rego file, not in the snippet.
             problem = yaml_problem(exc, line_offset=start + 1, column_offset=1)
