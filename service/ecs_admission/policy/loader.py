@@ -20,7 +20,7 @@ from typing import Any
 from ecs_admission.config import ConfigError
 from ecs_admission.policy.cache import Entry, slot
 from ecs_admission.policy.conftest import ConftestConfigError, configured_namespaces, shims
-from ecs_admission.policy.data import PolicyDataError, validate_policy_data
+from ecs_admission.policy.data import PolicyDataError, as_json, validate_policy_data
 from ecs_admission.policy.metadata import MetadataError, build_catalog, load_yaml, module_package
 from ecs_admission.policy.snapshot import PolicyFile, SnapshotError, policy_files
 
@@ -177,6 +177,12 @@ def load_policy_set(directory: Path | None = None, cached: bool = False) -> Poli
         documents[CATALOG] = build_catalog([(module.name, module.source) for module in modules])
     except MetadataError as exc:
         raise PolicyError(str(exc)) from None
+    for name, document in documents.items():
+        try:
+            documents[name] = as_json(document)
+        except PolicyDataError as exc:
+            source = next((file for file in data_files if Path(file).stem == name), "a METADATA annotation")
+            raise PolicyError(f"{source}: {exc}: data must be JSON values (docs/writing-rules.md)") from None
     try:
         validate_policy_data(documents)
     except PolicyDataError as exc:
