@@ -87,3 +87,13 @@ def test_check_with_a_dated_data_file_decides_and_a_binary_one_exits_3_naming_it
     assert done.returncode == 3  # the policies do not load: the engine cannot decide (docs/cli.md)
     assert "Traceback" not in done.stderr
     assert "policies not loaded: teams.yaml: /blob: a bytes is not a JSON value" in done.stderr
+
+
+def test_a_metadata_field_yaml_alone_can_hold_is_refused_as_unknown(policy_dir):
+    module = policy_dir / "hardening.rego"
+    text = module.read_text()
+    assert "# custom:\n#   id: " in text
+    module.write_text(text.replace("# custom:\n#   id: ", "# custom:\n#   blob: !!binary aGVsbG8=\n#   id: ", 1))
+    with pytest.raises(PolicyError) as raised:
+        load_policy_set(policy_dir)
+    assert str(raised.value).startswith("hardening.rego:") and "unknown key custom.blob" in str(raised.value)

@@ -177,12 +177,13 @@ def load_policy_set(directory: Path | None = None, cached: bool = False) -> Poli
         documents[CATALOG] = build_catalog([(module.name, module.source) for module in modules])
     except MetadataError as exc:
         raise PolicyError(str(exc)) from None
-    for name, document in documents.items():
+    # The data files as JSON holds them (the catalogue's METADATA fields are checked one by one).
+    for file in data_files:
+        name = Path(file).stem
         try:
-            documents[name] = as_json(document)
+            documents[name] = as_json(documents[name])
         except PolicyDataError as exc:
-            source = next((file for file in data_files if Path(file).stem == name), "a METADATA annotation")
-            raise PolicyError(f"{source}: {exc}: data must be JSON values (docs/writing-rules.md)") from None
+            raise PolicyError(f"{file}: {exc}: data must be JSON values (docs/writing-rules.md)") from None
     try:
         validate_policy_data(documents)
     except PolicyDataError as exc:
