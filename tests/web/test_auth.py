@@ -16,6 +16,7 @@ from moto.server import ThreadedMotoServer
 
 from ecs_admission.cli import commands as cli
 from ecs_admission.config import ConfigError, Settings
+from ecs_admission.facts.iam import aws_session
 from ecs_admission.report.records import LOGGER_NAME
 from ecs_admission.web import auth, create_app
 from tests.conftest import example
@@ -194,7 +195,7 @@ def secrets_manager(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
-    client = boto3.session.Session().client("secretsmanager", region_name="eu-west-1", endpoint_url=endpoint)
+    client = aws_session().client("secretsmanager", region_name="eu-west-1", endpoint_url=endpoint)
     yield client
     server.stop()
 
