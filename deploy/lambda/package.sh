@@ -27,8 +27,10 @@ zip_level="${ZIP_LEVEL:-9}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+# --no-compile: the bytecode pip would write is the building interpreter's (cpython-311 from a 3.11),
+# which the runtime cannot use; the zip's -x pattern below missed the top-level __pycache__/ with it.
 target=(--target "$work/package" --implementation cp --python-version "$python_version" --only-binary=:all:
-  --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64)
+  --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --no-compile)
 
 "$python" -m pip wheel --quiet --no-deps --wheel-dir "$work/wheel" "$repo"
 "$python" -m pip install --quiet --disable-pip-version-check "${target[@]}" "$work"/wheel/*.whl

@@ -47,6 +47,16 @@ def offline(monkeypatch):
     for key in ("ECS_ADMISSION_MODE", "ECS_ADMISSION_HOOK_PAYLOAD_TEST_HOST"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ECS_ADMISSION_IAM_LOOKUP", "off")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_hook_gate():
+    """The hook's gate (cached per Settings, as in a Lambda container) built once for the module, not
+    per test: every test here runs with the same settings (offline above), and with IAM lookups off
+    the gate caches no role facts, so no test sees another's state. Cleared on the way in and out so
+    no other module shares it."""
+    cloudformation_hook._gate.cache_clear()
+    yield
     cloudformation_hook._gate.cache_clear()
 
 

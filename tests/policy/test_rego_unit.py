@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 
 import pytest
@@ -11,7 +12,14 @@ from ecs_admission.policy.loader import load_policy_set
 from tests.conftest import POLICY_DIR
 
 POLICY = load_policy_set(POLICY_DIR)
-RESULTS = {result.qualified_name: result for result in run_tests(POLICY)}
+# Named at collection from the files (a regex), run once when the first test needs them: under xdist
+# every worker collects this module, and only the one that runs it should pay for the 188 tests.
+NAMES = sorted({case.qualified_name for case in discover(POLICY)})
+
+
+@functools.cache
+def results() -> dict:
+    return {result.qualified_name: result for result in run_tests(POLICY)}
 
 
 def test_every_module_has_a_test_file():
@@ -21,12 +29,13 @@ def test_every_module_has_a_test_file():
 
 
 def test_discovery_finds_the_tests():
-    assert len(discover(POLICY)) == len(RESULTS) >= 20
+    assert len(discover(POLICY)) == len(results()) >= 20
+    assert sorted(results()) == NAMES
 
 
-@pytest.mark.parametrize("name", sorted(RESULTS))
+@pytest.mark.parametrize("name", NAMES)
 def test_rego_unit_test_passes(name):
-    result = RESULTS[name]
+    result = results()[name]
     assert result.passed, f"{result.file}: {name}: {result.detail}"
 
 

@@ -16,6 +16,7 @@ from moto.server import ThreadedMotoServer
 
 from ecs_admission.cli import commands as cli
 from ecs_admission.config import ConfigError, Settings
+from ecs_admission.facts.iam import aws_session
 from ecs_admission.report.records import LOGGER_NAME
 from ecs_admission.web import auth, create_app
 from tests.conftest import example
@@ -42,9 +43,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture(scope="module")
+def token_app():
+    # One app for the module's token tests (each gets its own client): with fixed token digests the
+    # authenticator keeps no state between requests, and what a test asserts is its own answers.
+    return create_app(token_settings())
+
+
 @pytest.fixture()
-def token_client():
-    return create_app(token_settings()).test_client()
+def token_client(token_app):
+    return token_app.test_client()
 
 
 def test_authentication_is_required_by_default():
@@ -194,7 +202,7 @@ def secrets_manager(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
-    client = boto3.session.Session().client("secretsmanager", region_name="eu-west-1", endpoint_url=endpoint)
+    client = aws_session().client("secretsmanager", region_name="eu-west-1", endpoint_url=endpoint)
     yield client
     server.stop()
 
@@ -261,9 +269,15 @@ def signed(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None
     return {"X-Ecs-Admission-Signature": f"sha256={mac}", "X-Ecs-Admission-Timestamp": str(timestamp)}
 
 
+@pytest.fixture(scope="module")
+def signing_app():
+    # Shared as token_app is: signatures are checked against the secret and the clock, no state kept.
+    return create_app(Settings(signing_secrets=(("pipeline", SIGNING_SECRET),)))
+
+
 @pytest.fixture()
-def signing_client():
-    return create_app(Settings(signing_secrets=(("pipeline", SIGNING_SECRET),))).test_client()
+def signing_client(signing_app):
+    return signing_app.test_client()
 
 
 def test_signed_body_is_accepted_and_named(signing_client, caplog):

@@ -250,12 +250,14 @@ class Authenticator:
 
     @staticmethod
     def _fetch_secret(arn: str) -> list[tuple[str, bytes]]:
-        import boto3  # only a deployment that names a secret pays for importing boto3
+        # Only a deployment that names a secret pays for importing boto3.
+        from ecs_admission.facts.iam import aws_session
 
         region = arn.split(":")[3] if arn.count(":") >= 6 else None
         # A session of its own: boto3.client() would create and keep the process-wide default
-        # session, freezing whatever credentials the environment had at that moment.
-        client = boto3.session.Session().client("secretsmanager", region_name=region or None)
+        # session, freezing whatever credentials the environment had at that moment. It shares the
+        # process's botocore loader (facts/iam.py), so the service models are parsed once.
+        client = aws_session().client("secretsmanager", region_name=region or None)
         value: dict[str, Any] = client.get_secret_value(SecretId=arn)
         text = value.get("SecretString")
         if text is None:
