@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -38,6 +39,11 @@ os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
 # AWS-managed policy by name need them; they turn it on and reset moto (tests/support/moto_proxy.py
 # managed_policies), so it is off for everyone else, and for the subprocesses tests start.
 os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
+# `check` keeps what it reads from a policy set in a cache (policy/cache.py); the suite's checks keep
+# theirs in a directory of their own, not in the home directory of whoever runs the tests.
+os.environ.setdefault(
+    "ECS_ADMISSION_POLICY_CACHE", str(Path(tempfile.gettempdir()) / f"ecs-admission-tests-{os.getuid()}" / "policy")
+)
 
 
 FIXTURE_CORPUS = REPO / "tests" / "fixtures" / "corpus"
