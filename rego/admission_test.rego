@@ -234,6 +234,15 @@ test_the_catalogue_adds_its_packages_to_a_list if {
 	packages == {"trust", "hardening"}
 }
 
+test_the_catalogued_packages_come_from_the_decision_table_when_it_has_them if {
+	packages := admission.catalogued_packages with data.ecs.decision_table as {"config": {}, "table": {}, "packages": ["acme"]}
+		with data.ecs.catalog as {"ECS-HARD-001": {"package": "hardening"}}
+	packages == {"acme"}
+	scanned := admission.catalogued_packages with data.ecs.decision_table as {"config": {}, "table": {}}
+		with data.ecs.catalog as {"ECS-HARD-001": {"package": "hardening"}, "X-1": {"package": 7}}
+	scanned == {"hardening"}
+}
+
 test_without_a_list_every_check_package_is_enumerated if {
 	packages := admission.check_packages with data.ecs.check_packages as null
 	every concern in {"execution", "hardening", "isolation", "permissions", "roles", "template", "trust"} {
