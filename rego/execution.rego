@@ -176,7 +176,9 @@ execution_role_label := lib.role_label("executionRoleArn", input.task_roles.exec
 # A missing or unknown decision is reported, never read as allowed.
 unconfirmed_access contains problem if {
 	some entry in access_entries
-	not object.get(entry, "decision", "") in {"allowed", "denied"}
+	decision := object.get(entry, "decision", "")
+	decision != "allowed"
+	decision != "denied"
 	problem := {
 		"path": object.get(entry, "path", "/executionRoleArn"),
 		"message": sprintf(
@@ -191,38 +193,45 @@ unconfirmed_access contains problem if {
 unconfirmed_access contains problem if {
 	entries := input.task_roles.executionRoleArn.access
 	is_array(entries)
-	pointers := [object.get(entry, "path", "") | some entry in entries]
-	some item in judged_items
-	not has_verdict(pointers, item.path)
+	pointers := {object.get(entry, "path", "") | some entry in entries}
+	# Most items have a verdict at their own pointer: only the others are compared by prefix.
+	some path in object.keys(judged_items) - pointers
+	not has_verdict(pointers, path)
 	problem := {
-		"path": item.path,
+		"path": path,
 		"message": sprintf(
 			"%s: no permission verdict for %s; it could not be confirmed that the role can read it",
-			[execution_role_label, item.what],
+			[execution_role_label, item_words(judged_items[path])],
 		),
 	}
 }
 
-judged_items contains item if {
+# What the execution role reads for the task, by JSON pointer: {path: {index, field[, entry]}}.
+# Described in words only for an item reported (item_words).
+judged_items[sprintf("/containerDefinitions/%d/%s/%d", [i, field, k])] := {"index": i, "field": field, "entry": k} if {
 	some i, container in input.task_definition.containerDefinitions
-	some field in ["secrets", "environmentFiles", "logConfiguration/secretOptions"]
-	values := object.get(container, split(field, "/"), [])
+	some field, path in judged_fields
+	values := object.get(container, path, [])
 	some k
 	values[k]
-	item := {
-		"path": sprintf("/containerDefinitions/%d/%s/%d", [i, field, k]),
-		"what": sprintf("container %s's %s entry %d", [lib.container_name(i, container), field, k]),
-	}
 }
 
-judged_items contains item if {
+judged_items[sprintf("/containerDefinitions/%d/repositoryCredentials", [i])] := {"index": i, "field": "repositoryCredentials"} if {
 	some i, container in input.task_definition.containerDefinitions
 	is_object(container.repositoryCredentials)
-	item := {
-		"path": sprintf("/containerDefinitions/%d/repositoryCredentials", [i]),
-		"what": sprintf("container %s's repositoryCredentials", [lib.container_name(i, container)]),
-	}
 }
+
+judged_fields := {
+	"secrets": ["secrets"],
+	"environmentFiles": ["environmentFiles"],
+	"logConfiguration/secretOptions": ["logConfiguration", "secretOptions"],
+}
+
+item_words(item) := sprintf("container %s's %s entry %d", [item_container(item), item.field, item.entry]) if {
+	is_number(item.entry)
+} else := sprintf("container %s's repositoryCredentials", [item_container(item)])
+
+item_container(item) := lib.container_name(item.index, input.task_definition.containerDefinitions[item.index])
 
 # A verdict covers an item when one pointer is the other or lies under it, so the evaluator may
 # point at the entry (/secrets/0), its field (/secrets/0/valueFrom) or the list (/secrets).
