@@ -446,19 +446,14 @@ conditions_on(stmt, keys) := [c |
 	c := {"key": lower(key), "values": values}
 ]
 
-# "*", "?*" or an ARN whose account is a wildcard matches anyone.
+# "*", "?*" or an ARN whose account (its fifth field) is a wildcard or empty matches anyone: one
+# regex for both.
 specific_value(value) if {
 	is_string(value)
-	not regex.match(`^[*?]*$`, value)
-	not wildcard_account_arn(value)
+	not regex.match(wildcard_value_pattern, value)
 }
 
-wildcard_account_arn(value) if {
-	startswith(value, "arn:")
-	parts := split(value, ":")
-	count(parts) > 4
-	regex.match(`^[*?]*$`, parts[4])
-}
+wildcard_value_pattern := `^[*?]*$|^arn:[^:]*:[^:]*:[^:]*:[*?]*(:|$)`
 
 statement_problems(stmt) := {p |
 	is_object(stmt.NotPrincipal)
