@@ -249,3 +249,14 @@ test_without_a_list_every_check_package_is_enumerated if {
 		concern in packages
 	}
 }
+
+# A finding in the shipped shape is kept as it is (less its other fields); any other shape is read
+# field by field: both give the same object.
+test_a_finding_in_the_shipped_shape_reads_as_the_general_case_would if {
+	fix := [{"op": "remove", "path": "/x"}]
+	admission.readable_finding("acme", "findings", {"rule": "R-1", "path": "/x", "message": "m", "fix": fix, "extra": 1}) == {"rule": "R-1", "path": "/x", "message": "m", "fix": fix}
+	admission.readable_finding("acme", "findings", {"rule": "R-1", "path": "/x", "message": "m", "fix": "no"}) == {"rule": "R-1", "path": "/x", "message": "m"}
+	admission.readable_finding("acme", "deny", {"msg": "m", "path": 3}) == {"rule": "acme.deny", "path": "/", "message": "m"}
+	admission.readable_finding("acme", "deny", "m") == {"rule": "acme.deny", "path": "/", "message": "m"}
+	not admission.readable_finding("acme", "deny", {"rule": "R-1", "path": "/x"})
+}
