@@ -99,9 +99,9 @@ findings contains finding if {
 #     Parliament flags NotPrincipal with Allow; no scanner we found flags sts:*, "*" or NotAction in
 #     a role's trust policy, which let the trusted principal call every STS action on the role.
 findings contains finding if {
-	some key, stmt in allow_statements
-	some problem in statement_problems(stmt)
+	some [key, problem] in statement_problems
 	[field, index] := key
+	stmt := allow_statements[key]
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": role_path(field),
@@ -306,8 +306,8 @@ source_accounts := {key: {"home": home, "rendered": rendered, "unrendered": unre
 		c.key in source_keys
 		some value in c.values
 		account := condition_account(c.key, value)
-		not regex.match(`[*?]`, account)
 		account != home
+		not regex.match(`[*?]`, account)
 	}
 	unrendered := {account | some account in foreign; lib.is_placeholder(account)}
 	rendered := foreign - unrendered
@@ -455,16 +455,22 @@ specific_value(value) if {
 
 wildcard_value_pattern := `^[*?]*$|^arn:[^:]*:[^:]*:[^:]*:[*?]*(:|$)`
 
-statement_problems(stmt) := {p |
+# What an Allow statement hands out beyond sts:AssumeRole to its principal: {[[field, index], problem]}.
+statement_problems contains [key, "uses NotPrincipal with Allow: every principal not listed can assume the role"] if {
+	some key, stmt in allow_statements
 	is_object(stmt.NotPrincipal)
-	p := "uses NotPrincipal with Allow: every principal not listed can assume the role"
-} | {p |
+}
+
+statement_problems contains [key, "uses NotAction with Allow: it grants every action not listed"] if {
+	some key, stmt in allow_statements
 	is_array(stmt.NotAction)
-	p := "uses NotAction with Allow: it grants every action not listed"
-} | {p |
+}
+
+statement_problems contains [key, problem] if {
+	some key, stmt in allow_statements
 	some action in object.get(stmt, "Action", [])
 	regex.match(`[*?]`, action)
-	p := sprintf("grants the wildcard action %s: name sts:AssumeRole (and sts:TagSession if needed) instead", [action])
+	problem := sprintf("grants the wildcard action %s: name sts:AssumeRole (and sts:TagSession if needed) instead", [action])
 }
 
 deputy_problem(key) := sprintf(
