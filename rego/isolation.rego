@@ -438,16 +438,25 @@ credential_reason("secrets", variable) := " from a secret" if {
 	upper(object.get(variable, "name", "")) in {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 }
 
-literal_reason(name, value) := "that looks like a credential" if {
+literal_reason(name, value) := reason if {
+	regex.match(credential_value_marks, value)
+	reason := value_reason(value)
+} else := "under a secret-looking name" if {
+	regex.match(secret_name_pattern, name)
+	not strings.any_suffix_match(name, reference_suffixes)
+	not plainly_not_a_secret(value)
+}
+
+# Every value the three patterns below match has one of these marks (a PEM header, a token's
+# prefix, "eyJ", or "://" then "@" with no "/" between): most values are settled by this one regex.
+credential_value_marks := `-----BEGIN |^(gh[pousr]_|xox[abprs]-|[sr]k_live_|AIza|glpat-|eyJ)|://[^/]*@`
+
+value_reason(value) := "that looks like a credential" if {
 	regex.match(secret_value_pattern, value)
 } else := "that is a signed JSON Web Token" if {
 	regex.match(jwt_pattern, value)
 } else := "that is a connection URI with a password in it" if {
 	uri_password(value)
-} else := "under a secret-looking name" if {
-	regex.match(secret_name_pattern, name)
-	not strings.any_suffix_match(name, reference_suffixes)
-	not plainly_not_a_secret(value)
 }
 
 # A signed JWT (header.payload.signature, both JSON parts starting `{"`): a bearer credential under any name.
