@@ -52,7 +52,7 @@ findings contains finding if {
 #     No scanner relates a task definition's secrets, parameters, environment files, images and log
 #     driver to the execution role's effective permissions; the task otherwise fails at start.
 findings contains finding if {
-	some entry in access_entries
+	some entry in unsettled_entries
 	entry.decision == "denied"
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
@@ -171,14 +171,16 @@ access_entries := entries if {
 	is_array(entries)
 } else := []
 
+# The entries not plainly allowed, picked out once for the two rules that read them (denied, and
+# neither allowed nor denied): usually none.
+unsettled_entries := [entry | some entry in access_entries; object.get(entry, "decision", "") != "allowed"]
+
 execution_role_label := lib.role_label("executionRoleArn", input.task_roles.executionRoleArn)
 
 # A missing or unknown decision is reported, never read as allowed.
 unconfirmed_access contains problem if {
-	some entry in access_entries
-	decision := object.get(entry, "decision", "")
-	decision != "allowed"
-	decision != "denied"
+	some entry in unsettled_entries
+	object.get(entry, "decision", "") != "denied"
 	problem := {
 		"path": object.get(entry, "path", "/executionRoleArn"),
 		"message": sprintf(

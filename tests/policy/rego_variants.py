@@ -549,9 +549,17 @@ FACT_OVERLAYS: list[dict[str, Any]] = [
                 "decision": "conditional",
             },
             {"action": "logs:CreateLogStream", "decision": "allowed"},
+            {"action": "s3:GetObject", "resource": "arn:aws:s3:::b/app.env", "purpose": "environment-file"},
         ]
     },
     {"access": []},
+    {
+        "access": [
+            {"path": "/containerDefinitions/0/secrets", "decision": "allowed", "action": "ssm:GetParameters"},
+            {"path": "/containerDefinitions/1/repositoryCredentials/credentialsParameter", "decision": "denied"},
+            {"path": "/containerDefinitions/0/logConfiguration/secretOptions/0", "decision": "maybe"},
+        ]
+    },
     {
         "permissions": {
             "admin_equivalent": True,
