@@ -239,14 +239,13 @@ item_container(item) := lib.container_name(item.index, input.task_definition.con
 # point at the entry (/secrets/0), its field (/secrets/0/valueFrom) or the list (/secrets).
 has_verdict(pointers, path) if path in pointers
 
-has_verdict(pointers, path) if {
-	some pointer in pointers
-	startswith(pointer, sprintf("%s/", [path]))
-}
+has_verdict(pointers, path) if strings.any_prefix_match(pointers, sprintf("%s/", [path]))
 
+# A pointer the path lies under is one of the path's ancestors ("/a/b/c": "", "/a", "/a/b").
 has_verdict(pointers, path) if {
-	some pointer in pointers
-	startswith(path, sprintf("%s/", [pointer]))
+	parts := split(path, "/")
+	ancestors := {concat("/", array.slice(parts, 0, n)) | some n in numbers.range(1, count(parts) - 1)}
+	count(ancestors & pointers) > 0
 }
 
 purpose_words(entry) := sprintf("%s at %s", [object.get(purpose_names, entry.purpose, entry.purpose), entry.path]) if {
