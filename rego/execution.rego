@@ -230,7 +230,7 @@ judged_fields := {
 }
 
 item_words(item) := sprintf("container %s's %s entry %d", [item_container(item), item.field, item.entry]) if {
-	is_number(item.entry)
+	"entry" in object.keys(item)
 } else := sprintf("container %s's repositoryCredentials", [item_container(item)])
 
 item_container(item) := lib.container_name(item.index, input.task_definition.containerDefinitions[item.index])
