@@ -236,10 +236,10 @@ role_references[field] := value if {
 	is_string(value)
 }
 
-# What the gate found out about the role in `field` (input.task_roles), or nothing.
 # The role fields left as template placeholders, judged once for the three rules that ask.
 placeholder_fields := {field | some field, value in role_references; lib.is_placeholder(value)}
 
+# What the gate found out about the role in `field` (input.task_roles), or nothing.
 task_role(field) := object.get(object.get(input, "task_roles", {}), field, {})
 
 trusted_accounts := {account | some account in object.get(lib.config, "trusted_accounts", [])}
