@@ -241,6 +241,7 @@ statement_covers(stmt, action) if {
 	not action_matches(not_actions, action)
 }
 
+# Asked of Allow statements only (assume_statements).
 grants_assume(stmt) if {
 	some action in assume_actions
 	statement_covers(stmt, action)
