@@ -433,26 +433,20 @@ restricting_operators := {
 
 # [{key, values}] for the restricting conditions on `keys`, with specific (non-wildcard) values.
 conditions_on(stmt, keys) := [c |
-	conditions := object.get(stmt, "Condition", {})
-	some operator
-	block := conditions[operator]
+	some operator, block in object.get(stmt, "Condition", {})
 	lower(operator) in restricting_operators
-	some key
-	values := block[key]
-	lower(key) in keys
+	some key, values in block
+	lowered := lower(key)
+	lowered in keys
 	count(values) > 0
 	every value in values {
-		specific_value(value)
+		# A string that is not "*", "?*" or an ARN whose account (its fifth field) is a wildcard
+		# or empty: those match anyone.
+		is_string(value)
+		not regex.match(wildcard_value_pattern, value)
 	}
-	c := {"key": lower(key), "values": values}
+	c := {"key": lowered, "values": values}
 ]
-
-# "*", "?*" or an ARN whose account (its fifth field) is a wildcard or empty matches anyone: one
-# regex for both.
-specific_value(value) if {
-	is_string(value)
-	not regex.match(wildcard_value_pattern, value)
-}
 
 wildcard_value_pattern := `^[*?]*$|^arn:[^:]*:[^:]*:[^:]*:[*?]*(:|$)`
 
