@@ -621,16 +621,20 @@ FROZEN = Path(__file__).with_name("rego_decisions.json")
 BUCKETS = ("violations", "warnings", "exempted")
 
 
-def summary(decision: Any) -> dict[str, Any]:
-    """What is kept of a decision: a digest of the whole document (every field of every finding), and
+def digest(document: Any) -> str:
+    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def summary(document: dict[str, Any], decision: Any) -> dict[str, Any]:
+    """What is kept of a decision: a digest of the input it was made on (so a variant whose input
+    changed for other reasons, a new example or a new role fact, is told apart from a decision
+    that changed), a digest of the whole decision document (every field of every finding), and
     `bucket rule path` per finding so a difference can be read."""
+    kept: dict[str, Any] = {"input": digest(document)[:16]}
     if isinstance(decision, str):  # the evaluation failed: the gate answers that fail-closed
-        return {"error": decision}
-    text = json.dumps(decision, sort_keys=True, separators=(",", ":"))
-    return {
-        "sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "findings": sorted(f"{bucket} {f['rule']} {f['path']}" for bucket in BUCKETS for f in decision.get(bucket, [])),
-    }
+        return {**kept, "error": decision}
+    findings = sorted(f"{bucket} {f['rule']} {f['path']}" for bucket in BUCKETS for f in decision.get(bucket, []))
+    return {**kept, "sha256": digest(decision), "findings": findings}
 
 
 def decisions(policy_dir: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -648,7 +652,7 @@ def decisions(policy_dir: Path | None = None) -> dict[str, dict[str, Any]]:
             decision: Any = engine.query(document)
         except EngineError:
             decision = "evaluation error"
-        found[name] = summary(decision)
+        found[name] = summary(document, decision)
     return found
 
 
