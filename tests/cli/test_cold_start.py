@@ -84,6 +84,8 @@ NOT_NEEDED = (
     "tarfile",
     "xml.etree.ElementTree",
     "concurrent.futures",  # the IAM lookups' pool: lookups are off here
+    "gzip",  # reading botocore's ECS model, when the shipped field tree is stale
+    "difflib",  # suggesting a name for an unknown key
 )
 LAZY_PROBE = """
 import json, sys

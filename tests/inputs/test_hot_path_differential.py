@@ -1,6 +1,7 @@
 """The request path's cheaper steps give the answers the code before them gave, on the corpus, on
 mutated task definitions and on generated documents. Each reference below is the previous code,
-kept verbatim as the oracle (issue 26: duplicate keys, the limits walk, the placeholder scan)."""
+kept verbatim as the oracle (issue 26: duplicate keys, the limits walk, the placeholder scan, the
+unknown-field walk)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecs_admission.errors import InputError
-from ecs_admission.inputs import schema
+from ecs_admission.inputs import fields, schema
 from ecs_admission.inputs.schema import CONTROL_RE, FREE_TEXT_RE, TASK_DEFINITION, _article, _kind_of, _matches, escape
 from ecs_admission.inputs.shapes import PLACEHOLDER_RE, find_placeholders
 from ecs_admission.parsing import bounded_json
@@ -75,6 +76,24 @@ def reference_find_placeholders(value: Any, pointer: str = "") -> list[dict[str,
     elif isinstance(value, str):
         found.extend({"path": pointer, "placeholder": match} for match in PLACEHOLDER_RE.findall(value))
     return found
+
+
+def reference_unknown_keys(value: Any, tree: Any = None, pointer: str = "", limit: int = 20) -> list[Any]:
+    tree = fields.KNOWN if tree is None and pointer == "" else tree
+    found: list[Any] = []
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found += reference_unknown_keys(item, tree, f"{pointer}/{index}", limit - len(found))
+    elif isinstance(value, dict) and isinstance(tree, dict):
+        for key, item in value.items():
+            if len(found) >= limit:
+                break
+            where = f"{pointer}/{escape(key)}"
+            if key in tree:
+                found += reference_unknown_keys(item, tree[key], where, limit - len(found))
+            else:
+                found.append(fields.UnknownKey(where, key, fields._closest(key, sorted(tree))))
+    return found[:limit]
 
 
 def reference_check_case(obj: dict[str, Any], known: dict[str, Any], pointer: str) -> None:
@@ -246,6 +265,42 @@ def test_schema_checks_answer_as_before_on_the_corpus_and_its_mutations():
     assert errors > 20  # the mutations did reach the error paths
 
 
+def misspelt(document: Any, rng: random.Random) -> list[Any]:
+    """Keys the ECS API does not know put in at random objects of the document, up to past the limit."""
+    variants = []
+    objects = [path for path in [()] + [p[:-1] for p in strings_of(document)] if isinstance(at(document, path), dict)]
+    for count in (1, 3, 25):
+        changed = copy.deepcopy(document)
+        for number in range(count):
+            target = at(changed, rng.choice(objects))
+            target[rng.choice(["privilege", "Image", "a/b~c", "x" * number, "enviroment"])] = {"nested": [number]}
+        variants.append(changed)
+    return variants
+
+
+def at(document: Any, path: tuple) -> Any:
+    for step in path:
+        document = document[step]
+    return document
+
+
+def test_the_unknown_field_walk_answers_as_before_on_the_corpus_and_its_mutations():
+    rng = random.Random(20)
+    documents = [d for d in corpus_documents() if isinstance(d, dict)]
+    reported = 0
+    for variant in VARIANTS + [m for d in documents for m in misspelt(d, rng)]:
+        for limit in (20, 1, 0):
+            expected = reference_unknown_keys(variant, limit=limit)
+            assert fields.unknown_keys(variant, limit=limit) == expected
+            reported += len(expected)
+        inner = variant.get("containerDefinitions") if isinstance(variant, dict) else None
+        tree = fields.KNOWN.get("containerDefinitions")
+        assert fields.unknown_keys(inner, tree, "/containerDefinitions") == reference_unknown_keys(
+            inner, tree, "/containerDefinitions"
+        )
+    assert reported > 100  # the mutations did put unknown keys in, past the limit too
+
+
 def duplicated(text: str, rng: random.Random) -> str:
     """The JSON text with one object key written twice (the second value wins in a plain dict)."""
     at = text.find('"', rng.randrange(max(1, len(text) // 2)))
@@ -295,6 +350,7 @@ def test_generated_documents_get_the_same_answers(document):
             reference_check_shape_limits, document, check_strings
         )
     assert find_placeholders(document) == reference_find_placeholders(document)
+    assert fields.unknown_keys(document) == reference_unknown_keys(document)
     try:
         text = json.dumps(document)
     except (ValueError, UnicodeEncodeError):

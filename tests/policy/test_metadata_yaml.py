@@ -1,5 +1,6 @@
-"""METADATA and policy data (config.yaml) read with libyaml (policy/metadata.py load_yaml) give yaml.safe_load's
-answer, and its error, on every annotation shipped and on thousands of damaged copies of them."""
+"""METADATA and policy data (config.yaml) read with libyaml (policy/metadata.py load_yaml) give PyYAML's pure
+reader's answer, and its error, on every annotation shipped and on thousands of damaged copies of them. Both
+are yaml.safe_load but for timestamps, which stay the text written (as OPA reads them)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import random
 import pytest
 import yaml
 
-from ecs_admission.policy.metadata import load_yaml
+from ecs_admission.policy.metadata import load_yaml, yaml_loaders
 from tests.conftest import REPO
 
 
@@ -37,6 +38,10 @@ NOISE = [" ", "  ", "\t", ":", "- ", "{", "}", "[", "]", ",", '"', "'", "&a ", "
          "\x00", "é", "%", "@", "`", "<<: *a\n", "~", "=", "!", "'\n", '"\n', "-1", "0x", "1e3", ": |\n", "|+2\n"]
 
 
+def _pure(text: str):
+    return yaml.load(text, Loader=yaml_loaders()[0])
+
+
 def _answer(load, text: str):
     try:
         return ("value", load(text))
@@ -63,7 +68,15 @@ def test_damaged_annotations_read_as_yaml_safe_load_reads_them(seed):
                 text = text[:at] + text[at + 1 :]
             else:
                 text = text[:at] + rng.choice(NOISE) + text[at:]
-        assert _answer(load_yaml, text) == _answer(yaml.safe_load, text), text
+        assert _answer(load_yaml, text) == _answer(_pure, text), text
+
+
+@pytest.mark.parametrize(
+    "text", ["since: 2024-01-01", "at: 2001-12-14t21:59:43.10-05:00", "d: !!timestamp 2002-12-14", "d: 2024-1-5"]
+)
+def test_timestamps_are_the_text_written_in_both_readers(text):
+    expected = {text.split(":")[0]: text.split(": ", 1)[1].removeprefix("!!timestamp ")}
+    assert load_yaml(text) == _pure(text) == expected
 
 
 def test_shipped_annotations_and_data_read_the_same():

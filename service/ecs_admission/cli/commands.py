@@ -19,6 +19,7 @@ from ecs_admission.cli.fix import add_fix_command
 from ecs_admission.cli.paths import read_path
 from ecs_admission.cli.playground import add_playground_command
 from ecs_admission.cli.policy import add_policy_commands
+from ecs_admission.cli.prestart import take as take_prestarted
 from ecs_admission.cli.streams import ReaderMayClose, silence
 from ecs_admission.config import ConfigError, Settings
 from ecs_admission.decision import Decision
@@ -230,7 +231,10 @@ def _checker(args: argparse.Namespace, stderr: TextIO) -> Checker:
         settings = Settings.from_env().with_overrides(policy_dir=args.policy_dir)
         # A check of a few files decides a few times: the engine need not prepare for many (cold start).
         expected = len(args.paths) if getattr(args, "paths", None) else None
-        return LocalChecker(build_gate(settings, build_engine(settings, expected_decisions=expected)))
+        engine = take_prestarted(settings, expected)  # cli/prestart.py: built on a thread of its own
+        if engine is None:
+            engine = build_engine(settings, expected_decisions=expected)
+        return LocalChecker(build_gate(settings, engine))
     if args.policy_dir:
         raise UsageError("--policy-dir evaluates locally; a gate at --url decides with its own policies")
     token = None

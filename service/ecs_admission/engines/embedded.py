@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -45,6 +46,10 @@ INSTALL_HINT = (
 DECISION_PATH = f"{DECISION_PACKAGE}.{DECISION_RULE}"
 DATA_ROOT_PATH = (DATA_ROOT,)
 DECISION_PACKAGE_PATH = tuple(DECISION_PACKAGE.split("."))
+# Set once this process first hands policies to OPA's Go code, which holds no GIL while it parses
+# and compiles them: a cold `check` imports the rest of its command line from then on
+# (cli/prestart.py), not while the build's own Python (loading and accepting the set) needs the GIL.
+GO_STARTED = threading.Event()
 
 
 def load_bindings() -> ModuleType:
@@ -122,6 +127,7 @@ def new_opa(
     caller's first query (which must then treat is_compile_error as such).
     """
     bindings = load_bindings()
+    GO_STARTED.set()
     opa = bindings.OpaEngine()
     # Rego print() is a debugging aid: to the log, never to stdout (decision records), redacted
     # and bounded per evaluation (engines/prints.py).

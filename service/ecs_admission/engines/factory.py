@@ -80,7 +80,8 @@ def _build_embedded_now(settings: Settings, self_check: bool, expected_decisions
     from ecs_admission.engines.canary import CANARY
 
     try:
-        policy = load_policy_set(settings.policy_dir)
+        # A `check` (expected_decisions) reads the set through the policy cache (policy/cache.py).
+        policy = load_policy_set(settings.policy_dir, cached=expected_decisions is not None)
     except PolicyError as exc:
         log.error("policy engine unavailable: %s", exc)
         return UnavailableEngine("embedded", str(exc))

@@ -9,7 +9,6 @@ covers whole lines: what a reviewer would change by hand.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from typing import Any
 
@@ -55,6 +54,8 @@ def replacements(content: bytes, name: str, ops: list[dict[str, Any]]) -> list[d
     old, new = text.splitlines(keepends=True), written.text.splitlines(keepends=True)
     offsets = _offsets(old)
     found = []
+    import difflib  # only when a fix is shown: not on a cold `check` of a task definition
+
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
         if tag == "equal":
             continue

@@ -12,7 +12,6 @@ Another botocore (an upgrade) is read directly, 60 ms, until the file is written
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import importlib.util
 import json
@@ -53,6 +52,8 @@ def _tree(shapes: dict[str, Any], name: str, seen: frozenset[str] = frozenset())
 
 
 def tree_from_model(raw: bytes, gzipped: bool) -> tuple[dict[str, Any], str]:
+    import gzip  # only when the shipped tree was not made from this model (rare; not on a cold `check`)
+
     model = json.loads(gzip.decompress(raw) if gzipped else raw)
     shapes = model["shapes"]
     root: dict[str, Any] = {}

@@ -10,7 +10,6 @@ without importing botocore).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,27 +41,46 @@ def _closest(key: str, known: list[str]) -> str | None:
     folded = {name.lower(): name for name in known}
     if key.lower() in folded:
         return folded[key.lower()]
+    import difflib  # only for a key the model does not know
+
     matches = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
     return matches[0] if matches else None
 
 
 def unknown_keys(value: Any, tree: Tree = None, pointer: str = "", limit: int = 20) -> list[UnknownKey]:
-    """Keys of the task definition (and everything under it) the ECS API does not define; at most `limit`."""
+    """Keys of the task definition (and everything under it) the ECS API does not define; at most `limit`.
+
+    In document order. The walk goes down only where a field of the model holds an object or a list,
+    and a JSON pointer is written only for a key it reports (most documents have none).
+    """
     tree = KNOWN if tree is None and pointer == "" else tree
     found: list[UnknownKey] = []
+    if limit > 0:
+        _collect(value, tree, pointer, [], found, limit)
+    return found
+
+
+def _collect(value: Any, tree: Tree, prefix: str, steps: list[Any], found: list[UnknownKey], limit: int) -> None:
+    # `steps`: the keys and indexes from `prefix` down to `value`, turned into a pointer on demand.
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found += unknown_keys(item, tree, f"{pointer}/{index}", limit - len(found))
+            if isinstance(item, dict | list):
+                steps.append(index)
+                _collect(item, tree, prefix, steps, found, limit)
+                steps.pop()
+            if len(found) >= limit:
+                return
     elif isinstance(value, dict) and isinstance(tree, dict):
         for key, item in value.items():
+            if key not in tree:
+                where = "".join(f"/{escape(step) if isinstance(step, str) else step}" for step in (*steps, key))
+                found.append(UnknownKey(prefix + where, key, _closest(key, sorted(tree))))
+            elif isinstance(item, dict | list) and isinstance(tree[key], dict):
+                steps.append(key)
+                _collect(item, tree[key], prefix, steps, found, limit)
+                steps.pop()
             if len(found) >= limit:
-                break
-            where = f"{pointer}/{escape(key)}"
-            if key in tree:
-                found += unknown_keys(item, tree[key], where, limit - len(found))
-            else:
-                found.append(UnknownKey(where, key, _closest(key, sorted(tree))))
-    return found[:limit]
+                return
 
 
 def unknown_key_findings(task_definition: dict[str, Any]) -> list[Finding]:

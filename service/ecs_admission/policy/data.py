@@ -10,6 +10,8 @@ The Rego side (admission.rego) still fails closed on anything that slips through
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
 from typing import Any
 
@@ -26,6 +28,7 @@ EXEMPTION_KEYS = ("rule", "family", "justification", "ticket", "expires")
 FAMILY_OVERRIDE_KEYS = ("family", "enforcement")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+YAML_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
 class PolicyDataError(ValueError):
@@ -67,9 +70,15 @@ def check_glob(pattern: Any, where: str) -> str:
 
 
 def _date(value: Any, where: str) -> str:
-    # YAML reads an unquoted 2027-03-31 as a date; the policies compare YYYY-MM-DD strings.
+    # The policies compare YYYY-MM-DD strings. An unquoted 2027-3-31 is a YAML date (PyYAML read it
+    # as one, and this accepted it): written out in full, as before.
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, str) and (short := YAML_DATE_RE.match(value)):
+        try:
+            return dt.date(*(int(part) for part in short.groups())).isoformat()
+        except ValueError:
+            raise PolicyDataError(f"{where}: {value!r} is not a real date") from None
     _require(
         isinstance(value, str) and DATE_RE.match(value) is not None, where, f"{value!r} is not a date (YYYY-MM-DD)"
     )
@@ -78,6 +87,36 @@ def _date(value: Any, where: str) -> str:
     except ValueError:
         raise PolicyDataError(f"{where}: {value!r} is not a real date") from None
     return value
+
+
+def as_json(value: Any, where: str = "") -> Any:
+    """The document as OPA holds it (JSON): a key that is a YAML number, boolean or null becomes its
+    JSON text (`443: https` is {"443": "https"}), as JSON writes it. PolicyDataError names the place
+    of what JSON cannot hold: a YAML binary or set, `.inf` or NaN, a key that is no scalar, or two
+    keys that are one in JSON (443 and "443"). Without this a loader stopped with a traceback, or
+    the engine was handed text it refuses."""
+    if isinstance(value, dict):
+        result = {}
+        for key, inner in value.items():
+            if not isinstance(key, str):
+                if not (key is None or (isinstance(key, int | float) and _finite(key))):
+                    raise PolicyDataError(f"{where or '/'}: the key {key!r} is not a JSON key (quote it)")
+                key = json.dumps(key)
+            if key in result:
+                raise PolicyDataError(f"{where or '/'}: the key {key!r} is written twice (once unquoted)")
+            result[key] = as_json(inner, f"{where}/{key.replace('~', '~0').replace('/', '~1')}")
+        return result
+    if isinstance(value, list | tuple):
+        return [as_json(inner, f"{where}/{index}") for index, inner in enumerate(value)]
+    if isinstance(value, float) and not _finite(value):
+        raise PolicyDataError(f"{where or '/'}: {value!r} is not a JSON number")
+    if value is not None and not isinstance(value, str | int | float):
+        raise PolicyDataError(f"{where or '/'}: a {type(value).__name__} is not a JSON value")
+    return value
+
+
+def _finite(number: Any) -> bool:
+    return not isinstance(number, float) or math.isfinite(number)
 
 
 def validate_catalog(catalog: Any, name: str = "catalog") -> set[str]:

@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ecs_admission.config import ConfigError
-from ecs_admission.parsing.safe_yaml import yaml_problem
+from ecs_admission.policy.cache import Entry, slot
 from ecs_admission.policy.conftest import ConftestConfigError, configured_namespaces, shims
-from ecs_admission.policy.data import PolicyDataError, validate_policy_data
+from ecs_admission.policy.data import PolicyDataError, as_json, validate_policy_data
 from ecs_admission.policy.metadata import MetadataError, build_catalog, load_yaml, module_package
 from ecs_admission.policy.snapshot import PolicyFile, SnapshotError, policy_files
 
@@ -85,10 +83,18 @@ def _load_data_file(path: Path, name: str | None = None) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{name}: cannot read: {exc}") from None
     suffix = Path(name).suffix
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PolicyError(f"{name}: not valid JSON: {exc}") from None
+    # Imported here: a `check` whose set is in the policy cache (policy/cache.py) reads no YAML.
+    import yaml
+
+    from ecs_admission.parsing.safe_yaml import yaml_problem
+
     try:
-        return json.loads(text) if suffix == ".json" else load_yaml(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyError(f"{name}: not valid JSON: {exc}") from None
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{name}: not valid {suffix[1:].upper()}: {yaml_problem(exc)}") from None
 
@@ -112,7 +118,10 @@ def _conftest_shims(modules: list[RegoFile]) -> list[tuple[str, str]]:
     return shims({module_package(m.source) for m in modules}, namespaces)
 
 
-def load_policy_set(directory: Path | None = None) -> PolicySet:
+def load_policy_set(directory: Path | None = None, cached: bool = False) -> PolicySet:
+    """The policy set in `directory` (the shipped one by default). `cached` (a cold `check`) takes
+    what the YAML gives from the policy cache when an entry for exactly these files is there, and
+    writes one otherwise (policy/cache.py)."""
     root = Path(directory) if directory is not None else default_policy_dir()
     if not root.is_dir():
         raise PolicyError(f"policy directory {root} does not exist or is not a directory")
@@ -136,9 +145,20 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
     for name, source in _conftest_shims(modules):
         modules.append(RegoFile(name, source))
         digest.update(f"module:{name}\0{source}\0".encode())
+    top_level = [f for f in files if "/" not in f.relative and Path(f.relative).suffix in DATA_SUFFIXES]
+    place = slot([(m.name, m.source) for m in modules], top_level) if cached else None
+    found = place.get() if place is not None else None
+    if found is not None:
+        return PolicySet(
+            directory=root,
+            modules=tuple(modules),
+            tests=tuple(tests),
+            data={DATA_ROOT: found.documents},
+            revision=found.revision,
+            data_files=found.data_files,
+        )
     documents: dict[str, Any] = {}
     data_files: list[str] = []
-    top_level = [f for f in files if "/" not in f.relative and Path(f.relative).suffix in DATA_SUFFIXES]
     for policy_file in top_level:
         path = Path(policy_file.relative)
         name = path.stem
@@ -157,13 +177,20 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
         documents[CATALOG] = build_catalog([(module.name, module.source) for module in modules])
     except MetadataError as exc:
         raise PolicyError(str(exc)) from None
+    # The data files as JSON holds them (the catalogue's METADATA fields are checked one by one).
+    for file in data_files:
+        name = Path(file).stem
+        try:
+            documents[name] = as_json(documents[name])
+        except PolicyDataError as exc:
+            raise PolicyError(f"{file}: {exc}: data must be JSON values (docs/writing-rules.md)") from None
     try:
         validate_policy_data(documents)
     except PolicyDataError as exc:
         raise PolicyError(f"{root.name}/{exc}") from None
     data = {DATA_ROOT: documents}
     digest.update(b"data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
-    return PolicySet(
+    policy = PolicySet(
         directory=root,
         modules=tuple(modules),
         tests=tuple(tests),
@@ -171,3 +198,6 @@ def load_policy_set(directory: Path | None = None) -> PolicySet:
         revision=digest.hexdigest()[:16],
         data_files=tuple(data_files),
     )
+    if place is not None:
+        place.put(Entry(documents, policy.data_files, policy.revision))
+    return policy

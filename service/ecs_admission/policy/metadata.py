@@ -31,9 +31,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from ecs_admission.parsing.safe_yaml import yaml_problem
 from ecs_admission.policy.data import ENFORCEMENTS, SEVERITIES
 
 CHECKS_PREFIX = "ecs.checks."
@@ -89,20 +86,43 @@ _LENIENT_IN_C = re.compile(r"[\t\ufeff!]|[|>][-+0-9]*#")
 
 
 def load_yaml(text: str) -> Any:
-    """yaml.safe_load's answer, read by libyaml's C parser where that cannot differ from it.
+    """What OPA reads from the policies' YAML: yaml.safe_load's answer, except that a timestamp
+    (`expires: 2027-03-31` unquoted) stays the text written, as OPA's own YAML reader keeps it (a
+    Python date is no JSON value: it stopped the loader with a traceback).
 
-    PyYAML's pure-Python scanner cost most of a policy load (60-70 ms for the shipped set on a cold
-    `check`; libyaml 6-8 ms) and the constructors are the same Python ones either way. Where the
-    two could disagree, the pure reader decides: text holding what libyaml reads and PyYAML refuses
-    (_LENIENT_IN_C, a non-printable character), and any text libyaml refuses, so an error is
-    PyYAML's own words (tests/policy/test_metadata_yaml.py holds the two to each other).
+    Read by libyaml's C parser where that cannot differ from PyYAML's pure one: the pure scanner
+    cost most of a policy load (60-70 ms for the shipped set on a cold `check`; libyaml 6-8 ms) and
+    the constructors are the same Python ones either way. Where the two could disagree, the pure
+    reader decides: text holding what libyaml reads and PyYAML refuses (_LENIENT_IN_C, a
+    non-printable character), and any text libyaml refuses, so an error is PyYAML's own words
+    (tests/policy/test_metadata_yaml.py holds the two to each other).
     """
-    if yaml.__with_libyaml__ and not _LENIENT_IN_C.search(text) and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+    import yaml  # here: a set found in the policy cache (policy/cache.py) needs no YAML
+
+    pure, in_c = yaml_loaders()
+    if in_c is not None and not _LENIENT_IN_C.search(text) and not yaml.reader.Reader.NON_PRINTABLE.search(text):
         try:
-            return yaml.load(text, Loader=yaml.CSafeLoader)
+            return yaml.load(text, Loader=in_c)
         except yaml.YAMLError:
             pass
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=pure)
+
+
+@functools.cache
+def yaml_loaders() -> tuple[Any, Any]:
+    """(PyYAML's safe loader, libyaml's or None), both keeping timestamps as the text written."""
+    import yaml
+
+    def timestamp_text(loader: Any, node: Any) -> str:
+        return loader.construct_scalar(node)
+
+    pure = type("PolicySafeLoader", (yaml.SafeLoader,), {})
+    pure.add_constructor("tag:yaml.org,2002:timestamp", timestamp_text)
+    if not yaml.__with_libyaml__:
+        return pure, None
+    in_c = type("PolicyCSafeLoader", (yaml.CSafeLoader,), {})
+    in_c.add_constructor("tag:yaml.org,2002:timestamp", timestamp_text)
+    return pure, in_c
 
 
 @functools.lru_cache(maxsize=4096)
@@ -119,6 +139,8 @@ def _metadata_yaml(text: str) -> Any:
 def annotations(name: str, source: str) -> list[Annotation]:
     """Every METADATA block of a module (OPA's rule: `# METADATA` at column 1, then the comment
     lines directly below it, `#` stripped, read as YAML), with the rule or package it annotates."""
+    import yaml  # here: a set found in the policy cache (policy/cache.py) needs no YAML
+
     lines = source.splitlines()
     found = []
     index = 0
@@ -135,6 +157,8 @@ def annotations(name: str, source: str) -> list[Annotation]:
         try:
             fields = _metadata_yaml("\n".join(body))
         except yaml.YAMLError as exc:
+            from ecs_admission.parsing.safe_yaml import yaml_problem
+
             # The block starts on the line after `# METADATA`, each line one column in (its `#`):
             # the parser's lines and columns are placed in the .rego file, not in the snippet.
             problem = yaml_problem(exc, line_offset=start + 1, column_offset=1)

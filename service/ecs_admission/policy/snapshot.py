@@ -16,7 +16,6 @@ So the files are listed here, once, with these rules (docs/hardening.md "Policy 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +109,8 @@ def _inside(real_root: Path, entry: os.DirEntry, relative: str) -> Path | None:
 
 def copy_policy_files(source: Path, target: Path) -> int:
     """Copy exactly the files the loader reads (links resolved to their content); bytes copied."""
+    import shutil  # here: loading the policies (a cold `check`) copies nothing, and shutil loads bz2 and lzma
+
     copied = 0
     for policy_file in policy_files(source):
         destination = target / policy_file.relative
