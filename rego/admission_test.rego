@@ -234,9 +234,29 @@ test_the_catalogue_adds_its_packages_to_a_list if {
 	packages == {"trust", "hardening"}
 }
 
+test_the_catalogued_packages_come_from_the_decision_table_when_it_has_them if {
+	packages := admission.catalogued_packages with data.ecs.decision_table as {"config": {}, "table": {}, "packages": ["acme"]}
+		with data.ecs.catalog as {"ECS-HARD-001": {"package": "hardening"}}
+	packages == {"acme"}
+	scanned := admission.catalogued_packages with data.ecs.decision_table as {"config": {}, "table": {}}
+		with data.ecs.catalog as {"ECS-HARD-001": {"package": "hardening"}, "X-1": {"package": 7}}
+	scanned == {"hardening"}
+}
+
 test_without_a_list_every_check_package_is_enumerated if {
 	packages := admission.check_packages with data.ecs.check_packages as null
 	every concern in {"execution", "hardening", "isolation", "permissions", "roles", "template", "trust"} {
 		concern in packages
 	}
+}
+
+# A finding in the shipped shape is kept as it is (less its other fields); any other shape is read
+# field by field: both give the same object.
+test_a_finding_in_the_shipped_shape_reads_as_the_general_case_would if {
+	fix := [{"op": "remove", "path": "/x"}]
+	admission.readable_finding("acme", "findings", {"rule": "R-1", "path": "/x", "message": "m", "fix": fix, "extra": 1}) == {"rule": "R-1", "path": "/x", "message": "m", "fix": fix}
+	admission.readable_finding("acme", "findings", {"rule": "R-1", "path": "/x", "message": "m", "fix": "no"}) == {"rule": "R-1", "path": "/x", "message": "m"}
+	admission.readable_finding("acme", "deny", {"msg": "m", "path": 3}) == {"rule": "acme.deny", "path": "/", "message": "m"}
+	admission.readable_finding("acme", "deny", "m") == {"rule": "acme.deny", "path": "/", "message": "m"}
+	not admission.readable_finding("acme", "deny", {"rule": "R-1", "path": "/x"})
 }

@@ -52,7 +52,7 @@ findings contains finding if {
 #     No scanner relates a task definition's secrets, parameters, environment files, images and log
 #     driver to the execution role's effective permissions; the task otherwise fails at start.
 findings contains finding if {
-	some entry in access_entries
+	some entry in unsettled_entries
 	entry.decision == "denied"
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
@@ -171,12 +171,16 @@ access_entries := entries if {
 	is_array(entries)
 } else := []
 
+# The entries not plainly allowed, picked out once for the two rules that read them (denied, and
+# neither allowed nor denied): usually none.
+unsettled_entries := [entry | some entry in access_entries; object.get(entry, "decision", "") != "allowed"]
+
 execution_role_label := lib.role_label("executionRoleArn", input.task_roles.executionRoleArn)
 
 # A missing or unknown decision is reported, never read as allowed.
 unconfirmed_access contains problem if {
-	some entry in access_entries
-	not object.get(entry, "decision", "") in {"allowed", "denied"}
+	some entry in unsettled_entries
+	object.get(entry, "decision", "") != "denied"
 	problem := {
 		"path": object.get(entry, "path", "/executionRoleArn"),
 		"message": sprintf(
@@ -191,51 +195,57 @@ unconfirmed_access contains problem if {
 unconfirmed_access contains problem if {
 	entries := input.task_roles.executionRoleArn.access
 	is_array(entries)
-	pointers := [object.get(entry, "path", "") | some entry in entries]
-	some item in judged_items
-	not has_verdict(pointers, item.path)
+	pointers := {object.get(entry, "path", "") | some entry in entries}
+	# Most items have a verdict at their own pointer: only the others are compared by prefix.
+	some path in object.keys(judged_items) - pointers
+	not has_verdict(pointers, path)
 	problem := {
-		"path": item.path,
+		"path": path,
 		"message": sprintf(
 			"%s: no permission verdict for %s; it could not be confirmed that the role can read it",
-			[execution_role_label, item.what],
+			[execution_role_label, item_words(judged_items[path])],
 		),
 	}
 }
 
-judged_items contains item if {
+# What the execution role reads for the task, by JSON pointer: {path: {index, field[, entry]}}.
+# Described in words only for an item reported (item_words).
+judged_items[sprintf("/containerDefinitions/%d/%s/%d", [i, field, k])] := {"index": i, "field": field, "entry": k} if {
 	some i, container in input.task_definition.containerDefinitions
-	some field in ["secrets", "environmentFiles", "logConfiguration/secretOptions"]
-	values := object.get(container, split(field, "/"), [])
+	some field, path in judged_fields
+	values := object.get(container, path, [])
 	some k
 	values[k]
-	item := {
-		"path": sprintf("/containerDefinitions/%d/%s/%d", [i, field, k]),
-		"what": sprintf("container %s's %s entry %d", [lib.container_name(i, container), field, k]),
-	}
 }
 
-judged_items contains item if {
+judged_items[sprintf("/containerDefinitions/%d/repositoryCredentials", [i])] := {"index": i, "field": "repositoryCredentials"} if {
 	some i, container in input.task_definition.containerDefinitions
 	is_object(container.repositoryCredentials)
-	item := {
-		"path": sprintf("/containerDefinitions/%d/repositoryCredentials", [i]),
-		"what": sprintf("container %s's repositoryCredentials", [lib.container_name(i, container)]),
-	}
 }
+
+judged_fields := {
+	"secrets": ["secrets"],
+	"environmentFiles": ["environmentFiles"],
+	"logConfiguration/secretOptions": ["logConfiguration", "secretOptions"],
+}
+
+item_words(item) := sprintf("container %s's %s entry %d", [item_container(item), item.field, item.entry]) if {
+	"entry" in object.keys(item)
+} else := sprintf("container %s's repositoryCredentials", [item_container(item)])
+
+item_container(item) := lib.container_name(item.index, input.task_definition.containerDefinitions[item.index])
 
 # A verdict covers an item when one pointer is the other or lies under it, so the evaluator may
 # point at the entry (/secrets/0), its field (/secrets/0/valueFrom) or the list (/secrets).
 has_verdict(pointers, path) if path in pointers
 
-has_verdict(pointers, path) if {
-	some pointer in pointers
-	startswith(pointer, sprintf("%s/", [path]))
-}
+has_verdict(pointers, path) if strings.any_prefix_match(pointers, sprintf("%s/", [path]))
 
+# A pointer the path lies under is one of the path's ancestors ("/a/b/c": "", "/a", "/a/b").
 has_verdict(pointers, path) if {
-	some pointer in pointers
-	startswith(path, sprintf("%s/", [pointer]))
+	parts := split(path, "/")
+	ancestors := {concat("/", array.slice(parts, 0, n)) | some n in numbers.range(1, count(parts) - 1)}
+	count(ancestors & pointers) > 0
 }
 
 purpose_words(entry) := sprintf("%s at %s", [object.get(purpose_names, entry.purpose, entry.purpose), entry.path]) if {

@@ -152,3 +152,13 @@ test_unknown_access_is_left_to_the_facts_rule if {
 	# access null (policies unknown): no guess here; ECS-ROLE-007 reports the gap.
 	count(findings_of(with_access(null))) == 0
 }
+
+test_a_verdict_covers_its_pointer_what_lies_under_it_and_what_it_lies_under if {
+	execution.has_verdict({"/containerDefinitions/0/secrets/1"}, "/containerDefinitions/0/secrets/1")
+	execution.has_verdict({"/containerDefinitions/0/secrets/1/valueFrom"}, "/containerDefinitions/0/secrets/1")
+	execution.has_verdict({"/containerDefinitions/0/secrets"}, "/containerDefinitions/0/secrets/1")
+	execution.has_verdict({""}, "/containerDefinitions/0/secrets/1")
+	not execution.has_verdict({"/containerDefinitions/0/secrets/10"}, "/containerDefinitions/0/secrets/1")
+	not execution.has_verdict({"/containerDefinitions/0/secret"}, "/containerDefinitions/0/secrets/1")
+	not execution.has_verdict({"/containerDefinitions/1"}, "/containerDefinitions/0/secrets/1")
+}

@@ -301,11 +301,10 @@ windows_user_problem(user) := sprintf("runs as the administrator (user \"%s\")",
 image_problem(image) := "with the mutable tag :latest" if {
 	endswith(image, ":latest")
 } else := "without a tag (Docker pulls :latest)" if {
-	not contains(image_name(image), ":")
+	# No ":" in the last path component, where the tag is (a registry port sits in the first):
+	# one regex, not a split of the reference.
+	not regex.match(`:[^/]*$`, image)
 }
-
-# The last path component: where the tag is (a registry port sits in the first).
-image_name(image) := parts[count(parts) - 1] if parts := split(image, "/")
 
 allowed_registries := object.get(lib.config, "allowed_registries", [])
 

@@ -231,10 +231,10 @@ findings contains finding if {
 #     AWS_SESSION_TOKEN, a value shaped like an access key id under any name, and keys injected through
 #     `secrets` (still long-lived, still overriding the task role) are caught here.
 findings contains finding if {
-	some i, container in input.task_definition.containerDefinitions
-	some kind in ["environment", "secrets"]
-	some e, variable in object.get(container, kind, [])
-	reason := credential_reason(kind, variable)
+	some key, reason in credential_variables
+	[i, kind, e] := key
+	container := input.task_definition.containerDefinitions[i]
+	variable := container[kind][e]
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": sprintf("/containerDefinitions/%d/%s/%d", [i, kind, e]),
@@ -275,7 +275,7 @@ findings contains finding if {
 findings contains finding if {
 	some i, container in input.task_definition.containerDefinitions
 	some e, variable in object.get(container, "environment", [])
-	not credential_reason("environment", variable)
+	not credential_variables[[i, "environment", e]]
 	reason := literal_reason(upper(object.get(variable, "name", "")), object.get(variable, "value", ""))
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
@@ -406,6 +406,9 @@ secret_name_words := [
 	"ACCESS_KEY", "CREDENTIAL", "AUTH_KEY", "CLIENT_KEY", "SIGNING_KEY", "ENCRYPTION_KEY",
 ]
 
+# Contains any of the words: one regex, not a loop over the words for every variable.
+secret_name_pattern := concat("|", secret_name_words)
+
 reference_suffixes := [
 	"_FILE", "_PATH", "_ARN", "_NAME", "_ID", "_URL", "_URI", "_ENDPOINT", "_HOST", "_TYPE", "_LENGTH",
 	"_TTL", "_EXPIRY", "_EXPIRATION", "_TIMEOUT", "_REGION", "_ENABLED", "_VERSION", "_HEADER", "_PARAM",
@@ -415,6 +418,15 @@ reference_suffixes := [
 secret_value_pattern := `-----BEGIN ([A-Z]+ )?PRIVATE KEY-----|^gh[pousr]_[A-Za-z0-9]{36,}$|^xox[abprs]-[A-Za-z0-9-]{10,}$|^(sk|rk)_live_[A-Za-z0-9]{16,}$|^AIza[0-9A-Za-z_-]{35}$|^glpat-[A-Za-z0-9_-]{20,}$`
 
 harmless_values := {"", "true", "false", "yes", "no", "on", "off", "none", "null"}
+
+# The variables and secrets that set static AWS credentials, read once for both rules that need
+# them (ECS-ISO-006 reports them, ECS-ISO-008 leaves them to it): {[i, kind, e]: reason}.
+credential_variables := {[i, kind, e]: reason |
+	some i, container in input.task_definition.containerDefinitions
+	some kind in ["environment", "secrets"]
+	some e, variable in object.get(container, kind, [])
+	reason := credential_reason(kind, variable)
+}
 
 credential_reason("environment", variable) := " in its environment" if {
 	upper(object.get(variable, "name", "")) in credential_names
@@ -426,17 +438,25 @@ credential_reason("secrets", variable) := " from a secret" if {
 	upper(object.get(variable, "name", "")) in {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 }
 
-literal_reason(name, value) := "that looks like a credential" if {
+literal_reason(name, value) := reason if {
+	regex.match(credential_value_marks, value)
+	reason := value_reason(value)
+} else := "under a secret-looking name" if {
+	regex.match(secret_name_pattern, name)
+	not strings.any_suffix_match(name, reference_suffixes)
+	not plainly_not_a_secret(value)
+}
+
+# Every value the three patterns below match has one of these marks (a PEM header, a token's
+# prefix, "eyJ", or "://" then "@" with no "/" between): most values are settled by this one regex.
+credential_value_marks := `-----BEGIN |^(gh[pousr]_|xox[abprs]-|[sr]k_live_|AIza|glpat-|eyJ)|://[^/]*@`
+
+value_reason(value) := "that looks like a credential" if {
 	regex.match(secret_value_pattern, value)
 } else := "that is a signed JSON Web Token" if {
 	regex.match(jwt_pattern, value)
 } else := "that is a connection URI with a password in it" if {
 	uri_password(value)
-} else := "under a secret-looking name" if {
-	some word in secret_name_words
-	contains(name, word)
-	not strings.any_suffix_match(name, reference_suffixes)
-	not plainly_not_a_secret(value)
 }
 
 # A signed JWT (header.payload.signature, both JSON parts starting `{"`): a bearer credential under any name.

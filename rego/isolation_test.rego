@@ -339,3 +339,16 @@ test_no_fix_for_static_keys_or_host_network if {
 		not g.fix
 	}
 }
+
+# Every credential shape has one of the marks the value is screened with first, under any name.
+test_every_credential_shape_passes_the_screen if {
+	every value in [
+		"-----BEGIN PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----", "ghs_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"xoxb-1234567890-abc", "sk_live_0123456789abcdef", "rk_live_0123456789abcdef",
+		"AIzabbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "glpat-abcdefghijklmnopqrst", jwt, "postgres://app:pw@db/app",
+	] {
+		isolation.literal_reason("CONFIG", value) != "under a secret-looking name"
+	}
+	isolation.literal_reason("DB_PASSWORD", "hunter2") == "under a secret-looking name"
+	not isolation.literal_reason("CONFIG", "https://example.com/a@b")
+}

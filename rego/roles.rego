@@ -28,7 +28,7 @@ import data.ecs.lib
 #   beyond_anchors: No anchor; scanners read templates as if they were final.
 findings contains finding if {
 	some field, value in role_references
-	lib.is_placeholder(value)
+	field in placeholder_fields
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": sprintf("/%s", [field]),
@@ -52,7 +52,7 @@ findings contains finding if {
 #   beyond_anchors: No anchor validates the role reference itself.
 findings contains finding if {
 	some field, value in role_references
-	not lib.is_placeholder(value)
+	not field in placeholder_fields
 	input.task_roles[field].valid == false
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
@@ -210,11 +210,11 @@ findings contains finding if {
 	object.get(role, "valid", true) != false
 	object.get(role, "status", "unknown") != "missing"
 	[object.get(role, "status", ""), object.get(role, "source", "")] != ["unknown", "iam"]
-	not lib.is_placeholder(value)
+	not field in placeholder_fields
 	gaps := [label |
 		some [key, label] in fact_kinds[field]
-		not is_object(object.get(role, key, null))
-		not is_array(object.get(role, key, null))
+		# Neither an object nor an array: not known.
+		type_name(object.get(role, key, null)) in {"null", "boolean", "number", "string", "set"}
 	]
 	count(gaps) > 0
 	finding := {
@@ -235,6 +235,9 @@ role_references[field] := value if {
 	value := input.task_definition[field]
 	is_string(value)
 }
+
+# The role fields left as template placeholders, judged once for the three rules that ask.
+placeholder_fields := {field | some field, value in role_references; lib.is_placeholder(value)}
 
 # What the gate found out about the role in `field` (input.task_roles), or nothing.
 task_role(field) := object.get(object.get(input, "task_roles", {}), field, {})

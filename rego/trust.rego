@@ -33,7 +33,7 @@ import data.ecs.lib
 #     a task starts.
 findings contains finding if {
 	some field, role in known_roles
-	not ecs_can_assume(role)
+	not field in ecs_assumable
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": role_path(field),
@@ -75,8 +75,7 @@ findings contains finding if {
 #     ecs.amazonaws.com) or federated identities, nor knows the deploy account or a list of trusted
 #     accounts.
 findings contains finding if {
-	some grant in grants
-	reason := deny_reason(grant)
+	some grant, reason in grant_denials
 	finding := grant_finding(rego.metadata.rule().custom.id, grant, sprintf(" lets %s assume it", [reason]))
 }
 
@@ -100,14 +99,13 @@ findings contains finding if {
 #     Parliament flags NotPrincipal with Allow; no scanner we found flags sts:*, "*" or NotAction in
 #     a role's trust policy, which let the trusted principal call every STS action on the role.
 findings contains finding if {
-	some field, role in known_roles
-	some index, stmt in statements(role)
-	stmt.Effect == "Allow"
-	some problem in statement_problems(stmt)
+	some [key, problem] in statement_problems
+	[field, index] := key
+	stmt := allow_statements[key]
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": role_path(field),
-		"message": sprintf("%s: %s %s", [lib.role_label(field, role), statement_label(stmt, index), problem]),
+		"message": sprintf("%s: %s %s", [lib.role_label(field, known_roles[field]), statement_label(stmt, index), problem]),
 	}
 }
 
@@ -135,16 +133,13 @@ findings contains finding if {
 #     ECS-TRUST-006). Negated operators, ...IfExists, ForAllValues and wildcard values do not count as a
 #     restriction here.
 findings contains finding if {
-	some field, role in known_roles
-	some index, stmt in statements(role)
-	stmt.Effect == "Allow"
-	names_ecs_tasks(object.get(stmt, "Principal", {}))
-	statement_covers(stmt, "sts:assumerole")
-	problem := deputy_problem(role, stmt)
+	some key, stmt in ecs_statements
+	problem := deputy_problem(key)
+	[field, index] := key
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": role_path(field),
-		"message": sprintf("%s: %s %s", [lib.role_label(field, role), statement_label(stmt, index), problem]),
+		"message": sprintf("%s: %s %s", [lib.role_label(field, known_roles[field]), statement_label(stmt, index), problem]),
 	}
 }
 
@@ -168,7 +163,7 @@ findings contains finding if {
 #     can assume the task role (and act with its permissions outside ECS) is flagged by none.
 findings contains finding if {
 	some grant in grants
-	not deny_reason(grant)
+	not grant_denials[grant]
 	reason := warn_reason(grant)
 	finding := grant_finding(
 		rego.metadata.rule().custom.id,
@@ -198,20 +193,18 @@ findings contains finding if {
 #     aws:SourceAccount / aws:SourceArn with the account the task is deployed to, which decides whether
 #     ECS can assume the role at all.
 findings contains finding if {
-	some field, role in known_roles
-	some index, stmt in statements(role)
-	stmt.Effect == "Allow"
-	names_ecs_tasks(object.get(stmt, "Principal", {}))
-	statement_covers(stmt, "sts:assumerole")
-	home := lib.home_account(role)
-	foreign := {account | some account in foreign_accounts(home, stmt); not lib.is_placeholder(account)}
-	count(foreign) > 0
+	some key, accounts in source_accounts
+	count(accounts.rendered) > 0
+	[field, index] := key
 	finding := {
 		"rule": rego.metadata.rule().custom.id,
 		"path": role_path(field),
 		"message": sprintf(
 			"%s: %s limits %s to %s, not the deploy account %s: ECS tasks in the deploy account cannot assume it",
-			[lib.role_label(field, role), statement_label(stmt, index), ecs_tasks, concat(", ", sort(foreign)), home],
+			[
+				lib.role_label(field, known_roles[field]), statement_label(ecs_statements[key], index), ecs_tasks,
+				concat(", ", sort(accounts.rendered)), accounts.home,
+			],
 		),
 	}
 }
@@ -248,8 +241,8 @@ statement_covers(stmt, action) if {
 	not action_matches(not_actions, action)
 }
 
+# Asked of Allow statements only (assume_statements).
 grants_assume(stmt) if {
-	stmt.Effect == "Allow"
 	some action in assume_actions
 	statement_covers(stmt, action)
 }
@@ -259,13 +252,66 @@ names_ecs_tasks(principal) if {
 	lower(service) == ecs_tasks
 }
 
-# An Allow for ecs-tasks.amazonaws.com with sts:AssumeRole, not undone by an unconditional Deny.
-ecs_can_assume(role) if {
-	some stmt in statements(role)
+# The rules read the statements through the documents below, each worked out once per decision
+# (OPA keeps a complete rule's value for the rest of the query, where a function runs again at each
+# call and a partial rule looked up by key runs again per key), keyed by [field, index] so a
+# finding looks its role and statement up instead of scanning the policies again.
+
+# The Allow statements of the known trust policies: {[field, index]: statement}.
+allow_statements := {[field, index]: stmt |
+	some field, role in known_roles
+	some index, stmt in statements(role)
 	stmt.Effect == "Allow"
+}
+
+# Those that let ECS tasks assume the role: ecs-tasks.amazonaws.com with sts:AssumeRole.
+ecs_statements := {key: stmt |
+	some key, stmt in allow_statements
 	names_ecs_tasks(object.get(stmt, "Principal", {}))
 	statement_covers(stmt, "sts:assumerole")
-	not ecs_denied(role)
+}
+
+# Those that hand out the role's credentials (any of the assume actions): {[field, index]}.
+assume_statements := {key |
+	some key, stmt in allow_statements
+	grants_assume(stmt)
+}
+
+# The roles ECS tasks can assume: an Allow for ecs-tasks.amazonaws.com with sts:AssumeRole, not
+# undone by an unconditional Deny. {field}
+ecs_assumable := {field |
+	some key, _ in ecs_statements
+	field := key[0]
+	not ecs_denied(known_roles[field])
+}
+
+# The restricting conditions on who may assume, per Allow statement: {[field, index]: [{key, values}]}.
+# The narrower key sets (confused deputy, source account) are filtered from these.
+identity_conditions := {key: conditions_on(stmt, identity_keys) | some key, stmt in allow_statements}
+
+# The ECS statements with an aws:SourceAccount / aws:SourceArn (or aws:SourceOrgID) condition.
+deputy_conditioned := {key |
+	some key, _ in ecs_statements
+	some c in identity_conditions[key]
+	c.key in confused_deputy_keys
+}
+
+# The accounts other than the deploy account that each ECS statement's aws:SourceAccount /
+# aws:SourceArn names, split into written accounts and unrendered ones (${account_id}):
+# {[field, index]: {home, rendered, unrendered}}, only where the deploy account is known.
+source_accounts := {key: {"home": home, "rendered": rendered, "unrendered": unrendered} |
+	some key, _ in ecs_statements
+	home := lib.home_account(known_roles[key[0]])
+	foreign := {account |
+		some c in identity_conditions[key]
+		c.key in source_keys
+		some value in c.values
+		account := condition_account(c.key, value)
+		account != home
+		not regex.match(`[*?]`, account)
+	}
+	unrendered := {account | some account in foreign; lib.is_placeholder(account)}
+	rendered := foreign - unrendered
 }
 
 ecs_denied(role) if {
@@ -300,23 +346,31 @@ trust_hint(role) := "; it trusts ecs.amazonaws.com, the ECS service itself, not 
 	ecs_denied(role)
 } else := ""
 
-# Statements that hand out the role's credentials, one per principal:
-# {field, role, index, stmt, kind, value}.
-grants contains grant if {
-	some field, role in known_roles
-	some index, stmt in statements(role)
-	grants_assume(stmt)
+# Statements that hand out the role's credentials, one per principal: {field, index, kind, value}.
+grants := {grant |
+	some key, stmt in allow_statements
 	some kind, values in object.get(stmt, "Principal", {})
 	some value in values
 	# ecs-tasks.amazonaws.com itself is what the role is for: no principal finding can come of it.
 	[kind, lower(value)] != ["Service", ecs_tasks]
-	grant := {"field": field, "role": role, "index": index, "stmt": stmt, "kind": kind, "value": value}
+	key in assume_statements
+	grant := {"field": key[0], "index": key[1], "kind": kind, "value": value}
+}
+
+# The grants that deny, with the reason (ECS-TRUST-002); the rest may warn (ECS-TRUST-005).
+grant_denials := {grant: reason |
+	some grant in grants
+	reason := deny_reason(grant)
 }
 
 grant_finding(rule, grant, text) := {
 	"rule": rule,
 	"path": role_path(grant.field),
-	"message": sprintf("%s: %s%s", [lib.role_label(grant.field, grant.role), statement_label(grant.stmt, grant.index), text]),
+	"message": sprintf("%s: %s%s", [
+		lib.role_label(grant.field, known_roles[grant.field]),
+		statement_label(allow_statements[[grant.field, grant.index]], grant.index),
+		text,
+	]),
 }
 
 deny_reason(grant) := sprintf("the service %s", [grant.value]) if {
@@ -329,11 +383,11 @@ deny_reason(grant) := sprintf("the service %s", [grant.value]) if {
 } else := "any AWS principal in any account (\"*\" without a condition that restricts who)" if {
 	grant.kind == "AWS"
 	grant.value == "*"
-	not restricted(grant.stmt)
+	count(identity_conditions[[grant.field, grant.index]]) == 0
 } else := sprintf("%s, outside the deploy account and config trusted_accounts,", [principal_words(grant.value, account)]) if {
 	grant.kind == "AWS"
 	account := principal_account(grant.value)
-	account != lib.home_account(grant.role)
+	account != lib.home_account(known_roles[grant.field])
 	not account in trusted_accounts
 }
 
@@ -343,7 +397,7 @@ warn_reason(grant) := "any AWS principal that satisfies its condition" if {
 } else := principal_words(grant.value, account) if {
 	grant.kind == "AWS"
 	account := principal_account(grant.value)
-	lib.home_account(grant.role)
+	lib.home_account(known_roles[grant.field])
 } else := sprintf("%s (its account could not be compared with the deploy account)", [grant.value]) if {
 	grant.kind == "AWS"
 }
@@ -368,6 +422,8 @@ identity_keys := {
 
 confused_deputy_keys := {"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"}
 
+source_keys := {"aws:sourceaccount", "aws:sourcearn"}
+
 # Operators that require the key to be present and to match. Negated operators (StringNotEquals),
 # …IfExists (true when the key is absent) and ForAllValues (true for an absent key) do not restrict.
 restricting_operators := {
@@ -377,69 +433,52 @@ restricting_operators := {
 
 # [{key, values}] for the restricting conditions on `keys`, with specific (non-wildcard) values.
 conditions_on(stmt, keys) := [c |
-	conditions := object.get(stmt, "Condition", {})
-	some operator
-	block := conditions[operator]
+	some operator, block in object.get(stmt, "Condition", {})
 	lower(operator) in restricting_operators
-	some key
-	values := block[key]
-	lower(key) in keys
+	some key, values in block
+	lowered := lower(key)
+	lowered in keys
 	count(values) > 0
 	every value in values {
-		specific_value(value)
+		# A string that is not "*", "?*" or an ARN whose account (its fifth field) is a wildcard
+		# or empty: those match anyone.
+		is_string(value)
+		not regex.match(wildcard_value_pattern, value)
 	}
-	c := {"key": lower(key), "values": values}
+	c := {"key": lowered, "values": values}
 ]
 
-restricted(stmt) if count(conditions_on(stmt, identity_keys)) > 0
+wildcard_value_pattern := `^[*?]*$|^arn:[^:]*:[^:]*:[^:]*:[*?]*(:|$)`
 
-# "*", "?*" or an ARN whose account is a wildcard matches anyone.
-specific_value(value) if {
-	is_string(value)
-	not regex.match(`^[*?]*$`, value)
-	not wildcard_account_arn(value)
-}
-
-wildcard_account_arn(value) if {
-	startswith(value, "arn:")
-	parts := split(value, ":")
-	count(parts) > 4
-	regex.match(`^[*?]*$`, parts[4])
-}
-
-statement_problems(stmt) := {p |
+# What an Allow statement hands out beyond sts:AssumeRole to its principal: {[[field, index], problem]}.
+statement_problems contains [key, "uses NotPrincipal with Allow: every principal not listed can assume the role"] if {
+	some key, stmt in allow_statements
 	is_object(stmt.NotPrincipal)
-	p := "uses NotPrincipal with Allow: every principal not listed can assume the role"
-} | {p |
+}
+
+statement_problems contains [key, "uses NotAction with Allow: it grants every action not listed"] if {
+	some key, stmt in allow_statements
 	is_array(stmt.NotAction)
-	p := "uses NotAction with Allow: it grants every action not listed"
-} | {p |
+}
+
+statement_problems contains [key, problem] if {
+	some key, stmt in allow_statements
 	some action in object.get(stmt, "Action", [])
 	regex.match(`[*?]`, action)
-	p := sprintf("grants the wildcard action %s: name sts:AssumeRole (and sts:TagSession if needed) instead", [action])
+	problem := sprintf("grants the wildcard action %s: name sts:AssumeRole (and sts:TagSession if needed) instead", [action])
 }
 
-deputy_problem(role, stmt) := sprintf(
+deputy_problem(key) := sprintf(
 	"lets %s assume it without an aws:SourceAccount or aws:SourceArn condition (confused deputy: ECS acting for another account could assume it)",
 	[ecs_tasks],
 ) if {
-	count(conditions_on(stmt, confused_deputy_keys)) == 0
+	not key in deputy_conditioned
 } else := sprintf(
 	"limits %s to %s, not the deploy account %s: an unrendered account cannot be compared, and ECS tasks in the deploy account cannot assume it as written",
-	[ecs_tasks, concat(", ", sort(unrendered)), home],
+	[ecs_tasks, concat(", ", sort(accounts.unrendered)), accounts.home],
 ) if {
-	home := lib.home_account(role)
-	unrendered := {account | some account in foreign_accounts(home, stmt); lib.is_placeholder(account)}
-	count(unrendered) > 0
-}
-
-# The accounts other than `home` that the statement's aws:SourceAccount / aws:SourceArn name.
-foreign_accounts(home, stmt) := {account |
-	some c in conditions_on(stmt, {"aws:sourceaccount", "aws:sourcearn"})
-	some value in c.values
-	account := condition_account(c.key, value)
-	not regex.match(`[*?]`, account)
-	account != home
+	accounts := source_accounts[key]
+	count(accounts.unrendered) > 0
 }
 
 condition_account("aws:sourceaccount", value) := value

@@ -40,6 +40,8 @@ def test_bundle_layout(policy_bundle):
     derived = data["ecs"].pop("decision_table")
     assert derived["table"] == EmbeddedEngine(POLICY).query({}, "ecs.admission.global_table")
     assert derived["config"] == POLICY.data["ecs"]["config"]
+    named = {entry.get("package") for entry in POLICY.data["ecs"]["catalog"].values()}
+    assert sorted(derived["packages"]) == sorted(name for name in named if isinstance(name, str))
     assert data == POLICY.data
     assert set(data) == {"ecs"} and {"catalog", "config"} <= set(data["ecs"])
 

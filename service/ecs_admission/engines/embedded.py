@@ -155,7 +155,8 @@ def compiles(policy: PolicySet) -> None:
 
 DECISION_TABLE_QUERY = (
     "config := data.ecs.admission.config; "
-    "table := data.ecs.admission.rule_table(data.ecs.admission.catalog_document, config)"
+    "table := data.ecs.admission.rule_table(data.ecs.admission.catalog_document, config); "
+    "packages := [concern | some concern in data.ecs.admission.catalogued_packages]"
 )
 
 
@@ -164,6 +165,8 @@ def derived_data(opa: Any, bindings: ModuleType) -> dict[str, Any]:
 
     `data.ecs.decision_table` is admission.rego's rule_table over the catalogue and config.yaml: it
     changes only with them, yet cost more than the rest of a decision when worked out per request.
+    Its `packages` are the check packages the catalogue names (catalogued_packages), for the same
+    reason (a scan of the whole catalogue in every decision).
     Evaluated here with OPA, so it is the same function's answer; a policy set without that function
     gets nothing, and its decision works the table out itself.
     """
@@ -176,7 +179,10 @@ def derived_data(opa: Any, bindings: ModuleType) -> dict[str, Any]:
     row = rows[0] if rows else {}
     if not isinstance(row.get("table"), dict):
         return {}
-    return {DECISION_TABLE: {"config": row.get("config"), "table": row["table"]}}
+    table = {"config": row.get("config"), "table": row["table"]}
+    if isinstance(row.get("packages"), list):
+        table["packages"] = row["packages"]
+    return {DECISION_TABLE: table}
 
 
 def decision_modules(modules: tuple[RegoFile, ...]) -> tuple[RegoFile, ...]:
