@@ -145,7 +145,10 @@ findings contains finding if {
 	task := input.task_roles.taskRoleArn
 	execution := input.task_roles.executionRoleArn
 	is_string(task.name)
-	lower(task.name) == lower(object.get(execution, "name", ""))
+	# A placeholder or an unresolvable execution role has a null name: nothing to compare.
+	execution_name := object.get(execution, "name", "")
+	is_string(execution_name)
+	lower(task.name) == lower(execution_name)
 	same_account(object.get(task, "account", null), object.get(execution, "account", null))
 	finding := {
 		"rule": rego.metadata.rule().custom.id,

@@ -131,6 +131,17 @@ test_same_role_by_name_and_arn_fires if {
 	fired("ECS-ROLE-005", d)
 }
 
+# A placeholder execution role has no name: the rule compares nothing (it used to stop the
+# evaluation with a type error in lower, which failed the whole decision closed).
+test_placeholder_execution_role_is_not_compared if {
+	placeholder := object.union(
+		known("executionRoleArn", "x", {}),
+		{"reference": "<EXECUTION_ROLE_ARN>", "arn": null, "name": null, "account": null, "placeholder": true},
+	)
+	d := both(arn("app"), "<EXECUTION_ROLE_ARN>", known("taskRoleArn", "app", {}), placeholder)
+	not fired("ECS-ROLE-005", d)
+}
+
 test_different_roles_do_not_fire if {
 	d := both(arn("app"), arn("exec"), known("taskRoleArn", "app", {}), known("executionRoleArn", "exec", {}))
 	not fired("ECS-ROLE-005", d)
