@@ -67,27 +67,30 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{CORPUS_ENV}={configured} is not a directory")
 
 
-# The longest files (about 20-60 s each on one core), longest first. `make test` runs xdist with
-# `--dist loadfile --no-loadscope-reorder`, which hands files out in collection order: these start
-# first and the many short files fill in behind them, so the run does not end with one worker
-# finishing a long file while the other idles. A file missing here only loses its place in line.
+# The longest files (8-35 s each on one core in a quiet run with `--durations=0`), longest first.
+# `make test` runs xdist with `--dist loadfile --no-loadscope-reorder`, which hands files out in
+# collection order: these start first and the many short files fill in behind them, so the run
+# does not end with one worker finishing a long file while the other idles. A file missing here
+# only loses its place in line.
 LONGEST_FIRST = (
     "web/test_hostile.py",
     "inputs/test_fuzz.py",
     "deploy/test_lambda_package.py",
-    "cli/test_cli_manners.py",
-    "integrations/test_codepipeline.py",
     "web/test_reload.py",
-    "web/test_auth.py",
-    "engines/test_engine.py",
-    "engines/test_engine_failures.py",
+    "integrations/test_codepipeline.py",
     "integrations/test_cloudformation_hook.py",
-    "engines/test_deadline.py",
     "web/test_reload_revision.py",
     "bench/test_bench.py",
+    "integrations/test_detective.py",
+    "engines/test_engine.py",
+    "web/test_playground_browser.py",
+    "report/test_audit.py",
     "deploy/test_checkov.py",
-    "integrations/test_cloudformation_hook_corpus.py",
-    "integrations/test_github_action.py",
+    "cli/test_playground_cli.py",
+    "facts/test_iam_lookup.py",
+    "cli/test_playground_local_browser.py",
+    "cli/test_cli_manners.py",
+    "policy/test_policy_cli.py",
 )
 
 
