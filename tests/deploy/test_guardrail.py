@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from ecs_admission.facts.evaluator import ALLOWED, DENIED, Request, evaluate, resource_matches
+from ecs_admission.facts.evaluator import ALLOWED, DENIED, Request, evaluate
+from ecs_admission.facts.wildcards import resource_matches
 from ecs_admission.iam.documents import normalise_policy_document
 from tests.conftest import REPO
 from tests.support import cfn_yaml

@@ -13,18 +13,18 @@ import time
 import pytest
 
 from ecs_admission.errors import InputError
-from ecs_admission.facts.evaluator import (
-    WorkBudgetExceeded,
-    _resource,
-    covers,
-    derive_permissions,
-    intersects,
-    resource_matches,
-    work_budget,
-)
+from ecs_admission.facts.evaluator import derive_permissions
 from ecs_admission.facts.judge import EVALUATION_BUDGET, JUDGEMENTS, judge_roles
 from ecs_admission.facts.needs import execution_needs, judge_access, needed_actions
 from ecs_admission.facts.roles import build_task_roles
+from ecs_admission.facts.wildcards import (
+    WorkBudgetExceeded,
+    covers,
+    intersects,
+    resource_matches,
+    resource_tokens,
+    work_budget,
+)
 from ecs_admission.iam.managed import shipped_policy
 from ecs_admission.inputs import normalise
 from tests.conftest import REPO
@@ -76,12 +76,12 @@ def test_comparisons_are_charged_and_stop_at_the_budget():
     with work_budget(10_000) as budget:
         assert resource_matches("arn:aws:s3:::b/*", "arn:aws:s3:::b/x")
         assert 0 < budget.spent < 100
-    pattern, subject = _resource("a*" * 400 + "b", True), _resource("a" * 2000 + "b", False)
+    pattern, subject = resource_tokens("a*" * 400 + "b", True), resource_tokens("a" * 2000 + "b", False)
     with work_budget(5_000) as budget, pytest.raises(WorkBudgetExceeded, match="5,000 pattern-matching steps"):
         covers(pattern, subject)
     assert budget.spent <= 5_000 + len(pattern) + 1  # stopped at the budget, not after the whole walk
     with work_budget(5_000), pytest.raises(WorkBudgetExceeded):
-        intersects(pattern, _resource("a?" * 400 + "ab", True))
+        intersects(pattern, resource_tokens("a?" * 400 + "ab", True))
 
 
 def test_an_inner_budget_gets_what_the_outer_has_left_and_spends_it():

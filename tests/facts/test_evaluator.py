@@ -20,8 +20,8 @@ from ecs_admission.facts.evaluator import (
     derive_permissions,
     evaluate,
     is_allowed,
-    resource_matches,
 )
+from ecs_admission.facts.wildcards import resource_matches
 from ecs_admission.iam.documents import normalise_policy_document
 
 ACCOUNT = "111122223333"

@@ -4,12 +4,7 @@
 import datetime
 
 from ecs_admission.config import Settings
-from ecs_admission.facts.evaluator import (
-    ALLOWED,
-    CONDITIONAL,
-    DENIED,
-    EXECUTION_BASELINE,
-)
+from ecs_admission.facts.evaluator import ALLOWED, CONDITIONAL, DENIED, EXECUTION_BASELINE
 from ecs_admission.facts.needs import execution_needs, judge_access, needed_actions
 from ecs_admission.gate import build_gate
 from ecs_admission.inputs import normalise

@@ -8,14 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecs_admission.facts.evaluator import (
-    _resource,
-    action_matches,
-    covers,
-    intersects,
-    resource_matches,
-    tokens,
-)
+from ecs_admission.facts.wildcards import action_matches, covers, intersects, resource_matches, resource_tokens, tokens
 
 ACCOUNT = "111122223333"
 
@@ -70,7 +63,7 @@ def test_resource_matching_agrees_with_the_segment_rule(pattern, text):
 
 @given(st.text(WILD + ":", max_size=8), st.text(ALPHABET + ":", max_size=10))
 def test_intersection_with_a_literal_is_matching(pattern, text):
-    assert intersects(_resource(pattern, True), _resource(text, False)) is resource_matches(pattern, text)
+    assert intersects(resource_tokens(pattern, True), resource_tokens(text, False)) is resource_matches(pattern, text)
 
 
 def _expand(pattern: str, rng: random.Random) -> str:
@@ -91,7 +84,7 @@ def _expand(pattern: str, rng: random.Random) -> str:
 @given(st.text(WILD + ":", max_size=8), st.text(WILD + ":", max_size=8), st.integers(0, 2**32))
 def test_covers_is_sound_and_intersects_finds_witnesses(outer, inner, seed):
     rng = random.Random(seed)
-    outer_tokens, inner_tokens = _resource(outer, True), _resource(inner, True)
+    outer_tokens, inner_tokens = resource_tokens(outer, True), resource_tokens(inner, True)
     samples = [_expand(inner, rng) for _ in range(5)]
     if covers(outer_tokens, inner_tokens):
         assert all(resource_matches(outer, sample) for sample in samples)

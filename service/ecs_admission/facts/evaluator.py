@@ -29,13 +29,11 @@ container). `mode` says what is asked of the set: see `Request`.
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Literal
+
+from ecs_admission.facts.wildcards import Token, action_tokens, charge_work, covers, intersects, resource_tokens
 
 ALLOWED, DENIED, CONDITIONAL = "allowed", "denied", "conditional"
 Decision = Literal["allowed", "denied", "conditional"]
@@ -49,249 +47,6 @@ Decision = Literal["allowed", "denied", "conditional"]
 Mode = Literal["every", "some", "power_all", "power_some"]
 
 _VARIABLE_RE = re.compile(r"\$\{[^}]*\}")
-
-# ---------------------------------------------------------------------------------------------
-# The work budget. Statements alone do not bound the work: one statement of 200 many-star patterns
-# against 200 secret ARNs is 40,000 automaton runs (38 s). Every comparison is charged what it
-# costs, in steps: the length of both sides, plus one step per automaton state advanced over a
-# character (per product-automaton node explored, for an intersection). A caller may give a whole
-# request a budget (`work_budget`); past it the comparison stops and WorkBudgetExceeded is raised.
-# ---------------------------------------------------------------------------------------------
-
-
-class WorkBudgetExceeded(Exception):
-    """The evaluation needed more steps than its budget allows (docs/hardening.md)."""
-
-    def __init__(self, limit: int):
-        super().__init__(f"judging these policies needs more than {limit:,} pattern-matching steps")
-        self.limit = limit
-
-
-@dataclass
-class WorkBudget:
-    limit: int
-    spent: int = 0
-
-    @property
-    def remaining(self) -> int:
-        return self.limit - self.spent
-
-    def charge(self, steps: int) -> None:
-        self.spent += steps
-        if self.spent > self.limit:
-            raise WorkBudgetExceeded(self.limit)
-
-
-_BUDGET: ContextVar[WorkBudget | None] = ContextVar("ecs_admission_evaluator_budget", default=None)
-
-
-@contextmanager
-def work_budget(limit: int) -> Iterator[WorkBudget]:
-    """Every comparison made inside the block (in this context) shares `limit` steps.
-
-    Inside another budget (a template's task definitions, each judged with its own), the block gets
-    at most what the outer one has left, and what it spends is the outer one's too.
-    """
-    outer = _BUDGET.get()
-    budget = WorkBudget(limit if outer is None else min(limit, outer.remaining))
-    token = _BUDGET.set(budget)
-    try:
-        yield budget
-    finally:
-        _BUDGET.reset(token)
-        if outer is not None:
-            outer.spent += budget.spent
-
-
-def _charged(run: Callable[[Sequence[Token], Sequence[Token], int], tuple[bool, int]]) -> Callable[..., bool]:
-    """Run a comparison within what is left of the budget, and charge what it cost."""
-
-    def compare(left: Sequence[Token], right: Sequence[Token]) -> bool:
-        budget = _BUDGET.get()
-        if budget is None:
-            return run(left, right, sys.maxsize)[0]
-        answer, steps = run(left, right, budget.remaining)
-        budget.charge(steps)  # raises once past the limit: a cut-short answer is never used
-        return answer
-
-    compare.__doc__ = run.__doc__
-    compare.__name__ = run.__name__.lstrip("_")
-    return compare
-
-# ---------------------------------------------------------------------------------------------
-# Wildcard patterns as token lists. A token is (kind, char, crosses): kind "lit", "one" (?) or
-# "star" (*); `crosses` says whether it may produce ":" (segment semantics for resources).
-# ---------------------------------------------------------------------------------------------
-Token = tuple[str, str, bool]
-
-
-@lru_cache(maxsize=4096)
-def tokens(text: str, *, pattern: bool, segmented: bool, fold: bool) -> tuple[Token, ...]:
-    """Tokenise a pattern (wildcards active) or a literal string (every character literal)."""
-    if fold:
-        text = text.lower()
-    result: list[Token] = []
-    for index, char in enumerate(text):
-        if pattern and char == "*":
-            nxt = text[index + 1] if index + 1 < len(text) else None
-            # Segment semantics: only a star ending its segment may run across later colons.
-            crosses = (not segmented) or nxt is None or nxt == ":"
-            result.append(("star", "", crosses))
-        elif pattern and char == "?":
-            result.append(("one", "", not segmented))
-        else:
-            result.append(("lit", char, True))
-    return tuple(result)
-
-
-def _accepts(token: Token, char: str) -> bool:
-    kind, literal, crosses = token
-    if kind == "lit":
-        return literal == char
-    return crosses or char != ":"
-
-
-def _closure(states: set[int], pattern: Sequence[Token]) -> set[int]:
-    """Add the states reachable by letting stars match the empty string."""
-    stack = list(states)
-    while stack:
-        state = stack.pop()
-        if state < len(pattern) and pattern[state][0] == "star" and state + 1 not in states:
-            states.add(state + 1)
-            stack.append(state + 1)
-    return states
-
-
-@lru_cache(maxsize=8192)
-def _affixes(pattern: tuple[Token, ...]) -> tuple[str, str]:
-    """The literal text before the first and after the last wildcard."""
-    prefix = []
-    for kind, char, _ in pattern:
-        if kind != "lit":
-            break
-        prefix.append(char)
-    suffix = []
-    for kind, char, _ in reversed(pattern):
-        if kind != "lit":
-            break
-        suffix.append(char)
-    return "".join(prefix), "".join(reversed(suffix))
-
-
-def _affixes_compatible(left: tuple[Token, ...], right: tuple[Token, ...]) -> bool:
-    """Cheap necessary condition for two patterns to share a string: their literal ends agree."""
-    (left_prefix, left_suffix), (right_prefix, right_suffix) = _affixes(left), _affixes(right)
-    return (left_prefix.startswith(right_prefix) or right_prefix.startswith(left_prefix)) and (
-        left_suffix.endswith(right_suffix) or right_suffix.endswith(left_suffix)
-    )
-
-
-@_charged
-def covers(pattern: Sequence[Token], subject: Sequence[Token], allowance: int) -> tuple[bool, int]:
-    """True if every string `subject` stands for matches `pattern` (sound containment test).
-
-    A literal subject is the classic glob match. A subject's `*` may only be absorbed by a
-    pattern `*` at least as free to cross colons, and a subject `?` only by a `?` or `*`: so a
-    "yes" here is a proof, and a "no" errs towards not covered (fail closed).
-    Runs as an NFA simulation: O(len(pattern) x len(subject)), no backtracking blow-up; stops
-    once its steps pass `allowance`. Answers (covered, steps).
-    """
-    steps = len(pattern) + len(subject)
-    if steps > allowance:
-        return False, steps
-    if isinstance(pattern, tuple) and isinstance(subject, tuple) and not _affixes_compatible(pattern, subject):
-        return False, steps
-    states = _closure({0}, pattern)
-    for kind, char, crosses in subject:
-        steps += len(states)
-        if steps > allowance:
-            return False, steps
-        following: set[int] = set()
-        for state in states:
-            if state >= len(pattern):
-                continue
-            token = pattern[state]
-            if kind == "lit":
-                if _accepts(token, char):
-                    following.add(state if token[0] == "star" else state + 1)
-            elif kind == "one":
-                if token[0] == "one" and (token[2] or not crosses):
-                    following.add(state + 1)
-                elif token[0] == "star" and (token[2] or not crosses):
-                    following.add(state)
-            elif token[0] == "star" and (token[2] or not crosses):
-                following.add(state)
-        if not following:
-            return False, steps
-        states = _closure(following, pattern)
-    return len(pattern) in states, steps
-
-
-@_charged
-def intersects(left: Sequence[Token], right: Sequence[Token], allowance: int) -> tuple[bool, int]:
-    """True if some string matches both patterns (product-automaton reachability). Answers
-    (intersect, steps), and stops once its steps pass `allowance`."""
-    steps = len(left) + len(right)
-    if steps > allowance:
-        return False, steps
-    if left == right:
-        return True, steps
-    if isinstance(left, tuple) and isinstance(right, tuple) and not _affixes_compatible(left, right):
-        return False, steps
-    start = (0, 0)
-    seen = {start}
-    stack = [start]
-    end = (len(left), len(right))
-    while stack:
-        steps += 1
-        if steps > allowance:
-            return False, steps
-        i, j = stack.pop()
-        if (i, j) == end:
-            return True, steps
-        moves: list[tuple[int, int]] = []
-        a = left[i] if i < len(left) else None
-        b = right[j] if j < len(right) else None
-        if a and a[0] == "star":
-            moves.append((i + 1, j))
-        if b and b[0] == "star":
-            moves.append((i, j + 1))
-        if a and b and _common_char(a, b):
-            moves.append((i if a[0] == "star" else i + 1, j if b[0] == "star" else j + 1))
-        for move in moves:
-            if move not in seen:
-                seen.add(move)
-                stack.append(move)
-    return False, steps
-
-
-def _common_char(a: Token, b: Token) -> bool:
-    if a[0] == "lit" and b[0] == "lit":
-        return a[1] == b[1]
-    if a[0] == "lit":
-        return _accepts(b, a[1])
-    if b[0] == "lit":
-        return _accepts(a, b[1])
-    return True  # two wildcards always share some non-colon character
-
-
-def action_matches(pattern: str, action: str) -> bool:
-    """`iam:Pass*` matches `IAM:PassRole`: actions compare case-insensitively."""
-    return covers(_action(pattern, True), _action(action, False))
-
-
-def resource_matches(pattern: str, resource: str) -> bool:
-    """`arn:aws:s3:::bucket/*` matches `arn:aws:s3:::bucket/a/b`: case-sensitive, segment-aware."""
-    return covers(_resource(pattern, True), _resource(resource, False))
-
-
-def _action(text: str, pattern: bool) -> tuple[Token, ...]:
-    return tokens(text, pattern=pattern, segmented=False, fold=True)
-
-
-def _resource(text: str, pattern: bool) -> tuple[Token, ...]:
-    return tokens(text, pattern=pattern, segmented=True, fold=False)
-
 
 # ---------------------------------------------------------------------------------------------
 # Statements and requests
@@ -336,9 +91,7 @@ class _Patterns:
     """
 
     def __init__(self, patterns: list[str], tokenise: Callable[[str, bool], tuple[Token, ...]], fold: bool):
-        budget = _BUDGET.get()
-        if budget is not None:  # tokenising is work too: a character a step
-            budget.charge(sum(len(text) for text in patterns))
+        charge_work(sum(len(text) for text in patterns))  # tokenising is work too: a character a step
         self.fold = fold
         self.literals = {p.lower() if fold else p for p in patterns if "*" not in p and "?" not in p}
         self.by_service: dict[str | None, list[tuple[Token, ...]]] = {}
@@ -392,8 +145,8 @@ def _compile(statement: dict[str, Any]) -> _Statement:
         statement=statement,
         effect=statement["Effect"],
         conditional=conditional,
-        action=_element(statement, "Action", "NotAction", _action, True),
-        resource=_element(matched, "Resource", "NotResource", _resource, False),
+        action=_element(statement, "Action", "NotAction", action_tokens, True),
+        resource=_element(matched, "Resource", "NotResource", resource_tokens, False),
     )
 
 
@@ -419,13 +172,13 @@ def _element_match(
 
 
 def _match(compiled: _Statement, request: Request) -> StatementMatch:
-    action = _action(request.action, request.action_is_pattern)
+    action = action_tokens(request.action, request.action_is_pattern)
     action_covers, action_touches = _element_match(
         compiled.action, request.action, action, not request.action_is_pattern
     )
     resource_covers = resource_touches = False
     if action_touches:
-        resource = _resource(request.resource, request.resource_is_pattern)
+        resource = resource_tokens(request.resource, request.resource_is_pattern)
         resource_covers, resource_touches = _element_match(
             compiled.resource, request.resource, resource, not request.resource_is_pattern
         )
@@ -687,7 +440,7 @@ def beyond_baseline(
         if compiled.effect != "Allow":
             continue
         # Without Denies or a boundary, a statement grants each of its actions wherever its resources reach.
-        grants_somewhere = _element_match(compiled.resource, "*", _resource("*", True), False)[1]
+        grants_somewhere = _element_match(compiled.resource, "*", resource_tokens("*", True), False)[1]
         if "NotAction" in statement:
             candidates = ["NotAction " + ", ".join(statement["NotAction"])]
             probes = ["*"]

@@ -18,8 +18,9 @@ from collections import OrderedDict
 from typing import Any
 
 from ecs_admission.errors import InputError
-from ecs_admission.facts.evaluator import WorkBudgetExceeded, derive_permissions, work_budget
+from ecs_admission.facts.evaluator import derive_permissions
 from ecs_admission.facts.needs import Need, execution_needs, judge_access, needed_actions
+from ecs_admission.facts.wildcards import WorkBudgetExceeded, work_budget
 from ecs_admission.iam.partitions import partition_of_region
 
 
@@ -43,7 +44,7 @@ def known_documents(entry: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 CACHE_SIZE = 1024
 
-# Pattern-matching steps (facts/evaluator.py) the evaluator may spend on one request's roles. The
+# Pattern-matching steps (facts/wildcards.py) the evaluator may spend on one request's roles. The
 # statement budget (iam/documents.py) does not bound the size of each Action/Resource list: one
 # statement of 200 many-star patterns against 200 secrets took 38 s. 750,000 steps cost about
 # 0.17 s of CPU; ReadOnlyAccess (the largest AWS managed policy) with 60 secrets needs 354,000, and

@@ -15,8 +15,8 @@ from typing import Any
 
 from ecs_admission.decision import Decision, Finding
 from ecs_admission.errors import InputError
-from ecs_admission.facts.evaluator import work_budget
 from ecs_admission.facts.judge import EVALUATION_BUDGET, responsible_policy_path
+from ecs_admission.facts.wildcards import work_budget
 from ecs_admission.gate import Gate
 from ecs_admission.gate.fixes import in_template, relocate
 from ecs_admission.iam.documents import MAX_SUPPLIED_STATEMENTS, statement_count
