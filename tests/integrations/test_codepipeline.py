@@ -8,27 +8,19 @@ endpoint override.
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import logging
 import re
-import shutil
-import subprocess
-import sys
 import uuid
-import xml.etree.ElementTree as ET
 import zipfile
-from pathlib import Path
 
 import boto3
 import pytest
-import yaml
 
 from ecs_admission.integrations import codepipeline
 from ecs_admission.integrations.codepipeline import ActionConfig, JobFailure, fit, handler, scrub
-from tests.conftest import EXAMPLES, REPO
-from tests.support.doc_pages import code_blocks, page, section
+from tests.support.codepipeline import IMAGE, role_actions, taskdef
 from tests.support.moto_proxy import aws_proxy
 from tests.support.pipeline_servers import closed_port, gate_server
 
@@ -39,7 +31,6 @@ FUNCTION_KEY = "AKIAFUNCTIONROLE0001"  # the Lambda's own role
 ARTIFACT_KEY = "ASIAARTIFACTCREDS001"  # the job's temporary artifact credentials
 ARTIFACT_SECRET = "artifact-secret-access-key-do-not-log"
 ARTIFACT_TOKEN = "artifact-session-token-do-not-log-IQoJb3JpZ2luX2VjE"
-IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/payments-api@sha256:" + "a" * 64
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 APPSPEC = """version: 0.0
@@ -52,22 +43,6 @@ Resources:
           ContainerName: "api"
           ContainerPort: 8080
 """
-
-
-def taskdef(privileged: bool = False, image: str = "<IMAGE1_NAME>", **extra) -> dict:
-    container = {"name": "api", "image": image, "essential": True, "portMappings": [{"containerPort": 8080}]}
-    if privileged:
-        container["privileged"] = True
-    return {
-        "family": "payments-api",
-        "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"],
-        "cpu": "256",
-        "memory": "512",
-        "executionRoleArn": "arn:aws:iam::111122223333:role/payments-api-execution",
-        "containerDefinitions": [container],
-        **extra,
-    }
 
 
 def zip_bytes(files: dict[str, str | bytes]) -> bytes:
@@ -549,70 +524,7 @@ def test_handler_is_the_documented_entry_point():
     assert codepipeline.handler is handler
 
 
-# ---- deploy/codepipeline: the templates and the buildspec --------------------------------------
-
-DEPLOY = REPO / "deploy" / "codepipeline"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !Sub, ...) as their long form."""
-
-
-def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if name == "Fn::GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
-def template(name: str) -> dict:
-    return yaml.load((DEPLOY / name).read_text(), Loader=_CfnLoader)
-
-
-@pytest.mark.parametrize("name", ["gate-lambda.yaml", "pipeline.yaml"])
-def test_templates_pass_cfn_lint(name):
-    import cfnlint.api  # here, not at import: it costs ~2 s and only this test needs it
-
-    text = (DEPLOY / name).read_text()
-    assert [str(match) for match in cfnlint.api.lint(text)] == []
-    broken = text.replace("Type: AWS::IAM::Role", "Type: AWS::IAM::Rolle").replace(
-        "Category: Invoke", "Category: Invok"
-    )
-    assert cfnlint.api.lint(broken), "cfn-lint accepted a broken template: the check above proves nothing"
-
-
-def role_actions() -> set[str]:
-    role = template("gate-lambda.yaml")["Resources"]["Role"]["Properties"]
-    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    assert all(s["Effect"] == "Allow" for s in statements)
-    return {action for s in statements for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-
-
-def test_lambda_role_is_least_privilege():
-    assert role_actions() == {
-        "codepipeline:PutJobSuccessResult",
-        "codepipeline:PutJobFailureResult",
-        "ecs:DescribeServices",
-        "ecs:DescribeTaskDefinition",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "sqs:SendMessage",  # its dead-letter queue
-        "kms:Decrypt",  # its key: the dead-letter queue and the environment are encrypted with it
-        "kms:GenerateDataKey",
-    }
-    function = template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]
-    module, _, attribute = function["Handler"].rpartition(".")
-    assert getattr(importlib.import_module(module), attribute) is handler
-    assert function["Runtime"] == "python3.14" and function["Architectures"] == ["x86_64"]
+# ---- the function's calls against its role (deploy/codepipeline/gate-lambda.yaml) ---------------
 
 
 def test_every_call_the_function_makes_is_allowed_by_its_role(env, service):
@@ -630,89 +542,3 @@ def test_every_call_the_function_makes_is_allowed_by_its_role(env, service):
     }
     assert made <= role_actions()
     assert all(c.service == "s3" for c in env.calls if c.access_key == ARTIFACT_KEY)
-
-
-def test_pipeline_gate_stage_sits_between_build_and_deploy():
-    parameters = {"ClusterName": "prod", "ServiceName": "payments-api"}
-    stages = template("pipeline.yaml")["Resources"]["Pipeline"]["Properties"]["Stages"]
-    names = [stage["Name"] for stage in stages]
-    assert names.index("Build") < names.index("Gate") < names.index("Deploy")
-    (gate_action,) = stages[names.index("Gate")]["Actions"]
-    (deploy_action,) = stages[names.index("Deploy")]["Actions"]
-    assert gate_action["ActionTypeId"] == {"Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1"}
-    assert gate_action["InputArtifacts"] == deploy_action["InputArtifacts"]
-    raw = gate_action["Configuration"]["UserParameters"]["Fn::Sub"]
-    config = ActionConfig.parse(re.sub(r"\$\{(\w+)\}", lambda m: parameters[m.group(1)], raw))
-    assert (config.cluster, config.service) == (
-        deploy_action["Configuration"]["ClusterName"]["Ref"] and "prod",
-        "payments-api",
-    )
-    assert deploy_action["Configuration"]["FileName"] == ActionConfig().image_definitions_file
-
-
-def run_buildspec(workdir: Path, variables: dict[str, str]) -> subprocess.CompletedProcess:
-    """The build phase as CodeBuild runs it: the commands in order, in one bash, stopping at a failure."""
-    spec = yaml.safe_load((DEPLOY / "buildspec.yml").read_text())
-    assert spec["version"] == 0.2 and spec["env"]["shell"] == "bash"
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", **spec["env"]["variables"], **variables}
-    script = "set -e\n" + "\n".join(spec["phases"]["build"]["commands"])
-    return subprocess.run(["bash", "-c", script], cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
-
-
-def junit_report(workdir: Path) -> ET.Element:
-    spec = yaml.safe_load((DEPLOY / "buildspec.yml").read_text())
-    group = spec["reports"]["ecs-admission"]
-    assert group["file-format"] == "JUNITXML"
-    (pattern,) = group["files"]
-    return ET.parse(workdir / group["base-directory"] / pattern).getroot()
-
-
-def test_buildspec_fails_the_build_and_writes_the_junit_report(tmp_path):
-    shutil.copy(EXAMPLES / "taskdef.json", tmp_path / "taskdef.json")
-    result = run_buildspec(tmp_path, {})
-    assert result.returncode == 1 and "DENIED" in result.stdout
-    report = junit_report(tmp_path)
-    assert report.get("failures") == "2" and int(report.get("tests")) >= 5
-
-
-def test_buildspec_dry_run_passes_with_the_same_report(tmp_path):
-    shutil.copy(EXAMPLES / "taskdef.json", tmp_path / "taskdef.json")
-    result = run_buildspec(tmp_path, {"DRY_RUN": "true"})
-    assert result.returncode == 0 and "WOULD DENY" in result.stdout
-    assert junit_report(tmp_path).get("failures") == "2"
-
-
-def test_buildspec_substitutes_the_image_and_asks_the_gate(tmp_path):
-    (tmp_path / "taskdef.json").write_text(json.dumps(taskdef(), indent=2))
-    with gate_server() as gate:
-        result = run_buildspec(tmp_path, {"IMAGE_URI": IMAGE, "GATE_URL": gate.url})
-    assert result.returncode == 0, result.stderr
-    sent = json.loads(gate.requests[0].body)
-    assert sent["containerDefinitions"][0]["image"] == IMAGE
-    assert junit_report(tmp_path).get("failures") == "0"
-    assert "<IMAGE1_NAME>" in (tmp_path / "taskdef.json").read_text()  # the source file is left alone
-
-
-def test_package_script_targets_the_runtime_the_engine_installs_on():
-    script = (DEPLOY.parent / "lambda" / "package.sh").read_text()  # package-lambda.sh runs it
-    assert "--platform manylinux_2_34_x86_64" in script and "LAMBDA_PYTHON_VERSION:-3.14" in script
-    assert template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]["Runtime"] == "python3.14"
-    assert template("gate-lambda.yaml")["Resources"]["Function"]["Properties"]["Handler"] in script
-
-
-def pipelines_section(heading: str) -> str:
-    return section(page("pipelines.md"), f"## {heading}")
-
-
-def test_documented_user_parameters_are_what_the_handler_accepts():
-    (block,) = code_blocks(pipelines_section("CodePipeline"), "json")
-    config = ActionConfig.parse(block)
-    assert config.cluster == "prod" and config.images == {"IMAGE1_NAME": "ImageArtifact"}
-    assert set(json.loads(block)) == set(ActionConfig.KEYS)  # every parameter is documented
-
-
-def test_documented_codebuild_command_is_the_buildspec_command():
-    (command,) = code_blocks(pipelines_section("CodeBuild"), "sh")
-    build = "\n".join(yaml.safe_load((DEPLOY / "buildspec.yml").read_text())["phases"]["build"]["commands"])
-    assert command.startswith('ecs-admission check "$gated" ')
-    assert f"args=({command.removeprefix('ecs-admission ')})" in build
