@@ -27,8 +27,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check service tests bench
 	$(BIN)/lint-imports
 
+# Three processes on two cores: an eighth of the suite is tests waiting on servers they started
+# (docs/configuration.md "Tests and the corpus").
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder
 
 # Checkov, for tests/deploy/test_checkov.py, in a virtualenv of its own: it pins boto3, packaging and
 # networkx below what the test extras need, so it cannot share .venv. CI (.ci/run) installs it; without

@@ -77,6 +77,8 @@ LONGEST_FIRST = (
     "inputs/test_fuzz.py",
     "deploy/test_lambda_package.py",
     "web/test_reload.py",
+    "web/test_hostile_policies.py",
+    "web/test_hostile_bounds.py",
     "integrations/test_codepipeline.py",
     "integrations/test_cloudformation_hook.py",
     "web/test_reload_revision.py",
