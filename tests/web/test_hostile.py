@@ -1,13 +1,13 @@
 """Hostile input against a real gunicorn server: each class of the red-team run (issue 12), replayed.
 
-One server for the module, configured as a hardened production gate would be, except that it
-fails open (ECS_ADMISSION_FAILURE_POLICY=ignore): then any input that could make the engine fail
-would come back allowed, so "nothing unsound is allowed" is checked where it is hardest to keep.
-Every request asserts:
+One server for the module (tests/web/hostile.py, as for test_hostile_bounds.py), configured as a
+hardened production gate would be, except that it fails open (ECS_ADMISSION_FAILURE_POLICY=ignore):
+then any input that could make the engine fail would come back allowed, so "nothing unsound is
+allowed" is checked where it is hardest to keep. Every request asserts:
 - no 5xx, except a fail-closed 503 that says allowed: false;
 - an answer within BUDGET seconds, bodies at the size limits included;
-- nothing allowed unless it is a sound task definition (the oracle below, written from ECS's rules,
-  not from the gate's code);
+- nothing allowed unless it is a sound task definition (the oracle in tests/web/hostile.py, written
+  from ECS's rules, not from the gate's code);
 and at the end, the worker never timed out or restarted, and no secret reached stderr.
 
 A summary table (requests and worst time per class) is written at the end of the module; set
