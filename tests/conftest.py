@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -40,19 +39,6 @@ os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
 # AWS-managed policy by name need them; they turn it on and reset moto (tests/support/moto_proxy.py
 # managed_policies), so it is off for everyone else, and for the subprocesses tests start.
 os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
-# Every engine built in-process (an app, a gate, a CLI command) runs the policies' Rego unit tests
-# before it trusts them (engines/selfcheck.py), as each gunicorn worker does; a server's workers
-# share the verdict through a private runtime directory (engines/selfcheck_record.py: only passes
-# are kept, per content digest). The suite's processes share one the same way, so a policy set whose
-# tests passed once is not tested again by each of the hundreds of engines the suite builds; a set
-# with any change (a test's own directory, a broken module) is a different digest and is tested.
-# One directory per run, made by the first process (xdist's workers inherit its environment) and
-# removed by it at the end, so no verdict outlives the run.
-_SELFCHECK_DIR: Path | None = None
-if "ECS_ADMISSION_RUNTIME_DIR" not in os.environ:
-    _SELFCHECK_DIR = Path(tempfile.gettempdir()) / f"ecs-admission-tests-{os.getuid()}" / f"selfcheck-{os.getpid()}"
-    _SELFCHECK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.environ["ECS_ADMISSION_RUNTIME_DIR"] = str(_SELFCHECK_DIR)
 # `check` keeps what it reads from a policy set in a cache (policy/cache.py); the suite's checks keep
 # theirs in a directory of their own, not in the home directory of whoever runs the tests.
 os.environ.setdefault(
@@ -73,12 +59,6 @@ def external_corpus() -> Path | None:
 def corpus_dir() -> Path:
     """The corpus the sweeps run over: the external one when configured, else the fixtures the suite ships."""
     return external_corpus() or FIXTURE_CORPUS
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    # The run's self-check verdicts go with it: the process that made the directory ends last.
-    if _SELFCHECK_DIR is not None and not hasattr(session.config, "workerinput"):
-        shutil.rmtree(_SELFCHECK_DIR, ignore_errors=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
