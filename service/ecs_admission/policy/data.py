@@ -27,8 +27,8 @@ CONFIG_KEYS = ("enforcement", "family_enforcement", "allowed_registries", "trust
 EXEMPTION_KEYS = ("rule", "family", "justification", "ticket", "expires")
 FAMILY_OVERRIDE_KEYS = ("family", "enforcement")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-YAML_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# YYYY-MM-DD, or the shorter month and day YAML's date form also allows (2027-3-31).
+DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
 class PolicyDataError(ValueError):
@@ -70,23 +70,16 @@ def check_glob(pattern: Any, where: str) -> str:
 
 
 def _date(value: Any, where: str) -> str:
-    # The policies compare YYYY-MM-DD strings. An unquoted 2027-3-31 is a YAML date (PyYAML read it
-    # as one, and this accepted it): written out in full, as before.
+    # The policies compare YYYY-MM-DD strings. A date is read as the text written (policy/metadata.py
+    # load_yaml), and an unquoted 2027-3-31 was always a YAML date this accepted: written out in full.
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
-    if isinstance(value, str) and (short := YAML_DATE_RE.match(value)):
-        try:
-            return dt.date(*(int(part) for part in short.groups())).isoformat()
-        except ValueError:
-            raise PolicyDataError(f"{where}: {value!r} is not a real date") from None
-    _require(
-        isinstance(value, str) and DATE_RE.match(value) is not None, where, f"{value!r} is not a date (YYYY-MM-DD)"
-    )
+    written = DATE_RE.match(value) if isinstance(value, str) else None
+    _require(written is not None, where, f"{value!r} is not a date (YYYY-MM-DD)")
     try:
-        dt.date.fromisoformat(value)
+        return dt.date(*(int(part) for part in written.groups())).isoformat()
     except ValueError:
         raise PolicyDataError(f"{where}: {value!r} is not a real date") from None
-    return value
 
 
 def as_json(value: Any, where: str = "") -> Any:
