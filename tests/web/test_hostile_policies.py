@@ -14,7 +14,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import serving
+from tests.conftest import POLICY_DIR, serving
 from tests.web.hostile import (
     CLEAN,
     DANGEROUS,
@@ -42,15 +42,17 @@ findings contains finding if {
 PRINTED_SECRET = "hunter2-plain-value-21"
 
 
-def hostile_policies(tmp_path: Path) -> Path:
+def shipped_policies(tmp_path: Path, **modules: str) -> Path:
+    """A copy of the shipped policy directory, with `modules` (file stem: Rego source) added to it."""
     directory = tmp_path / "rego"
-    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
-    (directory / "hostile_slow.rego").write_text(SLOW_PRINTING_POLICY)
+    shutil.copytree(POLICY_DIR, directory)
+    for stem, source in modules.items():
+        (directory / f"{stem}.rego").write_text(source)
     return directory
 
 
 def test_a_slow_policy_input_is_a_503_the_worker_keeps_deciding_and_prints_stay_redacted(tmp_path):
-    directory = hostile_policies(tmp_path)
+    directory = shipped_policies(tmp_path, hostile_slow=SLOW_PRINTING_POLICY)
     stderr_path = tmp_path / "stderr.log"
     settings = {**SERVER_SETTINGS, "ECS_ADMISSION_POLICY_DIR": str(directory), "ECS_ADMISSION_EVAL_TIMEOUT": "0.8"}
     slow = {**DANGEROUS, "family": "slow-escape"}
@@ -106,8 +108,7 @@ def wait_for_log(path: Path, text: str, count: int = 1, timeout: float = 60) -> 
 
 
 def test_a_partial_deploy_never_replaces_the_serving_policies(tmp_path):
-    directory = tmp_path / "rego"
-    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
+    directory = shipped_policies(tmp_path)
     settings = {
         **SERVER_SETTINGS,
         "ECS_ADMISSION_POLICY_DIR": str(directory),
@@ -160,11 +161,10 @@ def test_a_set_that_fails_the_canary_at_start_up_never_fails_open(tmp_path):
     from ecs_admission.config import Settings
     from ecs_admission.web import create_app
 
-    directory = tmp_path / "rego"
-    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
-    (directory / "conflict.rego").write_text(
-        "package ecs.checks.conflict\nimport rego.v1\n\nlevel := 1 if input\nlevel := 2 if input\n\n"
-        'findings contains {"rule": "X", "path": "", "message": "m"} if level == 3\n'
+    directory = shipped_policies(
+        tmp_path,
+        conflict="package ecs.checks.conflict\nimport rego.v1\n\nlevel := 1 if input\nlevel := 2 if input\n\n"
+        'findings contains {"rule": "X", "path": "", "message": "m"} if level == 3\n',
     )
     client = create_app(Settings(policy_dir=directory, auth="none", decision_log=False, failure_policy="ignore"))
     response = client.test_client().post("/v1/admit", json=DANGEROUS)
@@ -173,8 +173,7 @@ def test_a_set_that_fails_the_canary_at_start_up_never_fails_open(tmp_path):
 
 def test_links_loops_and_oversized_files_in_a_polled_directory_are_refused_quietly(tmp_path):
     # Rows 8 and 14: `a -> .` and `b -> .`, a link to a file outside, a 17 MB comment-only module.
-    directory = tmp_path / "rego"
-    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
+    directory = shipped_policies(tmp_path)
     outside = tmp_path / "outside.txt"
     outside.write_text("root:x:0:0:root:/root:/bin/bash\n")
     settings = {
@@ -212,11 +211,10 @@ def test_rule_ids_made_from_the_input_fold_into_one_metric_label(tmp_path):
     from ecs_admission.config import Settings
     from ecs_admission.web import create_app
 
-    directory = tmp_path / "rego"
-    shutil.copytree(Path(__file__).parents[2] / "rego", directory)
-    (directory / "dynamic.rego").write_text(
-        "package ecs.checks.dynamic\nimport rego.v1\n\nfindings contains finding if {\n"
-        '\tfinding := {"rule": sprintf("DYN-%s", [input.task_definition.family]), "path": "", "message": "m"}\n}\n'
+    directory = shipped_policies(
+        tmp_path,
+        dynamic="package ecs.checks.dynamic\nimport rego.v1\n\nfindings contains finding if {\n"
+        '\tfinding := {"rule": sprintf("DYN-%s", [input.task_definition.family]), "path": "", "message": "m"}\n}\n',
     )
     client = create_app(Settings(policy_dir=directory, auth="none", decision_log=False)).test_client()
     for index in range(30):
