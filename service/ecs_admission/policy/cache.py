@@ -108,8 +108,8 @@ class Slot:
 
         payload = {"documents": entry.documents, "data_files": list(entry.data_files), "revision": entry.revision}
         try:
-            # Only what JSON gives back unchanged: a data document with a date, or a key that is
-            # not a string, would come back as something else, so it is read from the files.
+            # Only what JSON gives back unchanged (the loader's documents are JSON already,
+            # policy/data.py as_json; a set that somehow is not is read from its files instead).
             if json.loads(json.dumps(payload)) != payload:
                 return
             stored = {"format": FORMAT, "key": self.key, "sha256": _checksum(payload), "payload": payload}
