@@ -5,37 +5,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import yaml
-
 from ecs_admission.facts.iam import READ_ACTIONS
 from ecs_admission.integrations.cloudformation_hook import handler
 from tests.conftest import REPO
+from tests.support import cfn_yaml
 
 TEMPLATE = REPO / "deploy" / "cloudformation-hook" / "hook.yaml"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """CloudFormation's short-form tags (!Ref, !Sub, ...) as their long form."""
-
-
-def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if name == "Fn::GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    return cfn_yaml.load(TEMPLATE)
 
 
 def resources() -> dict[str, Any]:

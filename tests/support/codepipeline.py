@@ -1,12 +1,11 @@
 """What the CodePipeline tests share (tests/integrations/test_codepipeline.py, tests/deploy/
 test_codepipeline_deploy.py): a task definition as a pipeline builds it, and deploy/codepipeline's
-CloudFormation templates read with their short-form tags (!Ref, !Sub, ...) as the long form."""
+CloudFormation templates (read by tests/support/cfn_yaml.py)."""
 
 from __future__ import annotations
 
-import yaml
-
 from tests.conftest import REPO
+from tests.support import cfn_yaml
 
 IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/payments-api@sha256:" + "a" * 64
 
@@ -30,28 +29,8 @@ def taskdef(privileged: bool = False, image: str = "<IMAGE1_NAME>", **extra) -> 
 DEPLOY = REPO / "deploy" / "codepipeline"
 
 
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !Sub, ...) as their long form."""
-
-
-def intrinsic(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if name == "Fn::GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {name: value}
-
-
-CfnLoader.add_multi_constructor("!", intrinsic)
-
-
 def template(name: str) -> dict:
-    return yaml.load((DEPLOY / name).read_text(), Loader=CfnLoader)
+    return cfn_yaml.load(DEPLOY / name)
 
 
 def role_actions() -> set[str]:
