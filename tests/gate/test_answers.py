@@ -17,6 +17,7 @@ from ecs_admission.decision import Finding
 from ecs_admission.gate import build_gate
 from ecs_admission.gate.answers import MAX_FINDINGS, MAX_MESSAGE_CHARS, MAX_PER_RULE, bound_findings
 from ecs_admission.inputs import normalise
+from tests.support.volumes import volumes_and_mounts
 
 
 def finding(rule: str, index: int, severity: str = "high", message: str = "m") -> Finding:
@@ -47,21 +48,6 @@ def test_a_few_findings_pass_unchanged_and_long_messages_are_cut():
     assert bound_findings(few, [], []) == (few, [], [])
     (long,), _, _ = bound_findings([finding("ECS-ISO-005", 0, message="x" * 100_000)], [], [])
     assert len(long.message) <= MAX_MESSAGE_CHARS + 40 and "more characters" in long.message
-
-
-def volumes_and_mounts(volumes: int, mounts: int, same_name: bool) -> dict:
-    name = (lambda i: "v") if same_name else str
-    return {
-        "family": "volumes",
-        "volumes": [{"name": name(i), "host": {"sourcePath": "/"}} for i in range(volumes)],
-        "containerDefinitions": [
-            {
-                "name": "a",
-                "image": "nginx:1.27",
-                "mountPoints": [{"sourceVolume": name(i), "containerPath": f"/{i}"} for i in range(mounts)],
-            }
-        ],
-    }
 
 
 @pytest.fixture(scope="module")

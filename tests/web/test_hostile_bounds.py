@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.volumes import volumes_and_mounts
 from tests.web.hostile import (
     BUDGET,
     CLEAN,
@@ -123,21 +124,6 @@ def test_wildcard_patterns_times_resources_are_bounded(gate):
     assert status in (200, 403), answer
     STATS.memory["evaluator: patterns x resources"] = worker_peak_rss_mb(gate)
     assert STATS.memory["evaluator: patterns x resources"] < 300
-
-
-def volumes_and_mounts(volumes: int, mounts: int, same_name: bool) -> dict:
-    name = (lambda i: "v") if same_name else str
-    return {
-        "family": "volumes",
-        "volumes": [{"name": name(i), "host": {"sourcePath": "/"}} for i in range(volumes)],
-        "containerDefinitions": [
-            {
-                "name": "a",
-                "image": "nginx:1.27",
-                "mountPoints": [{"sourceVolume": name(i), "containerPath": f"/{i}"} for i in range(mounts)],
-            }
-        ],
-    }
 
 
 def worker_peak_rss_mb(gate) -> float:
