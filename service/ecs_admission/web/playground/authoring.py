@@ -101,7 +101,11 @@ def _policy_files(directory: Path) -> list[PolicyFile]:
     try:
         return policy_files(directory)
     except (OSError, SnapshotError) as exc:
-        raise EditorError(422, "policy_does_not_load", f"the policy directory cannot be read: {exc}", "files") from None
+        raise _unreadable(exc) from None
+
+
+def _unreadable(exc: Exception) -> EditorError:
+    return EditorError(422, "policy_does_not_load", f"the policy directory cannot be read: {exc}", "files")
 
 
 def _rego_files(directory: Path) -> list[str]:
@@ -152,9 +156,7 @@ def edited_policies(directory: Path, edits: dict[str, str]) -> Iterator[Path]:
         try:
             copy_policy_files(directory, copy)
         except (OSError, SnapshotError) as exc:
-            raise EditorError(
-                422, "policy_does_not_load", f"the policy directory cannot be read: {exc}", "files"
-            ) from None
+            raise _unreadable(exc) from None
         for name, source in edits.items():
             (copy / name).write_text(source, encoding="utf-8")
         yield copy
