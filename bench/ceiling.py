@@ -15,7 +15,7 @@ fast as it can, one of two stages on the hardened Fargate input (bench/hardened-
 
 Run it beside `python bench/run.py` (whose floor it is compared with): a server can answer no more
 than `decide` allows, and no gate can answer more than `engine` allows. GOGC is set for the
-processes as `serve` sets it (ECS_ADMISSION_GOGC, default 400), since Go reads it only at start.
+processes as `serve` sets it (ECS_ADMISSION_GOGC, default 800), since Go reads it only at start.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.processes < 1 or args.seconds <= 0:
         parser.error("--processes and --seconds must be positive")
     # Go reads GOGC when the runtime starts: the spawned processes inherit it from here.
-    os.environ.setdefault("GOGC", os.environ.get("ECS_ADMISSION_GOGC", "400"))
+    os.environ.setdefault("GOGC", os.environ.get("ECS_ADMISSION_GOGC", "800"))
     os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
     results = measure(stages, args.processes, args.seconds)
     for stage, per_second in results.items():
