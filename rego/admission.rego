@@ -118,7 +118,12 @@ catalog_document := data.ecs.catalog if is_object(data.ecs.catalog) else := {}
 config := data.ecs.config if is_object(data.ecs.config) else := {}
 
 # The decision over the check packages' findings.
-decision := decide_rows(all_findings, found_rows, config, input)
+decision := {"violations": [], "warnings": [], "exempted": []} if {
+	# Nothing found, nothing to place: only the overrides are still read, so a config they cannot
+	# be read from fails a clean decision as it fails one with findings.
+	count(all_findings) == 0
+	task_overrides(config, input)
+} else := decide_rows(all_findings, found_rows, config, input)
 
 # The table rows of the rules that found something, read here in a rule: a whole table handed to
 # a function as an argument cost OPA about a tenth of a clean decision, at every call.

@@ -52,6 +52,22 @@ test_no_findings_no_violations if {
 	count(decision.exempted) == 0
 }
 
+# The decision's shortcut for a clean task (nothing found) gives what placing no findings gives.
+test_clean_decision_is_what_placing_nothing_gives if {
+	clean := {"violations": [], "warnings": [], "exempted": []}
+	admission.decision == clean with admission.all_findings as set() with input as input_for("web")
+	admission.decision == clean with admission.all_findings as set()
+		with input as input_for("agent-x")
+		with data.ecs.config as {"exemptions": [exemption({})]}
+	admission.decide(set(), catalog, {}, input_for("web")) == clean
+	admission.decide(set(), catalog, family_config, input_for("batch-report")) == clean
+}
+
+test_a_finding_still_goes_through_the_table if {
+	decision := admission.decision with admission.all_findings as {privileged} with input as input_for("web")
+	rules(decision.violations) == {"ECS-ISO-002"}
+}
+
 test_catalog_default_warn_is_a_warning if {
 	decision := admission.decide({root_user}, catalog, {}, input_for("web"))
 	rules(decision.warnings) == {"ECS-HARD-002"}
