@@ -48,15 +48,25 @@ package_rules := {concern: exposed |
 	count(exposed) > 0
 }
 
-# Every package's findings, evaluated once: {concern: findings}. A package exposing none of the
-# readable rules, or one that is not a set of findings or messages, is reported (package_failures).
-package_findings := {concern: found |
+# Every finding of every package, read in one pass: each entry of a readable rule becomes a finding,
+# or, when it is neither a message nor an object with msg or message, an ECS-POLICY-001 finding
+# that says so. A package exposing none of the readable rules is reported (package_failures).
+joined_findings contains finding if {
 	some concern, exposed in package_rules
-	found := {finding |
-		some name in exposed
-		some item in data.ecs.checks[concern][name]
-		finding := readable_finding(concern, name, item)
-	}
+	some name in exposed
+	some item in data.ecs.checks[concern][name]
+	finding := package_finding(concern, name, item)
+}
+
+package_finding(concern, name, item) := readable_finding(concern, name, item) if {
+	finding_message(item)
+} else := {
+	"rule": "ECS-POLICY-001",
+	"path": "/",
+	"message": sprintf(
+		"ecs.checks.%s.%s holds %v, which is neither a message nor an object with msg or message",
+		[concern, name, item],
+	),
 }
 
 # A finding already in the shape this reads ({rule, path, message} strings, an array fix), as
@@ -140,12 +150,7 @@ global_table := data.ecs.decision_table.table if {
 	data.ecs.decision_table.config == config
 } else := rule_table(catalog_document, config)
 
-all_findings := (joined_findings | package_failures) | unreadable_entries
-
-joined_findings contains finding if {
-	some found in package_findings
-	some finding in found
-}
+all_findings := joined_findings | package_failures
 
 # METADATA
 # title: A check package produced no findings (its rules did not run)
@@ -160,7 +165,8 @@ joined_findings contains finding if {
 #   beyond_anchors: >-
 #     Fail closed on a broken policy set instead of allowing everything it would have checked.
 package_failures contains finding if {
-	some concern in check_packages - object.keys(package_findings)
+	some concern in check_packages
+	not package_rules[concern]
 	finding := {
 		"rule": "ECS-POLICY-001",
 		"path": "/",
@@ -177,22 +183,6 @@ silence_reason(concern) := sprintf("its %s is %s, not a set of findings or messa
 	name := defined[0]
 	value := data.ecs.checks[concern][name]
 } else := sprintf("it defines none of %s", [concat(", ", readable_rules)])
-
-# An entry that is neither a message nor an object with message / msg cannot be reported: say so.
-unreadable_entries contains finding if {
-	some concern, exposed in package_rules
-	some name in exposed
-	some item in data.ecs.checks[concern][name]
-	not finding_message(item)
-	finding := {
-		"rule": "ECS-POLICY-001",
-		"path": "/",
-		"message": sprintf(
-			"ecs.checks.%s.%s holds %v, which is neither a message nor an object with msg or message",
-			[concern, name, item],
-		),
-	}
-}
 
 decide(findings, catalog, config, doc) := decide_rows(findings, rows, config, doc) if {
 	table := rule_table(catalog, config)

@@ -123,6 +123,10 @@ def test_a_template_check_still_loads_the_template_machinery():
 CONFLICT = "package ecs.checks.conflict\n\nimport rego.v1\n\nfindings := {}\n\nfindings := {1}\n"
 
 
+# The shipped decision renamed, and one whose violations are not a list put in its place.
+MALFORMED_DECISION = 'package ecs.admission\n\nimport rego.v1\n\ndecision := {"violations": "none"}\n'
+
+
 def _policy_copy(tmp_path, name: str | None = None, source: str = "", replace: tuple[str, str] | None = None):
     directory = tmp_path / "rego"
     shutil.copytree(POLICY_DIR, directory)
@@ -153,8 +157,9 @@ def test_an_undefined_or_malformed_decision_fails_a_check_closed(tmp_path, capsy
     undefined = _policy_copy(tmp_path / "u", replace=("decision := ", "decision_renamed := "))
     assert main(["check", "--policy-dir", str(undefined), str(EXAMPLES / "taskdef-clean.json")]) == 3
     assert "data.ecs.admission.decision is undefined" in capsys.readouterr().err
-    entry = "decision := decide_with(all_findings, global_table, config, input)"
-    malformed = _policy_copy(tmp_path / "m", replace=(entry, 'decision := {"violations": "none"}'))
+    malformed = _policy_copy(
+        tmp_path / "m", "malformed.rego", MALFORMED_DECISION, replace=("\ndecision := ", "\ndecision_shipped := ")
+    )
     assert main(["check", "--policy-dir", str(malformed), str(EXAMPLES / "taskdef-clean.json")]) == 3
     assert "'violations' is not a list" in capsys.readouterr().err
 

@@ -55,9 +55,11 @@ def test_policy_that_does_not_compile(tmp_path):
 def test_undefined_decision(tmp_path):
     directory = policy_copy(tmp_path)
     source = (directory / "admission.rego").read_text()
-    entry_point = "decision := decide_with("
-    assert entry_point in source
-    renamed = source.replace(entry_point, "decision_renamed := decide_with(")
+    entry_point = "\ndecision := "
+    assert source.count(entry_point) == 1
+    renamed = source.replace(entry_point, "\ndecision_renamed := ")
+    # Its Rego tests would refuse the set first; the canary is for a set whose tests miss it.
+    (directory / "admission_test.rego").unlink()
     (directory / "admission.rego").write_text(renamed)
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     # The start-up canary refuses the set (issue 21): it never serves, so its catalogue is not served either.
@@ -114,10 +116,12 @@ def test_malformed_decision_documents_are_engine_errors(document, fragment):
 def test_malformed_decision_from_policy_is_503(tmp_path):
     directory = policy_copy(tmp_path)
     source = (directory / "admission.rego").read_text()
-    entry_point = "decision := decide_with(all_findings, global_table, config, input)"
-    assert entry_point in source
-    broken = source.replace(entry_point, 'decision := {"violations": "none"}')
-    (directory / "admission.rego").write_text(broken)
+    entry_point = "\ndecision := "
+    assert source.count(entry_point) == 1
+    (directory / "admission.rego").write_text(source.replace(entry_point, "\ndecision_shipped := "))
+    malformed = 'package ecs.admission\n\nimport rego.v1\n\ndecision := {"violations": "none"}\n'
+    (directory / "malformed.rego").write_text(malformed)
+    (directory / "admission_test.rego").unlink()  # its tests would refuse the set before the canary
     client = create_app(Settings(policy_dir=directory, auth="none")).test_client()
     assert_fails_closed(client, "startup canary failed: decision document's 'violations' is not a list")
 
