@@ -136,7 +136,7 @@ decision := {"violations": [], "warnings": [], "exempted": []} if {
 } else := decide_rows(all_findings, found_rows, config, input)
 
 # The table rows of the rules that found something, read here in a rule: a whole table handed to
-# a function as an argument cost OPA about a tenth of a clean decision, at every call.
+# a function as an argument cost OPA 6% of a clean decision (bench/instructions.py).
 found_rows := {rule: global_table[rule] | some rule in found_rules}
 
 found_rules := {finding.rule | some finding in all_findings}
