@@ -1,6 +1,7 @@
-"""The needs are written out once per request for both roles' cache keys (facts/judge.py needs_text):
-the keys still tell apart exactly the judgements the previous keys told apart, and a run of
-judgements through the cache gives what each gives worked out afresh (issue 26)."""
+"""The needs are written out and hashed once per request for both roles' cache keys
+(facts/judge.py needs_digest): the keys still tell apart exactly the judgements the previous keys
+told apart, and a run of judgements through the cache gives what each gives worked out afresh
+(issue 26)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def previous_key(documents, boundary, needs, partition, region, account, is_exec
 
 
 def new_key(documents, boundary, needs, partition, region, account, is_execution) -> str:
-    written = judge.needs_text([need.key() for need in needs])
+    written = judge.needs_digest([need.key() for need in needs])
     return judge.judgement_key(documents, boundary, written, partition, region, account, is_execution)
 
 
