@@ -23,6 +23,8 @@ PRINCIPAL_FIELDS = ("Principal", "NotPrincipal")
 
 
 def _as_list(value: Any, where: str) -> list[str]:
+    if type(value) is str:  # the usual "Action": "s3:GetObject", without the generator below
+        return [value]
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(item, str) for item in values):
         raise ValueError(f"{where}: expected a string or a list of strings")

@@ -55,9 +55,43 @@ def unknown_keys(value: Any, tree: Tree = None, pointer: str = "", limit: int = 
     """
     tree = KNOWN if tree is None and pointer == "" else tree
     found: list[UnknownKey] = []
-    if limit > 0:
+    if limit > 0 and not _all_known(value, tree):
         _collect(value, tree, pointer, [], found, limit)
     return found
+
+
+def _all_known(value: Any, tree: Tree) -> bool:
+    """True if _collect would find no unknown key under `value`; False if it might (then it looks).
+
+    The same descent as _collect, on exact JSON types only, with nothing written down on the way:
+    nearly every task definition holds only fields ECS knows.
+    """
+    kind = type(value)
+    if kind is list:
+        for item in value:
+            if type(item) is dict or type(item) is list:
+                if not _all_known(item, tree):
+                    return False
+            elif isinstance(item, dict | list):
+                return False  # a subclass: _collect decides
+        return True
+    if kind is dict:
+        if type(tree) is not dict:
+            return not isinstance(tree, dict)  # no model below here: _collect reads nothing either
+        for key, item in value.items():
+            if key not in tree:
+                return False
+            if type(item) is dict or type(item) is list:
+                sub = tree[key]
+                if type(sub) is dict:
+                    if not _all_known(item, sub):
+                        return False
+                elif isinstance(sub, dict):
+                    return False
+            elif isinstance(item, dict | list):
+                return False
+        return True
+    return not isinstance(value, dict | list)
 
 
 def _collect(value: Any, tree: Tree, prefix: str, steps: list[Any], found: list[UnknownKey], limit: int) -> None:

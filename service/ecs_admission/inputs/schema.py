@@ -188,7 +188,83 @@ def _pointer(where: Where) -> str:
 
 
 def check(value: Any, spec: Spec, pointer: str) -> None:
-    _check(value, spec, (None, pointer))
+    # A valid task definition (nearly every request) passes the fast walk; anything it does not
+    # accept at once is walked again by _check, which finds the first problem in the model's order
+    # and names it (or, for a control character in a free-text field, lets it pass).
+    if not _valid(value, _compiled(spec)):
+        _check(value, spec, (None, pointer))
+
+
+# The spec in the form the fast walk reads: ("leaf", exact types), ("list" | "map", inner), or
+# ("object", {field: inner}, the fields' lower-case names). Exact types only: a bool is not an
+# integer here, and a subclass (or anything else the fast walk does not know) goes to _check.
+_LEAF_TYPES: dict[str, frozenset[type]] = {
+    STR: frozenset({str}),
+    INT: frozenset({int}),
+    BOOL: frozenset({bool}),
+    NUM_OR_STR: frozenset({str, int, float}),
+    OBJ: frozenset({dict}),
+}
+_COMPILED: dict[int, tuple[Spec, tuple[Any, ...]]] = {}
+
+
+def _compiled(spec: Spec) -> tuple[Any, ...]:
+    entry = _COMPILED.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        entry = (spec, _compile(spec))  # the spec is kept, so its id is not reused while cached
+        _COMPILED[id(spec)] = entry
+    return entry[1]
+
+
+def _compile(spec: Spec) -> tuple[Any, ...]:
+    if isinstance(spec, str):
+        return ("leaf", _LEAF_TYPES[spec])
+    shape, inner = spec
+    if shape in ("list", "map"):
+        return (shape, _compile(inner))
+    if shape == "object":
+        return ("object", {key: _compile(item) for key, item in inner.items()}, frozenset(k.lower() for k in inner))
+    raise AssertionError(f"unknown shape {shape}")
+
+
+def _valid(value: Any, node: tuple[Any, ...]) -> bool:
+    """True if _check would accept `value` without a word; False if it might not (then it decides).
+
+    Leaves are checked in the loops, not by a call each: most of a task definition is leaves.
+    """
+    shape = node[0]
+    if shape == "object":
+        if type(value) is not dict:
+            return False
+        fields, lowered = node[1], node[2]
+        items: Any = value.items()
+    elif shape == "list" or shape == "map":
+        if type(value) is not (list if shape == "list" else dict):
+            return False
+        inner = node[1]
+        fields, lowered = None, None
+        items = value if shape == "list" else value.values()
+    else:
+        kind = type(value)
+        return kind in node[1] and not (kind is str and CONTROL_RE.search(value))
+    for entry in items:
+        if fields is None:
+            item, child = entry, inner
+        else:
+            key, item = entry
+            child = fields.get(key)
+            if child is None:
+                # Not a field of the model: fine, unless it differs from one only by case.
+                if type(key) is not str or key.lower() in lowered:
+                    return False
+                continue
+        if child[0] == "leaf":
+            kind = type(item)
+            if kind not in child[1] or (kind is str and CONTROL_RE.search(item)):
+                return False
+        elif not _valid(item, child):
+            return False
+    return True
 
 
 def _check(value: Any, spec: Spec, where: Where) -> None:
@@ -275,8 +351,37 @@ def _required_string(container: dict[str, Any], key: str, pointer: str) -> None:
         raise InputError(f"missing: ECS requires every container to have {_article(key)}", field=f"{pointer}/{key}")
 
 
-def check_quotas(task_definition: dict[str, Any]) -> None:
-    """ECS's own limits, cheapest first, so a request past them costs no policy evaluation."""
+def canonical_json(task_definition: Any) -> str | None:
+    """The canonical JSON text of a task definition (keys sorted, no whitespace, non-ASCII as is),
+    or None if it has none: keys that do not sort (a YAML number beside a string) or a value JSON
+    cannot write. The decision record's digest (report/records.py input_digest) is of this text."""
+    try:
+        return json.dumps(task_definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _compact_size(task_definition: dict[str, Any], canonical: str | None) -> int:
+    """The task definition's size as compact UTF-8 JSON, as ECS counts it toward its 64 KiB.
+
+    Sorting the keys moves members, not characters, so the canonical text has the compact text's
+    size. A lone surrogate (which the "replace" handler counts as one byte) sends it to the
+    compact text itself.
+    """
+    if canonical is not None:
+        try:
+            return len(canonical.encode("utf-8"))
+        except UnicodeEncodeError:
+            pass
+    return len(json.dumps(task_definition, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"))
+
+
+def check_quotas(task_definition: dict[str, Any]) -> str | None:
+    """ECS's own limits, cheapest first, so a request past them costs no policy evaluation.
+
+    Returns the canonical JSON text (canonical_json) it measured the size by, for the placeholder
+    scan and the decision record's digest, so the document is written out once per request.
+    """
     containers = task_definition["containerDefinitions"]
     _over(MAX_CONTAINERS, len(containers), "/containerDefinitions")
     _over(MAX_TAGS, len(task_definition.get("tags") or ()), "/tags")
@@ -289,12 +394,16 @@ def check_quotas(task_definition: dict[str, Any]) -> None:
         _over(MAX_NAME_CHARS, len(container["name"]), f"{pointer}/name")
         _over(MAX_IMAGE_CHARS, len(container["image"]), f"{pointer}/image")
         _over(MAX_ENVIRONMENT_FILES, len(container.get("environmentFiles") or ()), f"{pointer}/environmentFiles")
-    size = len(json.dumps(task_definition, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"))
-    _over(MAX_TASK_DEFINITION_BYTES, size, "/")
+    canonical = canonical_json(task_definition)
+    _over(MAX_TASK_DEFINITION_BYTES, _compact_size(task_definition, canonical), "/")
+    return canonical
 
 
-def validate_task_definition(task_definition: Any) -> None:
-    """Raise InputError naming the first field that is not what ECS accepts."""
+def validate_task_definition(task_definition: Any) -> str | None:
+    """Raise InputError naming the first field that is not what ECS accepts.
+
+    Returns the task definition's canonical JSON text (None if it has none): see check_quotas.
+    """
     if not isinstance(task_definition, dict):
         raise InputError(f"task definition must be an object, got {_kind_of(task_definition)}", field="/")
     if "containerDefinitions" not in task_definition:
@@ -306,7 +415,7 @@ def validate_task_definition(task_definition: Any) -> None:
     check(task_definition, TASK_DEFINITION, "")
     if not containers:
         raise InputError("must hold at least one container definition", field="/containerDefinitions")
-    check_quotas(task_definition)
+    return check_quotas(task_definition)
 
 
 def require_family(task_definition: dict[str, Any]) -> None:

@@ -60,6 +60,10 @@ class AdmissionRequest:
     root: str = ""
     # The envelope's `fix`: answer with the combined patch of the proposed fixes (docs/fixes.md).
     fix: bool | None = None
+    # The task definition's canonical JSON text as validated (inputs/schema.py canonical_json), for
+    # the decision record's digest; None where it was not worked out. Nothing changes the task
+    # definition after it is normalised: the gate and the engines only read it.
+    canonical: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def family(self) -> str | None:
@@ -67,22 +71,31 @@ class AdmissionRequest:
         return family if isinstance(family, str) else None
 
 
+# Values drop_nulls hands back as they are: a leaf of one of these exact types is copied without a
+# call for it (most of a document is leaves).
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def drop_nulls(value: Any) -> Any:
     """ECS treats a null field as absent (describe output is full of them)."""
     if isinstance(value, dict):
-        return {key: drop_nulls(item) for key, item in value.items() if item is not None}
+        return {
+            key: item if type(item) in _AS_IS else drop_nulls(item) for key, item in value.items() if item is not None
+        }
     if isinstance(value, list):
-        return [drop_nulls(item) for item in value]
+        return [item if type(item) in _AS_IS else drop_nulls(item) for item in value]
     return value
 
 
-def find_placeholders(value: Any, pointer: str = "") -> list[dict[str, str]]:
+def find_placeholders(value: Any, pointer: str = "", text: str | None = None) -> list[dict[str, str]]:
     # Most task definitions hold none: one search of the serialised document (in C) says so. The
     # pattern has no character JSON escapes, so a placeholder in a string is one in the text; a
-    # match in a key only sends the document down the walk, which reads values alone.
+    # match in a key only sends the document down the walk, which reads values alone. `text`: the
+    # document already written as JSON (ensure_ascii=False; any order, any separators, since a
+    # match never spans two strings), so it is not written again.
     if not pointer:
         try:
-            if not PLACEHOLDER_RE.search(json.dumps(value, ensure_ascii=False)):
+            if not PLACEHOLDER_RE.search(json.dumps(value, ensure_ascii=False) if text is None else text):
                 return []
         except (TypeError, ValueError):
             pass  # not plain JSON (a CloudFormation value): the walk reads it as before
@@ -102,9 +115,9 @@ def _walk_placeholders(value: Any, pointer: str) -> list[dict[str, str]]:
     return found
 
 
-def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, int | None, str | None]:
-    """Normalise a bare or describe-wrapped task definition; return it, its shape, its revision and the
-    taskDefinitionArn describe output carries (it names the deploy account)."""
+def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, int | None, str | None, str | None]:
+    """Normalise a bare or describe-wrapped task definition; return it, its shape, its revision, the
+    taskDefinitionArn describe output carries (it names the deploy account) and its canonical JSON."""
     if not isinstance(raw, dict):
         raise InputError("must be an object holding a task definition", field=field_prefix or "/")
     shape = "register"
@@ -125,13 +138,13 @@ def _task_definition(raw: Any, field_prefix: str) -> tuple[dict[str, Any], str, 
     arn = cleaned.get("taskDefinitionArn") if isinstance(cleaned.get("taskDefinitionArn"), str) else None
     cleaned = {key: item for key, item in cleaned.items() if key not in READ_ONLY_FIELDS}
     try:
-        validate_task_definition(cleaned)
+        canonical = validate_task_definition(cleaned)
         require_family(cleaned)
     except InputError as exc:
         if field_prefix and exc.field is not None:
             exc.field = field_prefix + (exc.field if exc.field != "/" else "")
         raise
-    return cleaned, shape, revision, arn
+    return cleaned, shape, revision, arn, canonical
 
 
 def _roles(raw: Any, pointer: str) -> dict[str, dict[str, Any]]:
@@ -212,10 +225,13 @@ def _dry_run(raw: Any, pointer: str) -> bool | None:
 
 
 def _from_envelope(document: dict[str, Any], pointer: str) -> AdmissionRequest:
-    task_definition, shape, revision, arn = _task_definition(document["taskDefinition"], f"{pointer}/taskDefinition")
+    task_definition, shape, revision, arn, canonical = _task_definition(
+        document["taskDefinition"], f"{pointer}/taskDefinition"
+    )
     return AdmissionRequest(
         task_definition_arn=arn,
         task_definition=task_definition,
+        canonical=canonical,
         source=shape,
         envelope="request",
         roles=_roles(document.get("roles", {}), f"{pointer}/roles"),
@@ -241,8 +257,10 @@ def _from_review(document: dict[str, Any]) -> AdmissionRequest:
     if isinstance(inner, dict) and "taskDefinition" in inner and set(inner) & (ENVELOPE_KEYS - {"taskDefinition"}):
         result = _from_envelope(inner, "/request/object")
     else:
-        task_definition, shape, revision, arn = _task_definition(inner, "/request/object")
-        result = AdmissionRequest(task_definition, shape, revision=revision, task_definition_arn=arn)
+        task_definition, shape, revision, arn, canonical = _task_definition(inner, "/request/object")
+        result = AdmissionRequest(
+            task_definition, shape, revision=revision, task_definition_arn=arn, canonical=canonical
+        )
     dry_run = _dry_run(request.get("dryRun"), "/request/dryRun")
     result.envelope = "admission-review"
     result.uid = uid
@@ -258,8 +276,10 @@ def normalise(document: Any) -> AdmissionRequest:
         request = _from_review(document)
     elif "taskDefinition" in document and "containerDefinitions" not in document:
         if set(document) <= DESCRIBE_WRAPPER_KEYS:
-            task_definition, shape, revision, arn = _task_definition(document, "")
-            request = AdmissionRequest(task_definition, shape, revision=revision, task_definition_arn=arn)
+            task_definition, shape, revision, arn, canonical = _task_definition(document, "")
+            request = AdmissionRequest(
+                task_definition, shape, revision=revision, task_definition_arn=arn, canonical=canonical
+            )
         else:
             unknown = sorted(set(document) - ENVELOPE_KEYS)
             if unknown:
@@ -277,10 +297,12 @@ def normalise(document: Any) -> AdmissionRequest:
             error="unsupported_shape",
         )
     else:
-        task_definition, shape, revision, arn = _task_definition(document, "")
-        request = AdmissionRequest(task_definition, shape, revision=revision, task_definition_arn=arn)
+        task_definition, shape, revision, arn, canonical = _task_definition(document, "")
+        request = AdmissionRequest(
+            task_definition, shape, revision=revision, task_definition_arn=arn, canonical=canonical
+        )
     request.root = task_definition_root(document)
-    request.placeholders = find_placeholders(request.task_definition)
+    request.placeholders = find_placeholders(request.task_definition, text=request.canonical)
     if request.placeholders and request.source == "register":
         request.source = "codedeploy"
     return request

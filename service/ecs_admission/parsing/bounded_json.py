@@ -84,6 +84,13 @@ def check_shape_limits(document: Any, check_strings: bool = False) -> Any:
     floats, and (with check_strings) strings or keys holding a lone UTF-16 surrogate, which cannot
     be encoded as UTF-8 and so would fail inside the engine instead of here with a 400.
     """
+    # Nearly every document is within every limit, and the fast walk below says so at a fraction
+    # of the cost. Anything it does not accept at once (a limit passed, a type it does not know,
+    # strings to check) is walked again here, which finds the first problem in the same order as
+    # always and names it.
+    kind = type(document)
+    if not check_strings and (kind is dict or kind is list) and _within(document, 1, MAX_NODES - 1) >= 0:
+        return document
     stack: list[tuple[Any, int]] = [(document, 1)]
     nodes = 0
     while stack:
@@ -129,6 +136,33 @@ def check_shape_limits(document: Any, check_strings: bool = False) -> Any:
         elif isinstance(value, float) and not math.isfinite(value):
             raise InputError("number out of range: infinite or NaN", error="invalid_number")
     return document
+
+
+def _within(container: dict[str, Any] | list[Any], depth: int, left: int) -> int:
+    """The nodes still allowed after `container` (an exact dict or list at `depth`) and all under it,
+    or -1 if it passes a limit or holds something check_shape_limits must look at itself.
+
+    Recursive, but never deeper than MAX_DEPTH: a container whose members would be deeper stops it.
+    Leaves are read in the loop, not by a call each, and a container's members are counted at once.
+    """
+    left -= len(container)
+    if left < 0 or (depth >= MAX_DEPTH and container):
+        return -1
+    for item in container.values() if type(container) is dict else container:
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is dict or kind is list:
+            if item:
+                left = _within(item, depth + 1, left)
+                if left < 0:
+                    return -1
+        elif kind is int:
+            if not MIN_INT <= item <= MAX_INT:
+                return -1
+        elif kind is not float or not math.isfinite(item):
+            return -1
+    return left
 
 
 def _check_string(value: Any) -> None:

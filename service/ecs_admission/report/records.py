@@ -42,7 +42,7 @@ class Caller:
 ANONYMOUS = Caller("anonymous", "none")
 
 
-def input_digest(task_definition: Any) -> str:
+def input_digest(task_definition: Any, canonical: str | None = None) -> str:
     """SHA-256 of the canonical JSON of the normalised task definition.
 
     Canonical: keys sorted, no whitespace, UTF-8 (non-ASCII not escaped). The same task definition
@@ -50,8 +50,10 @@ def input_digest(task_definition: Any) -> str:
     the registered revision: `python -c 'import json,sys,hashlib; d=json.load(sys.stdin);
     print(hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":"),
     ensure_ascii=False).encode()).hexdigest())' < taskdef.json` for a register-shaped file.
+    `canonical`: that text, where the request already wrote it (AdmissionRequest.canonical).
     """
-    canonical = json.dumps(task_definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if canonical is None:
+        canonical = json.dumps(task_definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -56,7 +56,7 @@ def decided(admission_request: AdmissionRequest, decision: Decision, status: int
         **rule_labels.finding_labels(decision, _engine()),
     )
     if _records_on():
-        digest = records.input_digest(admission_request.task_definition)
+        digest = records.input_digest(admission_request.task_definition, admission_request.canonical)
         record = records.decision_record(
             decision, current_caller(), status, total_ms, digest, uid=admission_request.uid, break_glass=_break_glass()
         )
@@ -76,7 +76,7 @@ def engine_failed(admission_request: AdmissionRequest, exc: EngineError, status:
             _elapsed_ms(),
             mode,
             admission_request.family,
-            records.input_digest(admission_request.task_definition),
+            records.input_digest(admission_request.task_definition, admission_request.canonical),
             break_glass=_break_glass(),
         )
         records.emit(record)
