@@ -41,8 +41,8 @@ os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
 # managed_policies), so it is off for everyone else, and for the subprocesses tests start.
 os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
 # The Go runtime settings a server runs with (engines/go_runtime.py), in the environment every process
-# the suite starts begins with, as the image's would: a `serve` started without them re-executes
-# itself to get them (its first interpreter's imports thrown away, ~0.7 s of CPU per server), and
+# the suite starts begins with: a `serve` started without them re-executes itself to get them (its
+# first interpreter's start-up thrown away, ~0.2 s of CPU per server, measured), and
 # the xdist workers, started after this, run their in-process engines with them too (GOGC=400:
 # ~15% less CPU for the files that decide in-process most). tests/web/test_serving_spread.py sets
 # other values, so the re-execution is still tested.
