@@ -19,6 +19,7 @@ from typing import IO
 import pytest
 
 from ecs_admission.config import Settings
+from ecs_admission.engines import go_runtime
 from ecs_admission.web import create_app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +40,13 @@ os.environ.setdefault("ECS_ADMISSION_IAM_LOOKUP", "off")
 # AWS-managed policy by name need them; they turn it on and reset moto (tests/support/moto_proxy.py
 # managed_policies), so it is off for everyone else, and for the subprocesses tests start.
 os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
+# The Go runtime settings a server runs with (engines/go_runtime.py), in the environment every process
+# the suite starts begins with: a `serve` started without them re-executes itself to get them (its
+# first interpreter's start-up thrown away, ~0.2 s of CPU per server, measured), and
+# the xdist workers, started after this, run their in-process engines with them too (GOGC=400:
+# ~15% less CPU for the files that decide in-process most). tests/web/test_serving_spread.py sets
+# other values, so the re-execution is still tested.
+os.environ.setdefault("GOGC", go_runtime.DEFAULT_GOGC)
 # `check` keeps what it reads from a policy set in a cache (policy/cache.py); the suite's checks keep
 # theirs in a directory of their own, not in the home directory of whoever runs the tests.
 os.environ.setdefault(
