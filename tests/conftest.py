@@ -43,7 +43,7 @@ os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
 # The Go runtime settings a server runs with (engines/go_runtime.py), in the environment every process
 # the suite starts begins with: a `serve` started without them re-executes itself to get them (its
 # first interpreter's start-up thrown away, ~0.2 s of CPU per server, measured), and
-# the xdist workers, started after this, run their in-process engines with them too (GOGC=400:
+# the xdist workers, started after this, run their in-process engines with them too (measured at 400:
 # ~15% less CPU for the files that decide in-process most). tests/web/test_serving_spread.py sets
 # other values, so the re-execution is still tested.
 os.environ.setdefault("GOGC", go_runtime.DEFAULT_GOGC)
