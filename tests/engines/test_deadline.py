@@ -20,7 +20,7 @@ from ecs_admission.policy.loader import load_policy_set
 from ecs_admission.web import create_app
 from tests.conftest import REPO, example
 
-# Quadratic in `n`: 0.8 s of OPA time at n=1200 on 2026-12-07's machine (2-3 s on slower days), 1 ms at
+# Quadratic in `n`: 0.95 s of OPA time at n=1200 on 2026-12-07's machine (2-3 s on slower days), 1 ms at
 # n=10. Every deadline below is at most 0.3 s, so the slow input misses it with room on a fast day;
 # each abandoned evaluation still runs to its end on its own thread, so `n` is not larger.
 SLOW_ON_FAMILY = """package ecs.checks.slow
