@@ -21,8 +21,9 @@ from ecs_admission.web import create_app
 from tests.conftest import REPO, example
 
 # Quadratic in `n`: 0.95 s of OPA time at n=1200 on 2026-12-07's machine (2-3 s on slower days), 1 ms at
-# n=10. Every deadline below is at most 0.3 s, so the slow input misses it with room on a fast day;
-# each abandoned evaluation still runs to its end on its own thread, so `n` is not larger.
+# n=10. The evaluation deadlines below are 0.2-0.3 s and the start-up budget 0.5 s, so the slow input
+# misses each with room on a fast day; each abandoned evaluation still runs to its end on its own
+# thread, so `n` is not larger.
 SLOW_ON_FAMILY = """package ecs.checks.slow
 import rego.v1
 
