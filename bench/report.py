@@ -81,7 +81,15 @@ def print_targets(results: list[dict[str, Any]]) -> None:
 
 
 def write_json(
-    path: Path, floor: dict[int, dict[str, Any]], raw: dict[str, float], results: list[dict[str, Any]]
+    path: Path,
+    floor: dict[int, dict[str, Any]],
+    raw: dict[str, float],
+    results: list[dict[str, Any]],
+    rounds: list[dict[str, Any]] | None = None,
 ) -> None:
+    """`points` are what the verdicts judge: with --rounds, each level's median round; `rounds` then
+    holds every round, each with the floor point it was set against (and `floor` is empty)."""
     summary = {"machine": machine(), "floor": floor, "raw_engine": raw, "points": results}
+    if rounds:
+        summary["rounds"] = rounds
     path.write_text(json.dumps(summary, indent=2))

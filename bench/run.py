@@ -4,6 +4,7 @@
     python bench/run.py                      # in-process engine, 1/8/32 clients, 5 s per point
     python bench/run.py --duration 3 --clients 1,8 --workers 2 --json results.json
     python bench/run.py --inputs corpus      # the corpus task definitions (ECS_ADMISSION_CORPUS)
+    python bench/run.py --clients 8 --rounds 5 --facts inline --no-opa   # floor and webhook in turn, 5 times
 
 For each engine placement it starts `ecs-admission serve` on 127.0.0.1 (authentication off,
 decision records on and written to a file, as in production), drives POST /v1/admit with the
@@ -20,6 +21,9 @@ its numbers are lower bounds). It also times the embedded engine alone on the sa
 
 The OPA sidecar is measured too when the OPA engine and the test stand-in for OPA
 (tests/support/opa_standin.py, OPA's Go evaluator behind OPA's REST API) are present; otherwise skipped.
+
+`--rounds N` measures the floor and each webhook in alternation, N times per level (bench/rounds.py),
+and judges the median round: the ratio to read on a machine whose speed drifts within the run.
 
 `--facts cache` measures the other way role facts arrive: the same task definitions, their roles
 created in moto's IAM (ThreadedMotoServer on 127.0.0.1, never AWS) and looked up by the server
@@ -47,8 +51,9 @@ from opa_sidecar import opa_standin
 from process_cpu import process_tree_cpu_seconds
 from raw_engine import raw_engine
 from report import TARGET, print_raw_engine, print_setup, print_table_header, print_targets, write_json
+from rounds import floor_runner, measure_rounds, print_summary
 from server_lifecycle import free_port, running, server, wait_ready
-from webhook_measurement import Sweep, measure_webhook
+from webhook_measurement import Sweep, Variant, measure_webhook
 
 # Everything here lived in this one module before it was split, and bench/memory.py and
 # docs/capacity.md still import from it; these names stay importable from `run`.
@@ -103,7 +108,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="how role facts arrive, comma-separated: inline (in the envelope) and/or cache (IAM lookups "
         "against moto on 127.0.0.1, cache warmed first); default both",
     )
+    parser.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=1,
+        help="measure the floor and each webhook in turn, this many times per level, and judge the median "
+        "round (default 1: the floor once, first)",
+    )
     return parser.parse_args(argv)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,13 +143,26 @@ def main(argv: list[str] | None = None) -> int:
     paths, bodies = write_bodies(workdir, "inline", envelopes)
     print_setup(args.workers, use_wrk, args.duration, args.inputs, envelopes, bodies)
 
-    floor = measure_floor(args.workers, workdir, levels, args.duration, use_wrk, paths, bodies)
+    interleaved = args.rounds > 1
+    floor = {} if interleaved else measure_floor(args.workers, workdir, levels, args.duration, use_wrk, paths, bodies)
     raw = raw_engine(envelopes, min(args.duration, 3.0))
     print_raw_engine(raw)
     print_table_header()
     sweep = Sweep(args.workers, workdir, levels, args.duration, use_wrk, raw, floor)
     results: list[dict[str, Any]] = []
+    every_round: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
+        floor_run = stack.enter_context(floor_runner(sweep, paths, bodies)) if interleaved else None
+
+        def measure(variant: Variant) -> list[dict[str, Any]]:
+            if floor_run is None:
+                return measure_webhook(sweep, variant)
+            points, summaries = measure_rounds(sweep, args.rounds, floor_run, variant)
+            every_round.extend(points)
+            for summary in summaries:
+                print_summary(summary)
+            return summaries
+
         variants: list[tuple[str, dict[str, str], list[Path], list[bytes]]] = []
         if "inline" in fact_modes:
             variants.append(("inline", {}, paths, bodies))
@@ -135,17 +170,17 @@ def main(argv: list[str] | None = None) -> int:
             aws_env, looked_up = stack.enter_context(moto_iam(envelopes))
             variants.append(("cache", aws_env, *write_bodies(workdir, "cache", looked_up)))
         for facts, env, variant_paths, variant_bodies in variants:
-            results += measure_webhook(sweep, "embedded", facts, env, variant_paths, variant_bodies)
+            results += measure(Variant("embedded", facts, env, variant_paths, variant_bodies))
         sidecar = None if args.no_opa else stack.enter_context(opa_standin(workdir))
         if sidecar is not None:
             opa_env, sidecar_pid = sidecar
             for facts, env, variant_paths, variant_bodies in variants:
-                results += measure_webhook(
-                    sweep, "opa", facts, {**env, **opa_env}, variant_paths, variant_bodies, sidecar_pid
+                results += measure(
+                    Variant("opa", facts, {**env, **opa_env}, variant_paths, variant_bodies, sidecar_pid)
                 )
     print_targets(results)
     if args.json:
-        write_json(args.json, floor, raw, results)
+        write_json(args.json, floor, raw, results, every_round)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -53,6 +53,35 @@ def test_benchmark_runs_with_inline_facts_and_a_warm_iam_cache(tmp_path):
 
 
 @pytest.mark.slow
+def test_interleaved_rounds_judge_the_median_round(tmp_path):
+    """--rounds: the floor and the webhook measured in turn; the verdict's point is the median round."""
+    results = tmp_path / "results.json"
+    command = [
+        sys.executable, "bench/run.py", "--clients", "1", "--duration", "0.3", "--client", "python",
+        "--workers", "1", "--no-opa", "--facts", "inline", "--rounds", "3", "--json", str(results),
+    ]  # fmt: skip
+    env = dict(os.environ)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    summary = json.loads(results.read_text())
+    rounds = summary["rounds"]
+    assert [r["round"] for r in rounds] == [1, 2, 3] and summary["floor"] == {}
+    for point in rounds:  # each round set against its own floor, measured beside it
+        assert point["errors"] == 0 and point["floor"]["requests"] > 0
+        assert point["ratio_rps_to_floor"] == point["rps"] / point["floor"]["rps"]
+    [median] = summary["points"]
+    ratios = sorted(r["ratio_rps_to_floor"] for r in rounds)
+    assert median["ratio_rps_to_floor"] == ratios[1] and median["rounds"] == 3
+    assert median["requests"] == sum(r["requests"] for r in rounds)
+    assert "median of 3 rounds, embedded/inline, 1 client(s)" in completed.stdout
+    refused = subprocess.run(
+        [sys.executable, "bench/run.py", "--rounds", "0"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and "--rounds" in refused.stderr
+
+
+@pytest.mark.slow
 def test_the_ceiling_counts_both_stages(tmp_path):
     """bench/ceiling.py: the engine alone and the whole decision without HTTP, counted (not timed here)."""
     results = tmp_path / "ceiling.json"
