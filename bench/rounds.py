@@ -42,8 +42,8 @@ def measure_rounds(
     points: list[dict[str, Any]] = []
     with warm_webhook(sweep, variant) as (run, pid):
         for index in range(rounds):
+            floor_first = index % 2 == 0
             for clients in sweep.levels:
-                floor_first = index % 2 == 0
                 if floor_first:
                     floor_point = floor_run(clients, sweep.duration)
                 point = measure_point(run, pid, variant.sidecar, clients, sweep.duration)
