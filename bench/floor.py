@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from checkout import BENCH, REPO
-from load_generators import load_runner
+from load_generators import LoadRunner, load_runner
 from report import print_floor_point
 from server_lifecycle import free_port, running
 
@@ -39,6 +39,17 @@ def floor_server(workers: int, workdir: Path) -> Iterator[tuple[int, int]]:
         yield port, process.pid
 
 
+@contextlib.contextmanager
+def warm_floor(
+    workers: int, workdir: Path, use_wrk: bool, paths: list[Path], bodies: list[bytes]
+) -> Iterator[LoadRunner]:
+    """The floor serving and warmed up: the load runner against it (bench/rounds.py keeps it up)."""
+    with floor_server(workers, workdir) as (port, _pid):
+        run_floor = load_runner(use_wrk, workdir, port, paths, bodies)
+        run_floor(2, 1.0)
+        yield run_floor
+
+
 def measure_floor(
     workers: int,
     workdir: Path,
@@ -50,9 +61,7 @@ def measure_floor(
 ) -> dict[int, dict[str, Any]]:
     """The floor's point at each concurrency level, printed as it is measured."""
     floor: dict[int, dict[str, Any]] = {}
-    with floor_server(workers, workdir) as (port, _pid):
-        run_floor = load_runner(use_wrk, workdir, port, paths, bodies)
-        run_floor(2, 1.0)
+    with warm_floor(workers, workdir, use_wrk, paths, bodies) as run_floor:
         for clients in levels:
             floor[clients] = run_floor(clients, duration)
             print_floor_point(clients, floor[clients])

@@ -10,13 +10,9 @@ each other. The verdict is judged on the median round; every round is printed an
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from floor import floor_server
-from load_generators import LoadRunner, load_runner
+from load_generators import LoadRunner
 from report import print_floor_point, print_point
 from webhook_measurement import Sweep, Variant, complete_point, measure_point, warm_webhook
 
@@ -25,14 +21,6 @@ MEDIAN_FIELDS = (
     "rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms", "sidecar_cpu_ms", "floor_rps",
     "ratio_rps_to_floor", "ratio_p99_to_p50", "ratio_p50_to_raw", "ratio_floor_to_rps",
 )  # fmt: skip
-
-
-@contextmanager
-def floor_runner(sweep: Sweep, paths: list[Path], bodies: list[bytes]) -> Iterator[LoadRunner]:
-    with floor_server(sweep.workers, sweep.workdir) as (port, _pid):
-        run = load_runner(sweep.use_wrk, sweep.workdir, port, paths, bodies)
-        run(2, 1.0)  # warm up, as the single-run floor does
-        yield run
 
 
 def measure_rounds(

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from checkout import REPO
-from floor import floor_server, measure_floor
+from floor import floor_server, measure_floor, warm_floor
 from iam_cache import ROLE_NAME_RE, iam_cache_misses, moto_iam, warm_iam_cache
 from inputs import ACCOUNT, HARDENED, PERMISSIONS, build_inputs, corpus_dir, hardened_inputs, write_bodies
 from latency_summary import summarise
@@ -51,7 +51,7 @@ from opa_sidecar import opa_standin
 from process_cpu import process_tree_cpu_seconds
 from raw_engine import raw_engine
 from report import TARGET, print_raw_engine, print_setup, print_table_header, print_targets, write_json
-from rounds import floor_runner, measure_rounds, print_summary
+from rounds import measure_rounds, print_summary
 from server_lifecycle import free_port, running, server, wait_ready
 from webhook_measurement import Sweep, Variant, measure_webhook
 
@@ -152,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     every_round: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
-        floor_run = stack.enter_context(floor_runner(sweep, paths, bodies)) if interleaved else None
+        floor_run = (
+            stack.enter_context(warm_floor(args.workers, workdir, use_wrk, paths, bodies)) if interleaved else None
+        )
 
         def measure(variant: Variant) -> list[dict[str, Any]]:
             if floor_run is None:
