@@ -20,6 +20,7 @@ from typing import Any
 from ecs_admission.decision import RawDecision
 from ecs_admission.engines.prints import PrintSink
 from ecs_admission.errors import UNAVAILABLE, EngineError
+from ecs_admission.parsing import compact_json
 from ecs_admission.policy.loader import (
     CHECK_PACKAGES,
     DATA_ROOT,
@@ -196,6 +197,14 @@ def decision_modules(modules: tuple[RegoFile, ...]) -> tuple[RegoFile, ...]:
     return tuple(kept)
 
 
+@functools.lru_cache(maxsize=64)
+def _path_argument(path: str) -> bytes:
+    """A document path as the binding's C argument (its own check: no NUL, valid UTF-8)."""
+    from opa_bindings.engine import _cstr
+
+    return _cstr(path)
+
+
 # Below this many decisions, working the table out in each decision (2-3 ms) costs less than the
 # throwaway compile that works it out once (about 0.1 s): a `check` of a few files.
 TABLE_BREAK_EVEN = 30
@@ -258,7 +267,7 @@ class EmbeddedEngine:
         prints = self._opa.print_handler
         prints.start()
         try:
-            return self._opa.eval_document(path, input_document)
+            return self._evaluate_document(path, input_document)
         except self._bindings.OpaUndefinedError:
             raise EngineError(f"data.{path} is undefined", self.name) from None
         except self._bindings.OpaError as exc:
@@ -266,6 +275,28 @@ class EmbeddedEngine:
         finally:
             prints.finish()
             self._opa.last_prints = []  # the binding keeps them all otherwise (8 MB of prints stayed)
+
+    def _evaluate_document(self, path: str, input_document: dict[str, Any]) -> Any:
+        """The binding's `eval_document`, with the input written by parsing/compact_json.py.
+
+        The binding writes the input with the standard library's encoder, a twelfth of a decision's
+        instructions (docs/performance.md). This does what `eval_document` does (binding 0.4.4, pinned
+        by hash in engine-requirements.txt; tests/engines/test_engine_input_text.py holds the two
+        equal) with orjson's text; an input that text cannot be (the standard library's fallback
+        raised) goes to `eval_document` itself, which fails as it always did.
+        """
+        try:
+            encoded = compact_json.dumps(input_document)
+        except (TypeError, ValueError):
+            return self._opa.eval_document(path, input_document)
+        opa = self._opa
+        opa._check_open()
+        with opa._eval_lock:
+            opa._eval_reset()
+            rows = opa._eval_result(opa._call(opa._lib.OpaEvalDocument, _path_argument(path), encoded, 0, 0))
+        if not rows or not rows[0].get("expressions"):
+            raise self._bindings.OpaUndefinedError(f"data.{path}" if path else "data")
+        return rows[0]["expressions"][0]["value"]
 
     def evaluate(self, input_document: dict[str, Any]) -> RawDecision:
         document = self.query(input_document)

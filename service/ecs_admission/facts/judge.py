@@ -12,7 +12,6 @@ once and remembered in a bounded cache.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -22,6 +21,7 @@ from ecs_admission.facts.evaluator import derive_permissions
 from ecs_admission.facts.needs import Need, execution_needs, judge_access, needed_actions
 from ecs_admission.facts.wildcards import WorkBudgetExceeded, work_budget
 from ecs_admission.iam.partitions import partition_of_region
+from ecs_admission.parsing import compact_json
 
 
 def _partition(entry: dict[str, Any], region: str | None) -> str:
@@ -62,7 +62,7 @@ class JudgementCache:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[Any, Any] | None:
@@ -73,11 +73,11 @@ class JudgementCache:
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-        permissions, access = json.loads(text)
+        permissions, access = compact_json.loads(text)
         return permissions, access
 
     def put(self, key: str, permissions: Any, access: Any) -> None:
-        text = json.dumps([permissions, access])
+        text = compact_json.dumps([permissions, access])
         with self._lock:
             self._entries[key] = text
             self._entries.move_to_end(key)
@@ -94,16 +94,14 @@ JUDGEMENTS = JudgementCache()
 
 
 def judgement_key(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(compact_json.dumps(parts, sort_keys=True, default=str)).hexdigest()
 
 
 def needs_digest(needs_written: list[tuple[Any, ...]]) -> str:
     """The needs as judgement_key takes them in their place: the SHA-256 of their JSON text, as the
     key itself is, so the key still tells every judgement apart, and each role's key hashes 64
     characters instead of the whole list again (measured: the text itself made the keys dearer)."""
-    text = json.dumps(needs_written, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(compact_json.dumps(needs_written, sort_keys=True, default=str)).hexdigest()
 
 
 def judge_roles(
@@ -139,8 +137,8 @@ def _judge_roles(
         boundary = entry.get("permissions_boundary")
         if (account, partition) not in needs_for:
             found = execution_needs(task_definition, region, account, partition)
-            # Written out and hashed once for the cache keys of both roles (json.dumps would call
-            # repr on each Need).
+            # Written out and hashed once for the cache keys of both roles (the encoder would call
+            # str on each Need).
             needs_for[account, partition] = found, needs_digest([need.key() for need in found])
         needs, needs_written = needs_for[account, partition]
         is_execution = field == "executionRoleArn"

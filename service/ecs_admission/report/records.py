@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_admission.decision import Decision
+from ecs_admission.parsing import compact_json
 from ecs_admission.report.redaction import RedactingFormatter, mask_text
 
 LOGGER_NAME = "ecs_admission.decisions"
@@ -176,7 +177,7 @@ def failure_record(
 def emit(record: dict[str, Any]) -> None:
     """Write one record as one line on stdout; build it with decision_record / failure_record."""
     if decision_log.isEnabledFor(logging.INFO):
-        decision_log.info(json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str))
+        decision_log.info(compact_json.dumps(record, default=str).decode("utf-8"))
 
 
 class _StdStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
