@@ -279,11 +279,11 @@ class EmbeddedEngine:
     def _evaluate_document(self, path: str, input_document: dict[str, Any]) -> Any:
         """The binding's `eval_document`, with the input written by parsing/compact_json.py.
 
-        The binding writes the input with the standard library's encoder, a twelfth of a decision's
-        instructions (docs/performance.md). This does what `eval_document` does (binding 0.4.4, pinned
-        by hash in engine-requirements.txt; tests/engines/test_engine_input_text.py holds the two
-        equal) with orjson's text; an input that text cannot be (the standard library's fallback
-        raised) goes to `eval_document` itself, which fails as it always did.
+        The binding writes the input with the standard library's encoder: 0.7 M of a decision's
+        10.5 M instructions (docs/performance.md). This does what `eval_document` does (binding 0.4.4,
+        pinned by hash in engine-requirements.txt; tests/engines/test_engine_input_text.py holds the
+        two equal) with orjson's text; an input no JSON text can hold (the standard library's
+        fallback raised too) goes to `eval_document` itself, which fails as it always did.
         """
         try:
             encoded = compact_json.dumps(input_document)
