@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def gate() -> Gate:
 
 
 @pytest.fixture(scope="module")
-def engine() -> EmbeddedEngine:
+def engine() -> Iterator[EmbeddedEngine]:
     engine = EmbeddedEngine(load_policy_set(POLICY_DIR))
     yield engine
     engine.close()
