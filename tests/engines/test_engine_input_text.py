@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,14 +67,14 @@ def test_decisions_are_the_bindings_own_to_the_character(gate, engine):
         assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True), name
 
 
-def test_an_undefined_document_is_still_an_engine_error(gate, engine):
+def test_an_undefined_document_is_still_an_engine_error(engine):
     with pytest.raises(EngineError, match=r"data\.ecs\.admission\.no_such_rule is undefined"):
         engine.query({"task_definition": {}}, "ecs.admission.no_such_rule")
 
 
-def test_an_input_orjson_cannot_write_goes_to_the_binding(engine):
-    # Beyond 64 bits: the parsing layer refuses it from a caller; handed over directly, the binding
-    # writes it with the standard library and OPA decides on it, as before.
+def test_an_input_orjson_cannot_write_is_decided_as_through_the_binding(engine):
+    # Beyond 64 bits: the parsing layer refuses it from a caller; handed over directly, the standard
+    # library writes it (as the binding did) and OPA decides on it, as before.
     document = {"task_definition": {"family": "big", "cpu": 2**70, "containerDefinitions": []}}
     assert engine.query(document) == engine._opa.eval_document(DECISION_PATH, document)
 
@@ -89,7 +88,7 @@ def test_the_hardened_input_is_written_once_by_orjson(gate, engine, monkeypatch)
     """The binding's own encoder is not used on the request path."""
     from opa_bindings import engine as binding
 
-    document = gate.input_document(normalise(json.loads(Path(HARDENED).read_text())), NOW)
+    document = gate.input_document(normalise(json.loads(HARDENED.read_text())), NOW)
     calls = []
     original = binding._encode_input
     monkeypatch.setattr(binding, "_encode_input", lambda value: calls.append(value) or original(value))
