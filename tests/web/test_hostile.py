@@ -351,10 +351,31 @@ def test_generated_task_definitions(gate, document):
     status, answer = admit(gate, "generated task definitions", document)
     if not sound(document):
         assert status == 400, answer
-    elif len(document["family"]) <= 255 and len({c["name"] for c in document["containerDefinitions"]}) == len(
-        document["containerDefinitions"]
-    ):
+        return
+    containers = document["containerDefinitions"]
+    names = [c["name"] for c in containers]
+    refusals = set()  # the errors a refusal may name, whichever check comes first
+    if over_ecs_limits(document):
+        refusals.add("limit_exceeded")
+    if any(not isinstance(v.get("value"), str | None) for c in containers for v in c.get("environment", [])):
+        # An environment value is a string (null is dropped, as AWS drops it); beyond 64 bits is refused
+        # while parsing, as any integer that large is.
+        refusals.update(("invalid_input", "invalid_number"))
+    if refusals:
+        assert status == 400 and answer["error"] in refusals, answer
+    elif len(set(names)) == len(names):
         assert status in (200, 403), answer
+
+
+def over_ecs_limits(document: dict[str, Any]) -> bool:
+    """Past what ECS's API model allows: family and container names of 255 characters, an image of 255
+    plus a 71-character digest, 50 tags."""
+    containers = document["containerDefinitions"]
+    return (
+        len(document["family"]) > 255
+        or any(len(c["name"]) > 255 or len(c["image"]) > 255 + 71 for c in containers)
+        or len(document.get("tags", [])) > 50
+    )
 
 
 @pytest.mark.parametrize("token", POISON_TOKENS)
